@@ -1,0 +1,35 @@
+namespace Fisher.Bench;
+
+/// <summary>Command-line options of the benchmark.</summary>
+internal sealed record BenchOptions(int Batch, int Threads, double SecondsPerCase, bool Quick)
+{
+    public static BenchOptions? Parse(string[] args)
+    {
+        int batch = 256, threads = Environment.ProcessorCount;
+        double seconds = 3;
+        bool quick = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--batch": batch = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--threads": threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--seconds": seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
+                case "--quick": quick = true; seconds = 0.5; break;
+                case "-h" or "--help":
+                    Console.WriteLine("""
+                        Fisher.Bench: samples/s and peak memory of the estimator core, float32, categorical output (C = 10).
+                          --batch N     inputs per batch (default 256)
+                          --threads N   torch threads (default: processor count)
+                          --seconds S   measured seconds per case (default 3)
+                          --quick       0.5 s per case, for a smoke run
+                        """);
+                    return null;
+                default:
+                    Console.Error.WriteLine($"unknown option '{args[i]}'; see --help");
+                    return null;
+            }
+        }
+        return new BenchOptions(batch, threads, seconds, quick);
+    }
+}

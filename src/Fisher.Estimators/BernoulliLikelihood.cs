@@ -1,0 +1,40 @@
+using static TorchSharp.torch;
+
+namespace Fisher.Estimators;
+
+/// <summary>
+/// Independent Bernoulli outputs with logits f (estimators.md §5.2, binary case): t = y ∈ {0, 1}, η = p = sigmoid(f),
+/// Σ = diag(p(1 − p)). Single output: I = p(1−p)J², V1 = p(1−p)(1−2p)²J⁴.
+/// </summary>
+public sealed class BernoulliLikelihood(int outputs) : IndependentOutputsLikelihood(outputs)
+{
+    public override string Name => "bernoulli";
+
+    public override Tensor LogLikelihood(Tensor f, Tensor labels) =>
+        (labels * f.unsqueeze(1) - nn.functional.softplus(f).unsqueeze(1)).sum(-1);
+
+    public override Tensor Mean(Tensor f) => f.sigmoid();
+
+    protected override Tensor OutputVariance(Tensor f)
+    {
+        var p = f.sigmoid();
+        return p * (1 - p);
+    }
+
+    protected override Tensor OutputFourthCumulant(Tensor f)
+    {
+        var v = OutputVariance(f);
+        return v * (1 - 6 * v);
+    }
+
+    public override Tensor SampleLabels(Tensor f, Tensor uniforms) =>
+        uniforms.lt(f.to(ScalarType.Float64).sigmoid().unsqueeze(1)).to(f.dtype);
+
+    public override Tensor PrepareObservedLabels(Tensor labels, long batch, ScalarType dtype)
+    {
+        var y = RealLabels(labels, batch, dtype);
+        if (!(y.eq(0) | y.eq(1)).all().item<bool>())
+            throw new InvalidBatchException("labels", "Bernoulli labels must be 0 or 1");
+        return y;
+    }
+}

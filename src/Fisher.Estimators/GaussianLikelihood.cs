@@ -1,0 +1,60 @@
+using static TorchSharp.torch;
+
+namespace Fisher.Estimators;
+
+/// <summary>
+/// y ~ N(μ, σ² I) with the network output f = μ (natural parameter μ/σ²; estimators.md §5.1). In f-space:
+/// e = (y − μ)/σ², Σ_f = I/σ², A = I/σ, and since e has no excess kurtosis, V1 = 2 I(θ|x)² for every parameter.
+/// </summary>
+public sealed class GaussianLikelihood : Likelihood
+{
+    /// <summary>A Gaussian with <paramref name="outputs"/> independent outputs of variance <paramref name="variance"/>.</summary>
+    public GaussianLikelihood(int outputs, double variance = 1.0) : base(outputs)
+    {
+        if (!(variance > 0) || double.IsInfinity(variance))
+            throw new ArgumentOutOfRangeException(nameof(variance), variance, "the Gaussian variance σ² must be positive and finite");
+        Variance = variance;
+    }
+
+    /// <summary>σ².</summary>
+    public double Variance { get; }
+
+    public override string Name => "gaussian";
+
+    public override int UniformsPerDraw => 2 * Outputs;
+
+    public override Tensor LogLikelihood(Tensor f, Tensor labels)
+    {
+        var r = labels - f.unsqueeze(1);
+        return -(r * r).sum(-1) / (2 * Variance) - 0.5 * Outputs * Math.Log(2 * Math.PI * Variance);
+    }
+
+    public override Tensor Mean(Tensor f) => f.alias();
+
+    public override Tensor Score(Tensor f, Tensor labels) => (labels - f.unsqueeze(1)) / Variance;
+
+    public override Tensor OutputFisher(Tensor f) =>
+        eye(Outputs, dtype: f.dtype).expand(f.shape[0], Outputs, Outputs) / Variance;
+
+    public override Tensor SqrtOutputFisher(Tensor f) =>
+        eye(Outputs, dtype: f.dtype).expand(f.shape[0], Outputs, Outputs) / Math.Sqrt(Variance);
+
+    public override Tensor QuadraticForm(Tensor f, Tensor rows) => rows.square().sum(1) / Variance;
+
+    public override Tensor ScoreFourthMomentVariance(Tensor f, Tensor rows)
+    {
+        var q = QuadraticForm(f, rows);
+        return 2 * q * q; // E[(uᵀe)⁴] = 3(uᵀΣu)² for Gaussian e
+    }
+
+    public override Tensor SampleLabels(Tensor f, Tensor uniforms)
+    {
+        // Box–Muller in float64: z = √(−2 ln u1) cos(2π u2), one pair per output.
+        var u1 = uniforms[.., .., TensorIndex.Slice(0, Outputs)];
+        var u2 = uniforms[.., .., TensorIndex.Slice(Outputs, 2 * Outputs)];
+        var z = (-2 * u1.log()).sqrt() * (2 * Math.PI * u2).cos();
+        return (f.to(ScalarType.Float64).unsqueeze(1) + Math.Sqrt(Variance) * z).to(f.dtype);
+    }
+
+    public override Tensor PrepareObservedLabels(Tensor labels, long batch, ScalarType dtype) => RealLabels(labels, batch, dtype);
+}

@@ -1,0 +1,38 @@
+using static TorchSharp.torch;
+
+namespace Fisher.Estimators;
+
+/// <summary>
+/// Families with independent outputs, diagonal Σ_f = diag(v). For a Jacobian row u the fourth moment of a sum of
+/// independent centred terms gives V1 = Σ_o κ4_o u_o⁴ + 2 (Σ_o v_o u_o²)², with κ4 the fourth cumulant of e_o
+/// (Gaussian 0, Bernoulli v(1 − 6v), Poisson λ).
+/// </summary>
+public abstract class IndependentOutputsLikelihood : Likelihood
+{
+    private protected IndependentOutputsLikelihood(int outputs) : base(outputs)
+    {
+    }
+
+    public override int UniformsPerDraw => Outputs;
+
+    /// <summary>Per-output variance v of e, (batch, outputs).</summary>
+    protected abstract Tensor OutputVariance(Tensor f);
+
+    /// <summary>Per-output fourth cumulant κ4 of e, (batch, outputs).</summary>
+    protected abstract Tensor OutputFourthCumulant(Tensor f);
+
+    public override Tensor Score(Tensor f, Tensor labels) => labels - Mean(f).unsqueeze(1);
+
+    public override Tensor OutputFisher(Tensor f) => Diagonal(OutputVariance(f));
+
+    public override Tensor SqrtOutputFisher(Tensor f) => Diagonal(OutputVariance(f).sqrt());
+
+    public override Tensor QuadraticForm(Tensor f, Tensor rows) => (OutputVariance(f).unsqueeze(2) * rows.square()).sum(1);
+
+    public override Tensor ScoreFourthMomentVariance(Tensor f, Tensor rows)
+    {
+        var q = QuadraticForm(f, rows);
+        var u2 = rows.square();
+        return (OutputFourthCumulant(f).unsqueeze(2) * u2 * u2).sum(1) + 2 * q * q;
+    }
+}

@@ -1,0 +1,99 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Fisher.Estimators;
+
+/// <summary>
+/// An output distribution p(y | f) in a canonical exponential family, parametrised by the network output f
+/// (estimators.md §1). Everything is expressed in f-space: the score e = ∂ℓ/∂f (zero mean under the model),
+/// the output Fisher Σ_f = Cov(e) = −E ∂²ℓ/∂f², and a square-root factor A with A Aᵀ = Σ_f. For the canonical
+/// families f is the natural parameter and e = t(y) − η; for the Gaussian f is the mean μ, so e = (y − μ)/σ².
+/// Labels drawn from the model carry a draw axis: (batch, draws) for class labels, (batch, draws, outputs) else.
+/// </summary>
+public abstract class Likelihood
+{
+    private protected Likelihood(int outputs)
+    {
+        if (outputs < 1)
+            throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "a likelihood needs at least one output");
+        Outputs = outputs;
+    }
+
+    /// <summary>Short name used in files and reports (<c>gaussian</c>, <c>categorical</c>, <c>bernoulli</c>, <c>poisson</c>).</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Number of network outputs this likelihood reads (K).</summary>
+    public int Outputs { get; }
+
+    /// <summary>Number of columns of the square-root factor A (C).</summary>
+    public virtual int SqrtColumns => Outputs;
+
+    /// <summary>Uniforms consumed by one label draw.</summary>
+    public abstract int UniformsPerDraw { get; }
+
+    /// <summary>True when labels are class indices (int64, shape (batch) or (batch, draws)).</summary>
+    public virtual bool HasClassLabels => false;
+
+    /// <summary>log p(y | f) for labels with a draw axis; returns (batch, draws).</summary>
+    public abstract Tensor LogLikelihood(Tensor f, Tensor labels);
+
+    /// <summary>The expectation parameter η = E t(y), (batch, outputs).</summary>
+    public abstract Tensor Mean(Tensor f);
+
+    /// <summary>The score e = ∂ℓ/∂f for labels with a draw axis; returns (batch, draws, outputs).</summary>
+    public abstract Tensor Score(Tensor f, Tensor labels);
+
+    /// <summary>Σ_f = Cov(e) = −∂²ℓ/∂f², (batch, outputs, outputs).</summary>
+    public abstract Tensor OutputFisher(Tensor f);
+
+    /// <summary>A with A Aᵀ = Σ_f, (batch, outputs, columns) (estimators.md §9.2, identity 11).</summary>
+    public abstract Tensor SqrtOutputFisher(Tensor f);
+
+    /// <summary>
+    /// For Jacobian rows R (batch, outputs, n) (column j: ∂f/∂u_j for n scalar directions u), the conditional Fisher
+    /// Rᵀ Σ_f R per direction: (batch, n).
+    /// </summary>
+    public abstract Tensor QuadraticForm(Tensor f, Tensor rows);
+
+    /// <summary>
+    /// V1 per direction: Var_y[(Rᵀe)²] = E[(Rᵀe)⁴] − (Rᵀ Σ_f R)², (batch, n) (estimators.md §3.1, §5).
+    /// </summary>
+    public abstract Tensor ScoreFourthMomentVariance(Tensor f, Tensor rows);
+
+    /// <summary>Draws labels from p(y | f) by inverse transforms of uniforms (batch, draws, UniformsPerDraw) in float64.</summary>
+    public abstract Tensor SampleLabels(Tensor f, Tensor uniforms);
+
+    /// <summary>
+    /// Checks observed labels for a batch of <paramref name="batch"/> inputs and returns them with a draw axis of 1,
+    /// in the dtype <see cref="Score"/> expects. Throws <see cref="InvalidBatchException"/> naming what is wrong.
+    /// </summary>
+    public abstract Tensor PrepareObservedLabels(Tensor labels, long batch, ScalarType dtype);
+
+    /// <summary>Parses <c>gaussian</c>, <c>categorical</c>, <c>bernoulli</c> or <c>poisson</c>.</summary>
+    public static Likelihood Create(string name, int outputs, double variance = 1.0) => name.Trim().ToLowerInvariant() switch
+    {
+        "gaussian" or "normal" => new GaussianLikelihood(outputs, variance),
+        "categorical" or "softmax" => new CategoricalLikelihood(outputs),
+        "bernoulli" or "binary" => new BernoulliLikelihood(outputs),
+        "poisson" => new PoissonLikelihood(outputs),
+        _ => throw new ArgumentException($"unknown likelihood '{name}'; expected gaussian, categorical, bernoulli or poisson", nameof(name)),
+    };
+
+    private protected Tensor RealLabels(Tensor labels, long batch, ScalarType dtype)
+    {
+        var y = labels.dim() == 1 && Outputs == 1 ? labels.unsqueeze(1) : labels;
+        if (y.dim() != 2 || y.shape[0] != batch || y.shape[1] != Outputs)
+            throw new InvalidBatchException("labels", $"expected shape [{batch}, {Outputs}] for the {Name} likelihood, got [{string.Join(", ", labels.shape)}]");
+        if (!y.is_floating_point() && !IsInteger(y.dtype))
+            throw new InvalidBatchException("labels", $"expected numeric labels, got dtype {y.dtype}");
+        var real = y.to(dtype);
+        if (!real.isfinite().all().item<bool>())
+            throw new InvalidBatchException("labels", "contain NaN or infinity");
+        return real.unsqueeze(1);
+    }
+
+    private protected static bool IsInteger(ScalarType t) =>
+        t is ScalarType.Int8 or ScalarType.Int16 or ScalarType.Int32 or ScalarType.Int64 or ScalarType.Byte or ScalarType.Bool;
+
+    private protected static Tensor Diagonal(Tensor values) => diag_embed(values);
+}

@@ -1,0 +1,70 @@
+using static TorchSharp.torch;
+
+namespace Fisher.Estimators;
+
+/// <summary>
+/// Back-propagates S output-space vectors per input ("streams") through the network in one batched pass
+/// (estimators.md §9.1, §9.2, §9.5b). For a stream v (∂φ/∂f of a scalar φ linear in f) it yields at every
+/// pre-activation z^l the first-order vector ∂φ/∂z^l and, when asked, the diagonal of the residual curvature
+/// ∂²φ/∂z^l² that smooth activations add: r^l = σ''(z^l) ⊙ (W^{l+1})ᵀ g^{l+1}, plus the residuals of deeper layers
+/// pulled back through D (W)ᵀ. The residual one layer up needs only a matrix–vector product with W∘²; residuals
+/// from two or more layers up are carried as per-input factors F = D_l W^{l+1}ᵀ ⋯ (the width-cubic part).
+/// </summary>
+internal sealed class StreamBackward
+{
+    private StreamBackward(Tensor?[] firstOrder, Tensor?[] residual)
+    {
+        FirstOrder = firstOrder;
+        Residual = residual;
+    }
+
+    /// <summary>∂φ/∂z^l per layer, (batch, streams, n_l); null below the lowest requested layer.</summary>
+    public Tensor?[] FirstOrder { get; }
+
+    /// <summary>diag ∂²φ/∂z^l² per layer, (batch, streams, n_l); null where zero (output layer) or not requested.</summary>
+    public Tensor?[] Residual { get; }
+
+    /// <summary>Runs the pass from the output (layer L−1) down to <paramref name="lowest"/>.</summary>
+    public static StreamBackward Run(ForwardTrace trace, Tensor top, bool withResidual, int lowest)
+    {
+        var layers = trace.Network.Layers;
+        int last = layers.Count - 1;
+        var firstOrder = new Tensor?[layers.Count];
+        var residual = new Tensor?[layers.Count];
+        firstOrder[last] = top;
+
+        var g = top;
+        Tensor? residualAbove = null;                 // r^{l+1}, (B, S, n_{l+1})
+        var carried = new List<(Tensor Factor, Tensor Residual)>(); // F (B, n_l, n_m) with residual r^m (B, S, n_m)
+        for (int l = last - 1; l >= lowest; l--)
+        {
+            var weight = layers[l + 1].Weight;        // (n_{l+1}, n_l)
+            var pulled = g.matmul(weight);            // (W^{l+1})ᵀ g^{l+1}, row form
+            var d1 = trace.FirstDerivative[l]!.unsqueeze(1);
+            g = d1 * pulled;
+            firstOrder[l] = g;
+            if (!withResidual)
+                continue;
+
+            var r = trace.SecondDerivative[l]!.unsqueeze(1) * pulled;
+            var diagonal = r;
+            if (residualAbove is not null)
+            {
+                // diag(D W^T diag(r^{l+1}) W D) = σ'² ⊙ (W∘²)^T r^{l+1}
+                diagonal = diagonal + d1.square() * residualAbove.matmul(layers[l + 1].WeightSquared);
+            }
+            for (int c = 0; c < carried.Count; c++)
+            {
+                var (factor, deeper) = carried[c];
+                var moved = trace.FirstDerivative[l]!.unsqueeze(2) * weight.t().matmul(factor); // (B, n_l, n_m)
+                diagonal = diagonal + deeper.matmul(moved.square().transpose(1, 2));
+                carried[c] = (moved, deeper);
+            }
+            if (residualAbove is not null && l > lowest)
+                carried.Add((trace.FirstDerivative[l]!.unsqueeze(2) * weight.t().unsqueeze(0), residualAbove));
+            residual[l] = diagonal;
+            residualAbove = r;
+        }
+        return new StreamBackward(firstOrder, residual);
+    }
+}
