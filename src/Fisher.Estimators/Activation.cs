@@ -63,44 +63,45 @@ public sealed record Activation(ActivationKind Kind, double NegativeSlope = 0.01
                 return (z.alias(), ones_like(z), withSecond ? zeros_like(z) : null);
             case ActivationKind.Relu:
             {
-                var positive = z.gt(0).to(z.dtype);
+                var positive = z.gt(TensorMath.S(0)).to(z.dtype);
                 return (z.relu(), positive, withSecond ? zeros_like(z) : null);
             }
             case ActivationKind.LeakyRelu:
             {
-                var first = where(z.gt(0), 1.0, NegativeSlope).to(z.dtype);
+                var first = z.gt(TensorMath.S(0)).to(z.dtype).Times(1 - NegativeSlope).Plus(NegativeSlope);
                 return (z * first, first, withSecond ? zeros_like(z) : null);
             }
             case ActivationKind.Tanh:
             {
                 var t = z.tanh();
-                var first = 1 - t * t;                     // σ' = 1 − τ²
-                return (t, first, withSecond ? -2 * t * first : null); // σ'' = −2τ(1 − τ²)
+                var first = t.Sq().From(1);                // σ' = 1 − τ²
+                return (t, first, withSecond ? t.mul(first).Times(-2) : null); // σ'' = −2τ(1 − τ²)
             }
             case ActivationKind.Sigmoid:
             {
                 var s = z.sigmoid();
-                var first = s * (1 - s);                   // σ' = s(1 − s)
-                return (s, first, withSecond ? first * (1 - 2 * s) : null); // σ'' = s(1 − s)(1 − 2s)
+                var first = s.mul(s.From(1));              // σ' = s(1 − s)
+                return (s, first, withSecond ? first.mul(s.Times(-2).Plus(1)) : null); // σ'' = s(1 − s)(1 − 2s)
             }
             case ActivationKind.Softplus:
             {
                 var s = z.sigmoid();                       // σ' = sigmoid(z), σ'' = s(1 − s)
-                return (nn.functional.softplus(z), s, withSecond ? s * (1 - s) : null);
+                return (nn.functional.softplus(z), s, withSecond ? s.mul(s.From(1)) : null);
             }
             case ActivationKind.Gelu:
             {
                 // Exact GELU z Φ(z): σ' = Φ + z φ, σ'' = φ (2 − z²).
-                var phi = (-0.5 * z * z).exp() * (1.0 / Math.Sqrt(2 * Math.PI));
-                var cdf = 0.5 * (1 + special.erf(z * (1.0 / Math.Sqrt(2))));
-                return (z * cdf, cdf + z * phi, withSecond ? phi * (2 - z * z) : null);
+                var z2 = z.Sq();
+                var phi = z2.Times(-0.5).exp().Times(1.0 / Math.Sqrt(2 * Math.PI));
+                var cdf = special.erf(z.Times(1.0 / Math.Sqrt(2))).Plus(1).Times(0.5);
+                return (z.mul(cdf), cdf.add(z.mul(phi)), withSecond ? phi.mul(z2.From(2)) : null);
             }
             case ActivationKind.Silu:
             {
                 // z s(z): σ' = s + z s(1 − s), σ'' = s(1 − s)(2 + z(1 − 2s)).
                 var s = z.sigmoid();
-                var ds = s * (1 - s);
-                return (z * s, s + z * ds, withSecond ? ds * (2 + z * (1 - 2 * s)) : null);
+                var ds = s.mul(s.From(1));
+                return (z.mul(s), s.add(z.mul(ds)), withSecond ? ds.mul(z.mul(s.Times(-2).Plus(1)).Plus(2)) : null);
             }
             default:
                 throw new InvalidOperationException($"activation {Kind} has no rule");

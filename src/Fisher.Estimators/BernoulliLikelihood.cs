@@ -11,20 +11,20 @@ public sealed class BernoulliLikelihood(int outputs) : IndependentOutputsLikelih
     public override string Name => "bernoulli";
 
     public override Tensor LogLikelihood(Tensor f, Tensor labels) =>
-        (labels * f.unsqueeze(1) - nn.functional.softplus(f).unsqueeze(1)).sum(-1);
+        labels.mul(f.unsqueeze(1)).sub(nn.functional.softplus(f).unsqueeze(1)).sum(-1);
 
     public override Tensor Mean(Tensor f) => f.sigmoid();
 
     protected override Tensor OutputVariance(Tensor f)
     {
         var p = f.sigmoid();
-        return p * (1 - p);
+        return p.mul(p.From(1));
     }
 
     protected override Tensor OutputFourthCumulant(Tensor f)
     {
         var v = OutputVariance(f);
-        return v * (1 - 6 * v);
+        return v.mul(v.Times(-6).Plus(1));
     }
 
     public override Tensor SampleLabels(Tensor f, Tensor uniforms) =>
@@ -33,7 +33,7 @@ public sealed class BernoulliLikelihood(int outputs) : IndependentOutputsLikelih
     public override Tensor PrepareObservedLabels(Tensor labels, long batch, ScalarType dtype)
     {
         var y = RealLabels(labels, batch, dtype);
-        if (!(y.eq(0) | y.eq(1)).all().item<bool>())
+        if (!(y.eq(TensorMath.S(0)) | y.eq(TensorMath.S(1))).all().item<bool>())
             throw new InvalidBatchException("labels", "Bernoulli labels must be 0 or 1");
         return y;
     }

@@ -28,30 +28,29 @@ public sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
     public override Tensor OutputFisher(Tensor f)
     {
         var p = f.softmax(-1);
-        return Diagonal(p) - p.unsqueeze(2) * p.unsqueeze(1);
+        return Diagonal(p).sub(p.unsqueeze(2).mul(p.unsqueeze(1)));
     }
 
     public override Tensor SqrtOutputFisher(Tensor f)
     {
         var p = f.softmax(-1);
         var sqrtP = p.sqrt();
-        return Diagonal(sqrtP) - p.unsqueeze(2) * sqrtP.unsqueeze(1);
+        return Diagonal(sqrtP).sub(p.unsqueeze(2).mul(sqrtP.unsqueeze(1)));
     }
 
     public override Tensor QuadraticForm(Tensor f, Tensor rows)
     {
         var p = f.softmax(-1).unsqueeze(2);          // (B, C, 1)
-        var mean = (p * rows).sum(1, keepdim: true);  // pᵀu per direction
-        var s = rows - mean;
-        return (p * s.square()).sum(1);
+        var mean = p.mul(rows).sum(1, keepdim: true);  // pᵀu per direction
+        return p.mul(rows.sub(mean).Sq()).sum(1);
     }
 
     public override Tensor ScoreFourthMomentVariance(Tensor f, Tensor rows)
     {
         var p = f.softmax(-1).unsqueeze(2);
-        var s2 = (rows - (p * rows).sum(1, keepdim: true)).square();
-        var i = (p * s2).sum(1);
-        return (p * s2.square()).sum(1) - i * i;
+        var s2 = rows.sub(p.mul(rows).sum(1, keepdim: true)).Sq();
+        var i = p.mul(s2).sum(1);
+        return p.mul(s2.Sq()).sum(1).sub(i.Sq());
     }
 
     public override Tensor SampleLabels(Tensor f, Tensor uniforms)
@@ -59,7 +58,7 @@ public sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
         // Inverse CDF in float64: label = #{c : P(Y ≤ c) < u}, capped at C − 1 against rounding of the last cumsum.
         var cdf = f.to(ScalarType.Float64).softmax(-1).cumsum(-1).unsqueeze(1); // (B, 1, C)
         var counts = cdf.lt(uniforms).sum(-1);                                   // (B, S)
-        return counts.clamp_max(Classes - 1).to(ScalarType.Int64);
+        return counts.clamp_max(TensorMath.S(Classes - 1)).to(ScalarType.Int64);
     }
 
     public override Tensor PrepareObservedLabels(Tensor labels, long batch, ScalarType dtype)

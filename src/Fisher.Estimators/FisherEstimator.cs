@@ -84,7 +84,7 @@ public sealed class FisherEstimator
         bool needSecond = quantities.HasFlag(FisherQuantity.NegativeHessian) || quantities.HasFlag(FisherQuantity.NegativeHessianVariance);
         var trace = ForwardTrace.Run(_network, x, needSecond);
         var f = trace.Output;
-        if (!f.isfinite().all().item<bool>())
+        if (!double.IsFinite(f.sum(ScalarType.Float64).item<double>()))
             throw new InvalidBatchException("inputs", "the network output is NaN or infinite for this batch");
 
         var result = new FisherMoments();
@@ -117,9 +117,9 @@ public sealed class FisherEstimator
             var pass = StreamBackward.Run(trace, columns, withResidual: needV2, _lowestLayer);
             for (int l = _lowestLayer; l < layers; l++)
             {
-                exactUnits[l] ??= pass.FirstOrder[l]!.square().sum(1);
+                exactUnits[l] ??= pass.FirstOrder[l]!.Sq().sum(1);
                 if (needV2)
-                    hessianVarianceUnits[l] = pass.Residual[l] is { } residual ? residual.square().sum(1) : zeros_like(exactUnits[l]!);
+                    hessianVarianceUnits[l] = pass.Residual[l] is { } residual ? residual.Sq().sum(1) : zeros_like(exactUnits[l]!);
             }
         }
 
@@ -140,27 +140,28 @@ public sealed class FisherEstimator
             var bias = _biases[l];
             if (weight is null && bias is null)
                 continue;
-            var a = trace.LayerInputs[l];
+            var units = new List<UnitValues>(6);
             if (needI1)
-                LinearMomentRule.Accumulate(result, FisherQuantity.SquaredScore, weight, bias, drawn!.FirstOrder[l]!.square(), a, 2);
+                units.Add(new UnitValues(FisherQuantity.SquaredScore, drawn!.FirstOrder[l]!.Sq(), 2));
             if (needI2)
             {
                 // −∂²ℓ/∂z² = G − R(e): the GGN part is label-free, the residual is driven by e (§9.2).
                 var gamma = exactUnits[l]!.unsqueeze(1);
                 if (drawn!.Residual[l] is { } residual)
-                    gamma = gamma - residual;
+                    gamma = gamma.sub(residual);
                 else
                     gamma = gamma.expand(batch, _options.DrawsPerInput, gamma.shape[2]);
-                LinearMomentRule.Accumulate(result, FisherQuantity.NegativeHessian, weight, bias, gamma, a, 2);
+                units.Add(new UnitValues(FisherQuantity.NegativeHessian, gamma, 2));
             }
             if (quantities.HasFlag(FisherQuantity.Exact))
-                LinearMomentRule.Accumulate(result, FisherQuantity.Exact, weight, bias, exactUnits[l]!, a, 2);
+                units.Add(new UnitValues(FisherQuantity.Exact, exactUnits[l]!, 2));
             if (empirical is not null)
-                LinearMomentRule.Accumulate(result, FisherQuantity.Empirical, weight, bias, empirical.FirstOrder[l]!.square(), a, 2);
+                units.Add(new UnitValues(FisherQuantity.Empirical, empirical.FirstOrder[l]!.Sq(), 2));
             if (needV1)
-                LinearMomentRule.Accumulate(result, FisherQuantity.SquaredScoreVariance, weight, bias, scoreVarianceUnits[l]!, a, 4);
+                units.Add(new UnitValues(FisherQuantity.SquaredScoreVariance, scoreVarianceUnits[l]!, 4));
             if (needV2)
-                LinearMomentRule.Accumulate(result, FisherQuantity.NegativeHessianVariance, weight, bias, hessianVarianceUnits[l]!, a, 4);
+                units.Add(new UnitValues(FisherQuantity.NegativeHessianVariance, hessianVarianceUnits[l]!, 4));
+            LinearMomentRule.Accumulate(result, weight, bias, units, trace.LayerInputs[l]);
         }
         return result;
     }
@@ -174,7 +175,8 @@ public sealed class FisherEstimator
             throw new InvalidBatchException("inputs", "the batch is empty");
         if (!inputs.is_floating_point())
             throw new InvalidBatchException("inputs", $"expected float32 or float64 inputs, got {inputs.dtype}");
-        if (!inputs.isfinite().all().item<bool>())
+        // One reduction: a NaN or infinity anywhere makes the float64 sum non-finite.
+        if (!double.IsFinite(inputs.sum(ScalarType.Float64).item<double>()))
             throw new InvalidBatchException("inputs", "contain NaN or infinity");
         return inputs.to(_network.DType);
     }

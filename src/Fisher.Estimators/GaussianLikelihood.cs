@@ -26,25 +26,25 @@ public sealed class GaussianLikelihood : Likelihood
     public override Tensor LogLikelihood(Tensor f, Tensor labels)
     {
         var r = labels - f.unsqueeze(1);
-        return -(r * r).sum(-1) / (2 * Variance) - 0.5 * Outputs * Math.Log(2 * Math.PI * Variance);
+        return r.Sq().sum(-1).Times(-1 / (2 * Variance)).Plus(-0.5 * Outputs * Math.Log(2 * Math.PI * Variance));
     }
 
     public override Tensor Mean(Tensor f) => f.alias();
 
-    public override Tensor Score(Tensor f, Tensor labels) => (labels - f.unsqueeze(1)) / Variance;
+    public override Tensor Score(Tensor f, Tensor labels) => labels.sub(f.unsqueeze(1)).Over(Variance);
 
     public override Tensor OutputFisher(Tensor f) =>
-        eye(Outputs, dtype: f.dtype).expand(f.shape[0], Outputs, Outputs) / Variance;
+        eye(Outputs, dtype: f.dtype).Over(Variance).expand(f.shape[0], Outputs, Outputs);
 
     public override Tensor SqrtOutputFisher(Tensor f) =>
-        eye(Outputs, dtype: f.dtype).expand(f.shape[0], Outputs, Outputs) / Math.Sqrt(Variance);
+        eye(Outputs, dtype: f.dtype).Over(Math.Sqrt(Variance)).expand(f.shape[0], Outputs, Outputs);
 
-    public override Tensor QuadraticForm(Tensor f, Tensor rows) => rows.square().sum(1) / Variance;
+    public override Tensor QuadraticForm(Tensor f, Tensor rows) => rows.Sq().sum(1).Over(Variance);
 
     public override Tensor ScoreFourthMomentVariance(Tensor f, Tensor rows)
     {
         var q = QuadraticForm(f, rows);
-        return 2 * q * q; // E[(uᵀe)⁴] = 3(uᵀΣu)² for Gaussian e
+        return q.Sq().Times(2); // E[(uᵀe)⁴] = 3(uᵀΣu)² for Gaussian e
     }
 
     public override Tensor SampleLabels(Tensor f, Tensor uniforms)
@@ -52,8 +52,8 @@ public sealed class GaussianLikelihood : Likelihood
         // Box–Muller in float64: z = √(−2 ln u1) cos(2π u2), one pair per output.
         var u1 = uniforms[.., .., TensorIndex.Slice(0, Outputs)];
         var u2 = uniforms[.., .., TensorIndex.Slice(Outputs, 2 * Outputs)];
-        var z = (-2 * u1.log()).sqrt() * (2 * Math.PI * u2).cos();
-        return (f.to(ScalarType.Float64).unsqueeze(1) + Math.Sqrt(Variance) * z).to(f.dtype);
+        var z = u1.log().Times(-2).sqrt().mul(u2.Times(2 * Math.PI).cos());
+        return f.to(ScalarType.Float64).unsqueeze(1).add(z.Times(Math.Sqrt(Variance))).to(f.dtype);
     }
 
     public override Tensor PrepareObservedLabels(Tensor labels, long batch, ScalarType dtype) => RealLabels(labels, batch, dtype);

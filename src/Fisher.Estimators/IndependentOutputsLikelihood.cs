@@ -27,12 +27,12 @@ public abstract class IndependentOutputsLikelihood : Likelihood
 
     public override Tensor SqrtOutputFisher(Tensor f) => Diagonal(OutputVariance(f).sqrt());
 
-    public override Tensor QuadraticForm(Tensor f, Tensor rows) => (OutputVariance(f).unsqueeze(2) * rows.square()).sum(1);
+    public override Tensor QuadraticForm(Tensor f, Tensor rows) => OutputVariance(f).unsqueeze(2).mul(rows.Sq()).sum(1);
 
     public override Tensor ScoreFourthMomentVariance(Tensor f, Tensor rows)
     {
         var q = QuadraticForm(f, rows);
-        var u2 = rows.square();
-        return (OutputFourthCumulant(f).unsqueeze(2) * u2 * u2).sum(1) + 2 * q * q;
+        var u2 = rows.Sq();
+        return OutputFourthCumulant(f).unsqueeze(2).mul(u2.Sq()).sum(1).add(q.Sq().Times(2));
     }
 }

@@ -10,7 +10,7 @@ public sealed class LinearLayer : IDisposable
         Name = name;
         Weight = weight;
         Bias = bias;
-        WeightSquared = weight.square().DetachFromDisposeScope();
+        WeightSquared = weight.Sq().DetachFromDisposeScope();
     }
 
     /// <summary>The module name in the Sequential (e.g. <c>0</c>); parameters are <c>{Name}.weight</c> and <c>{Name}.bias</c>.</summary>

@@ -1,56 +1,91 @@
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace Fisher.Estimators;
+
+/// <summary>Per-unit values of one quantity at one layer: (batch, draws, n_l) or (batch, n_l), and the power p of a_k.</summary>
+internal readonly record struct UnitValues(FisherQuantity Quantity, Tensor Values, int InputPower);
 
 /// <summary>
 /// The Linear-layer rule that turns per-unit values into parameter power sums without per-sample gradients
 /// (estimators.md §9.5): for a weight W_jk the per-sample value is u_j · a_k^p (p = 2 for Î1, Î2, exact and
 /// empirical terms, p = 4 for V1 and V2, §9.4), so with U the per-unit values and A the layer inputs
 /// Σ_n v = Uᵀ A∘p and Σ_n v² = (U∘²)ᵀ A∘2p, one matrix product each; biases use a column of ones. Values from
-/// several label draws of one input share a_k, so they are summed over the draw axis first. Products run in
-/// float64 (§9.6: S2 − S1²/n cancels in float32).
+/// several label draws of one input share a_k, so they are summed over the draw axis first. All quantities of
+/// a layer that multiply the same power of A are stacked into one product (three products per layer at most).
+/// Products run in float64 (§9.6: S2 − S1²/n cancels in float32).
 /// </summary>
 internal static class LinearMomentRule
 {
-    /// <summary>
-    /// Adds the moments of <paramref name="quantity"/> for the requested tensors of one layer to <paramref name="result"/>.
-    /// </summary>
-    /// <param name="unitValues">(batch, draws, n_l) or (batch, n_l) per-unit values.</param>
-    /// <param name="layerInput">(batch, n_{l−1}) inputs of the layer.</param>
-    /// <param name="inputPower">p in u_j · a_k^p.</param>
-    public static void Accumulate(
-        FisherMoments result, FisherQuantity quantity, ParameterInfo? weight, ParameterInfo? bias,
-        Tensor unitValues, Tensor layerInput, int inputPower)
+    /// <summary>Adds the moments of every quantity in <paramref name="units"/> for the requested tensors of one layer.</summary>
+    public static void Accumulate(FisherMoments result, ParameterInfo? weight, ParameterInfo? bias, IReadOnlyList<UnitValues> units, Tensor layerInput)
     {
-        var values = unitValues.to(ScalarType.Float64);
-        Tensor sum, sumSquares;
-        long count;
-        if (values.dim() == 3)
+        if (units.Count == 0 || (weight is null && bias is null))
+            return;
+
+        // Blocks of (B, n_l) float64 values, keyed by the power of A they multiply.
+        var blocks = new Dictionary<int, List<(FisherQuantity Quantity, bool Squares, Tensor Values)>>();
+        var counts = new Dictionary<FisherQuantity, long>();
+        void AddBlock(int power, FisherQuantity q, bool squares, Tensor values)
         {
-            count = values.shape[0] * values.shape[1];
-            sum = values.sum(1);
-            sumSquares = values.square().sum(1);
+            if (!blocks.TryGetValue(power, out var list))
+                blocks[power] = list = [];
+            list.Add((q, squares, values));
         }
-        else
+        foreach (var unit in units)
         {
-            count = values.shape[0];
-            sum = values;
-            sumSquares = values.square();
+            var values = unit.Values.to(ScalarType.Float64);
+            Tensor sum, squares;
+            if (values.dim() == 3)
+            {
+                counts[unit.Quantity] = values.shape[0] * values.shape[1];
+                sum = values.sum(1);
+                squares = values.Sq().sum(1);
+            }
+            else
+            {
+                counts[unit.Quantity] = values.shape[0];
+                sum = values;
+                squares = values.Sq();
+            }
+            AddBlock(unit.InputPower, unit.Quantity, false, sum);
+            AddBlock(2 * unit.InputPower, unit.Quantity, true, squares);
         }
 
-        if (weight is not null)
+        var sums = new Dictionary<(FisherQuantity, bool), double[]>();
+        var biasSums = new Dictionary<(FisherQuantity, bool), double[]>();
+        var a = weight is null ? null : layerInput.to(ScalarType.Float64);
+        Tensor? a2 = a?.Sq();
+        Tensor? a4 = a2?.Sq();
+        foreach (var (power, list) in blocks)
         {
-            var a = layerInput.to(ScalarType.Float64);
-            var ap = inputPower == 2 ? a.square() : a.square().square();
-            var s1 = sum.t().matmul(ap);
-            var s2 = sumSquares.t().matmul(ap.square());
-            result.Add(new MomentKey(weight.Name, quantity), Moments.FromPowerSums(count, Values(s1), Values(s2)));
+            var stacked = list.Count == 1 ? list[0].Values : cat(list.Select(b => b.Values).ToArray(), 1); // (B, m·n_l)
+            int width = (int)list[0].Values.shape[1];
+            if (weight is not null)
+            {
+                var ap = power switch { 2 => a2!, 4 => a4!, 8 => a4!.Sq(), _ => throw new InvalidOperationException($"power {power}") };
+                var product = stacked.t().matmul(ap).contiguous(); // (m·n_l, n_in)
+                var all = MemoryMarshal.Cast<byte, double>(product.bytes);
+                int block = width * (int)ap.shape[1];
+                for (int i = 0; i < list.Count; i++)
+                    sums[(list[i].Quantity, list[i].Squares)] = all.Slice(i * block, block).ToArray();
+            }
+            if (bias is not null)
+            {
+                var columns = stacked.sum(0L).contiguous();
+                var all = MemoryMarshal.Cast<byte, double>(columns.bytes);
+                for (int i = 0; i < list.Count; i++)
+                    biasSums[(list[i].Quantity, list[i].Squares)] = all.Slice(i * width, width).ToArray();
+            }
         }
-        if (bias is not null)
+
+        foreach (var unit in units)
         {
-            result.Add(new MomentKey(bias.Name, quantity), Moments.FromPowerSums(count, Values(sum.sum(0L)), Values(sumSquares.sum(0L))));
+            long count = counts[unit.Quantity];
+            if (weight is not null)
+                result.Add(new MomentKey(weight.Name, unit.Quantity), Moments.FromPowerSums(count, sums[(unit.Quantity, false)], sums[(unit.Quantity, true)]));
+            if (bias is not null)
+                result.Add(new MomentKey(bias.Name, unit.Quantity), Moments.FromPowerSums(count, biasSums[(unit.Quantity, false)], biasSums[(unit.Quantity, true)]));
         }
     }
-
-    private static ReadOnlySpan<double> Values(Tensor t) => t.contiguous().data<double>().ToArray();
 }

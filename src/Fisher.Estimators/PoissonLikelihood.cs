@@ -13,7 +13,7 @@ public sealed class PoissonLikelihood(int outputs) : IndependentOutputsLikelihoo
     public override string Name => "poisson";
 
     public override Tensor LogLikelihood(Tensor f, Tensor labels) =>
-        (labels * f.unsqueeze(1) - f.exp().unsqueeze(1) - (labels + 1).lgamma()).sum(-1);
+        labels.mul(f.unsqueeze(1)).sub(f.exp().unsqueeze(1)).sub(labels.Plus(1).lgamma()).sum(-1);
 
     public override Tensor Mean(Tensor f) => f.exp();
 
@@ -38,9 +38,9 @@ public sealed class PoissonLikelihood(int outputs) : IndependentOutputsLikelihoo
             var more = uniforms.gt(cdf);
             if (!more.any().item<bool>())
                 break;
-            y = y + more.to(ScalarType.Float64);
-            pmf = pmf * rate / (k + 1);
-            cdf = cdf + pmf;
+            y = y.add(more.to(ScalarType.Float64));
+            pmf = pmf.mul(rate).Over(k + 1);
+            cdf = cdf.add(pmf);
         }
         return y.to(f.dtype);
     }
@@ -48,7 +48,7 @@ public sealed class PoissonLikelihood(int outputs) : IndependentOutputsLikelihoo
     public override Tensor PrepareObservedLabels(Tensor labels, long batch, ScalarType dtype)
     {
         var y = RealLabels(labels, batch, dtype);
-        if (!(y.ge(0) & y.eq(y.round())).all().item<bool>())
+        if (!(y.ge(TensorMath.S(0)) & y.eq(y.round())).all().item<bool>())
             throw new InvalidBatchException("labels", "Poisson labels must be non-negative whole numbers");
         return y;
     }

@@ -51,13 +51,13 @@ internal sealed class StreamBackward
             if (residualAbove is not null)
             {
                 // diag(D W^T diag(r^{l+1}) W D) = σ'² ⊙ (W∘²)^T r^{l+1}
-                diagonal = diagonal + d1.square() * residualAbove.matmul(layers[l + 1].WeightSquared);
+                diagonal = diagonal + d1.Sq() * residualAbove.matmul(layers[l + 1].WeightSquared);
             }
             for (int c = 0; c < carried.Count; c++)
             {
                 var (factor, deeper) = carried[c];
                 var moved = trace.FirstDerivative[l]!.unsqueeze(2) * weight.t().matmul(factor); // (B, n_l, n_m)
-                diagonal = diagonal + deeper.matmul(moved.square().transpose(1, 2));
+                diagonal = diagonal + deeper.matmul(moved.Sq().transpose(1, 2));
                 carried[c] = (moved, deeper);
             }
             if (residualAbove is not null && l > lowest)
