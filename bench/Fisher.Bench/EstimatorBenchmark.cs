@@ -12,12 +12,16 @@ namespace Fisher.Bench;
 /// </summary>
 internal static class EstimatorBenchmark
 {
-    private static readonly (string Name, FisherQuantity Quantities)[] Cases =
+    private static readonly (string Name, FisherQuantity Quantities, bool DoubleMoments)[] Cases =
     [
-        ("Î1 (K=1)", FisherQuantity.SquaredScore),
-        ("Î2", FisherQuantity.NegativeHessian),
-        ("exact diagonal", FisherQuantity.Exact),
-        ("all quantities", FisherQuantity.All),
+        ("Î1 (K=1)", FisherQuantity.SquaredScore, true),
+        ("Î2", FisherQuantity.NegativeHessian, true),
+        ("exact diagonal", FisherQuantity.Exact, true),
+        ("all quantities", FisherQuantity.All, true),
+        ("Î1 (K=1), float32 Gram", FisherQuantity.SquaredScore, false),
+        ("Î2, float32 Gram", FisherQuantity.NegativeHessian, false),
+        ("exact diagonal, float32 Gram", FisherQuantity.Exact, false),
+        ("all quantities, float32 Gram", FisherQuantity.All, false),
     ];
 
     public static int Run(BenchOptions options)
@@ -40,9 +44,9 @@ internal static class EstimatorBenchmark
                 var (baseline, baselineMemory) = Measure(options, () => ForwardBackward(network, x, y));
                 Row(name, "forward+backward (autograd)", options.Batch / baseline, 1.0, baselineMemory);
                 var likelihood = new CategoricalLikelihood(10);
-                foreach (var (caseName, quantities) in Cases)
+                foreach (var (caseName, quantities, doubleMoments) in Cases)
                 {
-                    var estimator = new FisherEstimator(network, likelihood, new EstimatorOptions { Quantities = quantities, DrawsPerInput = 1, Seed = 3 });
+                    var estimator = new FisherEstimator(network, likelihood, new EstimatorOptions { Quantities = quantities, DrawsPerInput = 1, Seed = 3, DoublePrecisionMoments = doubleMoments });
                     long index = 0;
                     var (seconds, memory) = Measure(options, () => estimator.Estimate(x, y, (index++) * options.Batch));
                     Row(name, caseName, options.Batch / seconds, seconds / baseline, memory);

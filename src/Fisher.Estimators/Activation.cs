@@ -63,12 +63,12 @@ public sealed record Activation(ActivationKind Kind, double NegativeSlope = 0.01
                 return (z.alias(), ones_like(z), withSecond ? zeros_like(z) : null);
             case ActivationKind.Relu:
             {
-                var positive = z.gt(TensorMath.S(0)).to(z.dtype);
+                var positive = z.Above(0).to(z.dtype);
                 return (z.relu(), positive, withSecond ? zeros_like(z) : null);
             }
             case ActivationKind.LeakyRelu:
             {
-                var first = z.gt(TensorMath.S(0)).to(z.dtype).Times(1 - NegativeSlope).Plus(NegativeSlope);
+                var first = z.Above(0).to(z.dtype).Times(1 - NegativeSlope).Plus(NegativeSlope);
                 return (z * first, first, withSecond ? zeros_like(z) : null);
             }
             case ActivationKind.Tanh:
@@ -86,7 +86,7 @@ public sealed record Activation(ActivationKind Kind, double NegativeSlope = 0.01
             case ActivationKind.Softplus:
             {
                 var s = z.sigmoid();                       // σ' = sigmoid(z), σ'' = s(1 − s)
-                return (nn.functional.softplus(z), s, withSecond ? s.mul(s.From(1)) : null);
+                return (z.Softplus(), s, withSecond ? s.mul(s.From(1)) : null);
             }
             case ActivationKind.Gelu:
             {

@@ -11,7 +11,7 @@ public sealed class BernoulliLikelihood(int outputs) : IndependentOutputsLikelih
     public override string Name => "bernoulli";
 
     public override Tensor LogLikelihood(Tensor f, Tensor labels) =>
-        labels.mul(f.unsqueeze(1)).sub(nn.functional.softplus(f).unsqueeze(1)).sum(-1);
+        labels.mul(f.unsqueeze(1)).sub(f.Softplus().unsqueeze(1)).sum(-1);
 
     public override Tensor Mean(Tensor f) => f.sigmoid();
 
@@ -33,7 +33,7 @@ public sealed class BernoulliLikelihood(int outputs) : IndependentOutputsLikelih
     public override Tensor PrepareObservedLabels(Tensor labels, long batch, ScalarType dtype)
     {
         var y = RealLabels(labels, batch, dtype);
-        if (!(y.eq(TensorMath.S(0)) | y.eq(TensorMath.S(1))).all().item<bool>())
+        if (!(y.Is(0) | y.Is(1)).all().item<bool>())
             throw new InvalidBatchException("labels", "Bernoulli labels must be 0 or 1");
         return y;
     }

@@ -58,7 +58,7 @@ public sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
         // Inverse CDF in float64: label = #{c : P(Y ≤ c) < u}, capped at C − 1 against rounding of the last cumsum.
         var cdf = f.to(ScalarType.Float64).softmax(-1).cumsum(-1).unsqueeze(1); // (B, 1, C)
         var counts = cdf.lt(uniforms).sum(-1);                                   // (B, S)
-        return counts.clamp_max(TensorMath.S(Classes - 1)).to(ScalarType.Int64);
+        return counts.AtMost(Classes - 1).to(ScalarType.Int64);
     }
 
     public override Tensor PrepareObservedLabels(Tensor labels, long batch, ScalarType dtype)

@@ -12,6 +12,13 @@ public sealed record EstimatorOptions
     /// <summary>Seed of the counter-based label draws.</summary>
     public ulong Seed { get; init; }
 
+    /// <summary>
+    /// Run the Gram products of the moment reduction in float64 (default; estimators.md §9.6). When false they run
+    /// in the network's dtype and only the merge is float64: about twice as fast for float32 networks, with batch
+    /// M2 relative errors of order 1e-7/CV² (CV: coefficient of variation of the per-sample values).
+    /// </summary>
+    public bool DoublePrecisionMoments { get; init; } = true;
+
     /// <summary>Names of the parameter tensors to compute (null: all). Only the layers they touch are computed.</summary>
     public IReadOnlyCollection<string>? Parameters { get; init; }
 

@@ -84,7 +84,7 @@ public sealed class FisherEstimator
         bool needSecond = quantities.HasFlag(FisherQuantity.NegativeHessian) || quantities.HasFlag(FisherQuantity.NegativeHessianVariance);
         var trace = ForwardTrace.Run(_network, x, needSecond);
         var f = trace.Output;
-        if (!double.IsFinite(f.sum(ScalarType.Float64).item<double>()))
+        if (!AllFinite(f))
             throw new InvalidBatchException("inputs", "the network output is NaN or infinite for this batch");
 
         var result = new FisherMoments();
@@ -161,9 +161,19 @@ public sealed class FisherEstimator
                 units.Add(new UnitValues(FisherQuantity.SquaredScoreVariance, scoreVarianceUnits[l]!, 4));
             if (needV2)
                 units.Add(new UnitValues(FisherQuantity.NegativeHessianVariance, hessianVarianceUnits[l]!, 4));
-            LinearMomentRule.Accumulate(result, weight, bias, units, trace.LayerInputs[l]);
+            LinearMomentRule.Accumulate(result, weight, bias, units, trace.LayerInputs[l], _options.DoublePrecisionMoments ? ScalarType.Float64 : _network.DType);
         }
         return result;
+    }
+
+    /// <summary>
+    /// One reduction: a NaN or infinity anywhere makes the sum non-finite; only then (the sum may also overflow)
+    /// is the exact element-wise check run.
+    /// </summary>
+    private static bool AllFinite(Tensor t)
+    {
+        using var sum = t.sum();
+        return double.IsFinite(sum.to(ScalarType.Float64).item<double>()) || t.isfinite().all().item<bool>();
     }
 
     private Tensor PrepareInputs(Tensor inputs)
@@ -175,8 +185,7 @@ public sealed class FisherEstimator
             throw new InvalidBatchException("inputs", "the batch is empty");
         if (!inputs.is_floating_point())
             throw new InvalidBatchException("inputs", $"expected float32 or float64 inputs, got {inputs.dtype}");
-        // One reduction: a NaN or infinity anywhere makes the float64 sum non-finite.
-        if (!double.IsFinite(inputs.sum(ScalarType.Float64).item<double>()))
+        if (!AllFinite(inputs))
             throw new InvalidBatchException("inputs", "contain NaN or infinity");
         return inputs.to(_network.DType);
     }

@@ -13,12 +13,12 @@ internal readonly record struct UnitValues(FisherQuantity Quantity, Tensor Value
 /// Σ_n v = Uᵀ A∘p and Σ_n v² = (U∘²)ᵀ A∘2p, one matrix product each; biases use a column of ones. Values from
 /// several label draws of one input share a_k, so they are summed over the draw axis first. All quantities of
 /// a layer that multiply the same power of A are stacked into one product (three products per layer at most).
-/// Products run in float64 (§9.6: S2 − S1²/n cancels in float32).
+/// Products run in float64 by default (§9.6: S2 − S1²/n cancels in float32); see EstimatorOptions.DoublePrecisionMoments.
 /// </summary>
 internal static class LinearMomentRule
 {
     /// <summary>Adds the moments of every quantity in <paramref name="units"/> for the requested tensors of one layer.</summary>
-    public static void Accumulate(FisherMoments result, ParameterInfo? weight, ParameterInfo? bias, IReadOnlyList<UnitValues> units, Tensor layerInput)
+    public static void Accumulate(FisherMoments result, ParameterInfo? weight, ParameterInfo? bias, IReadOnlyList<UnitValues> units, Tensor layerInput, ScalarType accumulation)
     {
         if (units.Count == 0 || (weight is null && bias is null))
             return;
@@ -34,7 +34,7 @@ internal static class LinearMomentRule
         }
         foreach (var unit in units)
         {
-            var values = unit.Values.to(ScalarType.Float64);
+            var values = unit.Values.to(accumulation);
             Tensor sum, squares;
             if (values.dim() == 3)
             {
@@ -54,7 +54,7 @@ internal static class LinearMomentRule
 
         var sums = new Dictionary<(FisherQuantity, bool), double[]>();
         var biasSums = new Dictionary<(FisherQuantity, bool), double[]>();
-        var a = weight is null ? null : layerInput.to(ScalarType.Float64);
+        var a = weight is null ? null : layerInput.to(accumulation);
         Tensor? a2 = a?.Sq();
         Tensor? a4 = a2?.Sq();
         foreach (var (power, list) in blocks)
@@ -64,7 +64,7 @@ internal static class LinearMomentRule
             if (weight is not null)
             {
                 var ap = power switch { 2 => a2!, 4 => a4!, 8 => a4!.Sq(), _ => throw new InvalidOperationException($"power {power}") };
-                var product = stacked.t().matmul(ap).contiguous(); // (m·n_l, n_in)
+                var product = stacked.t().matmul(ap).to(ScalarType.Float64).contiguous(); // (m·n_l, n_in)
                 var all = MemoryMarshal.Cast<byte, double>(product.bytes);
                 int block = width * (int)ap.shape[1];
                 for (int i = 0; i < list.Count; i++)
@@ -72,7 +72,7 @@ internal static class LinearMomentRule
             }
             if (bias is not null)
             {
-                var columns = stacked.sum(0L).contiguous();
+                var columns = stacked.sum(0L, type: ScalarType.Float64).contiguous();
                 var all = MemoryMarshal.Cast<byte, double>(columns.bytes);
                 for (int i = 0; i < list.Count; i++)
                     biasSums[(list[i].Quantity, list[i].Squares)] = all.Slice(i * width, width).ToArray();

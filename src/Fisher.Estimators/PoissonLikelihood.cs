@@ -48,7 +48,7 @@ public sealed class PoissonLikelihood(int outputs) : IndependentOutputsLikelihoo
     public override Tensor PrepareObservedLabels(Tensor labels, long batch, ScalarType dtype)
     {
         var y = RealLabels(labels, batch, dtype);
-        if (!(y.ge(TensorMath.S(0)) & y.eq(y.round())).all().item<bool>())
+        if (!(y.AtLeast(0) & y.eq(y.round())).all().item<bool>())
             throw new InvalidBatchException("labels", "Poisson labels must be non-negative whole numbers");
         return y;
     }
