@@ -157,12 +157,7 @@ public sealed class IdentityTests
             var conditional = terms.Conditional(n);
             var v1 = terms.Names.SelectMany(p => conditional[p, FisherQuantity.SquaredScoreVariance].Mean).ToArray();
             var v2 = terms.Names.SelectMany(p => conditional[p, FisherQuantity.NegativeHessianVariance].Mean).ToArray();
-            var p = likelihood == "categorical" ? f.Select(v => Math.Exp(v)).Select((v, _) => v).ToArray() : null;
-            if (p is not null)
-            {
-                double sum = p.Sum();
-                p = p.Select(v => v / sum).ToArray();
-            }
+            var p = likelihood == "categorical" ? Softmax(f) : null;
             for (int i = 0; i < v1.Length; i++)
             {
                 var ji = Enumerable.Range(0, k).Select(o => j[o][i]).ToArray();
@@ -306,6 +301,13 @@ public sealed class IdentityTests
             for (int c = 0; c < k2; c++)
                 psi[r * k2 + c] = second[r, c] - mean[r] * mean[c];
         return linalg.eigvalsh(tensor(psi, new long[] { k2, k2 }, ScalarType.Float64)).max().item<double>();
+    }
+
+    private static double[] Softmax(double[] f)
+    {
+        var e = f.Select(v => Math.Exp(v - f.Max())).ToArray();
+        double sum = e.Sum();
+        return e.Select(v => v / sum).ToArray();
     }
 
     private static double[] Projected(double[] v)
