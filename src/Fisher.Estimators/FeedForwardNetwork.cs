@@ -197,17 +197,14 @@ public sealed class FeedForwardNetwork : IDisposable
         TorchSharp.Modules.ReLU => Activation.Relu,
         TorchSharp.Modules.Tanh => Activation.Tanh,
         TorchSharp.Modules.Sigmoid => Activation.Sigmoid,
-        TorchSharp.Modules.Softplus => Activation.Softplus,
-        TorchSharp.Modules.GELU => Activation.Gelu,
+        // Softplus with β = 1; PyTorch's switch to the identity above its threshold changes values by < e^−threshold.
+        TorchSharp.Modules.Softplus { beta: 1.0 } => Activation.Softplus,
+        TorchSharp.Modules.Softplus softplus => throw new UnsupportedLayerException(name, $"Softplus with beta {softplus.beta} (only beta = 1 has a rule)"),
+        TorchSharp.Modules.GELU { approximate: TorchSharp.Modules.GELU.Approximate.none } => Activation.Gelu,
+        TorchSharp.Modules.GELU gelu => throw new UnsupportedLayerException(name, $"GELU with the '{gelu.approximate}' approximation (only the exact GELU has a rule)"),
         TorchSharp.Modules.SiLU => Activation.Silu,
-        TorchSharp.Modules.LeakyReLU leaky => Activation.LeakyRelu(LeakySlope(leaky)),
+        TorchSharp.Modules.LeakyReLU leaky => Activation.LeakyRelu(leaky.negative_slope),
         TorchSharp.Modules.Identity => Activation.Identity,
         _ => throw new UnsupportedLayerException(name, module.GetType().Name),
     };
-
-    private static double LeakySlope(TorchSharp.Modules.LeakyReLU module)
-    {
-        var property = module.GetType().GetProperty("negative_slope");
-        return property?.GetValue(module) is double slope ? slope : 0.01;
-    }
 }

@@ -90,6 +90,10 @@ public sealed class BadInputTests
         using var endsWithActivation = nn.Sequential(("0", nn.Linear(4, 5)), ("1", nn.Sigmoid()));
         Assert.Contains("output layer must be Linear", Assert.Throws<InvalidNetworkException>(() => FeedForwardNetwork.FromSequential(endsWithActivation)).Message);
         Assert.Contains("unknown activation 'swishy'", Assert.Throws<ArgumentException>(() => Activation.Parse("swishy")).Message);
+        using var betaSoftplus = nn.Sequential(("0", nn.Linear(4, 5)), ("1", nn.Softplus(2.0)), ("2", nn.Linear(5, 3)));
+        Assert.Contains("beta 2", Assert.Throws<UnsupportedLayerException>(() => FeedForwardNetwork.FromSequential(betaSoftplus)).Message);
+        using var tanhGelu = nn.Sequential(("0", nn.Linear(4, 5)), ("1", nn.GELU(TorchSharp.Modules.GELU.Approximate.tanh)), ("2", nn.Linear(5, 3)));
+        Assert.Equal("1", Assert.Throws<UnsupportedLayerException>(() => FeedForwardNetwork.FromSequential(tanhGelu)).Layer);
     }
 
     [Fact]
