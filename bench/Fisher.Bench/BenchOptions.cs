@@ -1,13 +1,14 @@
 namespace Fisher.Bench;
 
 /// <summary>Command-line options of the benchmark.</summary>
-internal sealed record BenchOptions(int Batch, int Threads, double SecondsPerCase, bool Quick)
+internal sealed record BenchOptions(int Batch, int Threads, double SecondsPerCase, bool Quick, string? Only)
 {
     public static BenchOptions? Parse(string[] args)
     {
         int batch = 256, threads = Environment.ProcessorCount;
         double seconds = 3;
         bool quick = false;
+        string? only = null;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -16,6 +17,7 @@ internal sealed record BenchOptions(int Batch, int Threads, double SecondsPerCas
                 case "--threads": threads = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--seconds": seconds = double.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--quick": quick = true; seconds = 0.5; break;
+                case "--only": only = args[++i]; break;
                 case "-h" or "--help":
                     Console.WriteLine("""
                         Fisher.Bench: samples/s and peak memory of the estimator core, float32, categorical output (C = 10).
@@ -23,6 +25,7 @@ internal sealed record BenchOptions(int Batch, int Threads, double SecondsPerCas
                           --threads N   torch threads (default: processor count)
                           --seconds S   measured seconds per case (default 3)
                           --quick       0.5 s per case, for a smoke run
+                          --only TEXT   run only the rows whose "network | case" contains TEXT (e.g. "784-256-256-10 relu | all")
                         """);
                     return null;
                 default:
@@ -30,6 +33,6 @@ internal sealed record BenchOptions(int Batch, int Threads, double SecondsPerCas
                     return null;
             }
         }
-        return new BenchOptions(batch, threads, seconds, quick);
+        return new BenchOptions(batch, threads, seconds, quick, only);
     }
 }

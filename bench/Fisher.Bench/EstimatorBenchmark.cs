@@ -36,16 +36,21 @@ internal static class EstimatorBenchmark
             foreach (var activation in new[] { Activation.Relu, Activation.Tanh })
             {
                 string name = $"{string.Join("-", widths)} {activation.Name}";
+                if (!Cases.Any(c => Selected(options, name, c.Name)) && !Selected(options, name, "forward+backward (autograd)"))
+                    continue;
                 using var network = FeedForwardNetwork.CreateRandom(widths, activation, ScalarType.Float32, seed: 1);
                 var generator = new Generator(2);
                 using var x = rand(new long[] { options.Batch, widths[0] }, ScalarType.Float32, generator: generator);
                 using var y = randint(0, 10, new long[] { options.Batch }, ScalarType.Int64, generator: generator);
 
                 var (baseline, baselineMemory) = Measure(options, () => ForwardBackward(network, x, y));
-                Row(name, "forward+backward (autograd)", options.Batch / baseline, 1.0, baselineMemory);
+                if (Selected(options, name, "forward+backward (autograd)"))
+                    Row(name, "forward+backward (autograd)", options.Batch / baseline, 1.0, baselineMemory);
                 var likelihood = new CategoricalLikelihood(10);
                 foreach (var (caseName, quantities, doubleMoments) in Cases)
                 {
+                    if (!Selected(options, name, caseName))
+                        continue;
                     var estimator = new FisherEstimator(network, likelihood, new EstimatorOptions { Quantities = quantities, DrawsPerInput = 1, Seed = 3, DoublePrecisionMoments = doubleMoments });
                     long index = 0;
                     var (seconds, memory) = Measure(options, () => estimator.Estimate(x, y, (index++) * options.Batch));
@@ -55,6 +60,9 @@ internal static class EstimatorBenchmark
         }
         return 0;
     }
+
+    private static bool Selected(BenchOptions options, string network, string caseName) =>
+        options.Only is null || $"{network} | {caseName}".Contains(options.Only, StringComparison.OrdinalIgnoreCase);
 
     private static void Row(string network, string name, double samplesPerSecond, double ratio, double memory) =>
         Console.WriteLine($"| {network} | {name} | {samplesPerSecond,10:N0} | {ratio:0.00} | {memory:N0} |");

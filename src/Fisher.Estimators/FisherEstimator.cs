@@ -6,8 +6,8 @@ namespace Fisher.Estimators;
 /// Computes, for a batch of inputs, the moments (n, mean, M2) of every requested per-sample Fisher quantity for
 /// every requested parameter (estimators.md §9.4–9.6): Î1 and Î2 terms with labels drawn from the model, the exact
 /// conditional diagonal I(θ|x), the empirical Fisher with observed labels, and the closed-form conditional
-/// variances V1(θ|x) and V2(θ|x). All per-sample work is batched: a handful of backward passes over "streams"
-/// (sampled-label scores, columns of √Σ, or Jacobian rows) and one Gram product per parameter tensor; no
+/// variances V1(θ|x) and V2(θ|x). All per-sample work is batched: at most two backward passes over "streams"
+/// (the K Jacobian rows, and sampled-label scores when that is cheaper) and stacked Gram products per layer; no
 /// per-sample gradient is ever materialised. Not thread-safe; one instance per worker thread.
 /// </summary>
 public sealed class FisherEstimator
@@ -91,48 +91,40 @@ public sealed class FisherEstimator
         result.AddInputs(batch);
         int layers = _network.Layers.Count;
 
-        // Exact conditional Fisher per unit, G^l_jj (and V1 per unit) from Jacobian rows or from √Σ columns.
-        var exactUnits = new Tensor?[layers];
-        var scoreVarianceUnits = new Tensor?[layers];
-        var hessianVarianceUnits = new Tensor?[layers];
-        bool needExact = quantities.HasFlag(FisherQuantity.Exact) || quantities.HasFlag(FisherQuantity.NegativeHessian);
-        bool needV1 = quantities.HasFlag(FisherQuantity.SquaredScoreVariance);
-        bool needV2 = quantities.HasFlag(FisherQuantity.NegativeHessianVariance);
-        if (needV1)
-        {
-            // Streams = Jacobian rows: stream o back-propagates e_o, giving ∂f_o/∂z^l.
-            var identity = eye(_likelihood.Outputs, dtype: f.dtype).expand(batch, _likelihood.Outputs, _likelihood.Outputs);
-            var jacobian = StreamBackward.Run(trace, identity, withResidual: false, _lowestLayer);
-            for (int l = _lowestLayer; l < layers; l++)
-            {
-                exactUnits[l] = _likelihood.QuadraticForm(f, jacobian.FirstOrder[l]!);
-                scoreVarianceUnits[l] = _likelihood.ScoreFourthMomentVariance(f, jacobian.FirstOrder[l]!);
-            }
-        }
-        if ((needExact && !needV1) || needV2)
-        {
-            // Streams = columns of A (A Aᵀ = Σ_f): U^l = D W^T U^{l+1}, G^l_jj = Σ_c (U^l_jc)²; with residuals,
-            // M^l[f_c]_jj for φ_c = A[:, c]ᵀ f gives V2 = Σ_c (M^l[f_c]_jj)² (estimators.md §9.2 table).
-            var columns = _likelihood.SqrtOutputFisher(f).transpose(1, 2);
-            var pass = StreamBackward.Run(trace, columns, withResidual: needV2, _lowestLayer);
-            for (int l = _lowestLayer; l < layers; l++)
-            {
-                exactUnits[l] ??= pass.FirstOrder[l]!.Sq().sum(1);
-                if (needV2)
-                    hessianVarianceUnits[l] = pass.Residual[l] is { } residual ? residual.Sq().sum(1) : zeros_like(exactUnits[l]!);
-            }
-        }
-
         bool needI1 = quantities.HasFlag(FisherQuantity.SquaredScore);
         bool needI2 = quantities.HasFlag(FisherQuantity.NegativeHessian);
+        bool needExact = quantities.HasFlag(FisherQuantity.Exact);
+        bool needV1 = quantities.HasFlag(FisherQuantity.SquaredScoreVariance);
+        bool needV2 = quantities.HasFlag(FisherQuantity.NegativeHessianVariance);
+        int outputs = _likelihood.Outputs;
+        int draws = _options.DrawsPerInput;
+
+        // One pass over K identity streams gives the Jacobian rows J^l[o] = ∂f_o/∂z^l and, with residuals, the
+        // diagonals R^l[o] = diag ∂²f_o/∂z^l² (H_i per output, §1.2). Everything label-free follows per unit:
+        // I = Jᵀ Σ_f J, V1 = E(Jᵀe)⁴ − I², V2 = Rᵀ Σ_f R (§3.1). Back-propagation is linear in the top vector, so
+        // for any score e the first-order vector is eᵀJ and the residual eᵀR: draws and observed labels need no
+        // pass of their own once this one exists.
+        bool jacobianPass = needI2 || needExact || needV1 || needV2;
+        bool jacobianResidual = needV2 || (needI2 && draws >= outputs);
+        StreamBackward? jacobian = null;
+        if (jacobianPass)
+        {
+            var identity = eye(outputs, dtype: f.dtype).expand(batch, outputs, outputs);
+            jacobian = StreamBackward.Run(trace, identity, jacobianResidual, _lowestLayer);
+        }
+
+        Tensor? score = null;
         StreamBackward? drawn = null;
         if (needI1 || needI2)
         {
-            var y = drawnLabels ?? LabelDraws.Sample(_likelihood, f, _options.Seed, firstSampleIndex, _options.DrawsPerInput);
-            var score = _likelihood.Score(f, y);  // e = ∂ℓ/∂f, (B, K draws, outputs)
-            drawn = StreamBackward.Run(trace, score, withResidual: needI2, _lowestLayer);
+            var y = drawnLabels ?? LabelDraws.Sample(_likelihood, f, _options.Seed, firstSampleIndex, draws);
+            score = _likelihood.Score(f, y);  // e = ∂ℓ/∂f, (B, draws, outputs)
+            // With fewer draws than outputs a residual pass over the draws is cheaper than residuals of all K rows.
+            if (jacobian is null || (needI2 && !jacobianResidual))
+                drawn = StreamBackward.Run(trace, score, withResidual: needI2, _lowestLayer);
         }
-        StreamBackward? empirical = observed is null ? null : StreamBackward.Run(trace, _likelihood.Score(f, observed), false, _lowestLayer);
+        Tensor? observedScore = observed is null ? null : _likelihood.Score(f, observed);
+        StreamBackward? empirical = observedScore is not null && jacobian is null ? StreamBackward.Run(trace, observedScore, false, _lowestLayer) : null;
 
         for (int l = _lowestLayer; l < layers; l++)
         {
@@ -140,27 +132,34 @@ public sealed class FisherEstimator
             var bias = _biases[l];
             if (weight is null && bias is null)
                 continue;
+            var rows = jacobian?.FirstOrder[l];      // (B, K, n_l)
+            var rowResiduals = jacobian?.Residual[l]; // (B, K, n_l); null in the output layer (zero)
+            var exact = rows is null ? null : _likelihood.QuadraticForm(f, rows);
             var units = new List<UnitValues>(6);
             if (needI1)
-                units.Add(new UnitValues(FisherQuantity.SquaredScore, drawn!.FirstOrder[l]!.Sq(), 2));
+            {
+                var delta = drawn?.FirstOrder[l] ?? score!.matmul(rows!);
+                units.Add(new UnitValues(FisherQuantity.SquaredScore, delta.Sq(), 2));
+            }
             if (needI2)
             {
                 // −∂²ℓ/∂z² = G − R(e): the GGN part is label-free, the residual is driven by e (§9.2).
-                var gamma = exactUnits[l]!.unsqueeze(1);
-                if (drawn!.Residual[l] is { } residual)
-                    gamma = gamma.sub(residual);
-                else
-                    gamma = gamma.expand(batch, _options.DrawsPerInput, gamma.shape[2]);
+                var residual = drawn is not null ? drawn.Residual[l] : rowResiduals is null ? null : score!.matmul(rowResiduals);
+                var gamma = exact!.unsqueeze(1);
+                gamma = residual is null ? gamma.expand(batch, draws, gamma.shape[2]) : gamma.sub(residual);
                 units.Add(new UnitValues(FisherQuantity.NegativeHessian, gamma, 2));
             }
-            if (quantities.HasFlag(FisherQuantity.Exact))
-                units.Add(new UnitValues(FisherQuantity.Exact, exactUnits[l]!, 2));
-            if (empirical is not null)
-                units.Add(new UnitValues(FisherQuantity.Empirical, empirical.FirstOrder[l]!.Sq(), 2));
+            if (needExact)
+                units.Add(new UnitValues(FisherQuantity.Exact, exact!, 2));
+            if (observedScore is not null)
+            {
+                var delta = empirical?.FirstOrder[l] ?? observedScore.matmul(rows!);
+                units.Add(new UnitValues(FisherQuantity.Empirical, delta.Sq(), 2));
+            }
             if (needV1)
-                units.Add(new UnitValues(FisherQuantity.SquaredScoreVariance, scoreVarianceUnits[l]!, 4));
+                units.Add(new UnitValues(FisherQuantity.SquaredScoreVariance, _likelihood.ScoreFourthMomentVariance(f, rows!), 4));
             if (needV2)
-                units.Add(new UnitValues(FisherQuantity.NegativeHessianVariance, hessianVarianceUnits[l]!, 4));
+                units.Add(new UnitValues(FisherQuantity.NegativeHessianVariance, rowResiduals is null ? zeros_like(exact!) : _likelihood.QuadraticForm(f, rowResiduals), 4));
             LinearMomentRule.Accumulate(result, weight, bias, units, trace.LayerInputs[l], _options.DoublePrecisionMoments ? ScalarType.Float64 : _network.DType);
         }
         return result;

@@ -99,6 +99,48 @@ public sealed class OracleTests
         }
     }
 
+    /// <summary>
+    /// The estimator picks different backward passes for different quantity sets and draw counts (a residual pass
+    /// over draws, or residuals of the Jacobian rows); every choice must give the moments of the oracle-checked
+    /// all-quantities run.
+    /// </summary>
+    [Theory]
+    [InlineData("categorical", "tanh", 1)]
+    [InlineData("categorical", "sigmoid", 5)]
+    [InlineData("gaussian", "softplus", 2)]
+    [InlineData("poisson", "tanh", 4)]
+    public void EveryQuantitySubsetGivesTheSameMoments(string likelihoodName, string activation, int draws)
+    {
+        TorchRuntime.Ensure();
+        using var scope = NewDisposeScope();
+        var problem = new Problem(activation, [3, 4, 3, likelihoodName == "categorical" ? 3 : 2], likelihoodName, Seed: 21);
+        using var network = FeedForwardNetwork.FromSequential(problem.BuildSequential());
+        var likelihood = problem.BuildLikelihood();
+        var x = problem.Inputs();
+        var y = problem.ObservedLabels();
+        FisherMoments Run(FisherQuantity q) =>
+            new FisherEstimator(network, likelihood, new EstimatorOptions { Quantities = q, DrawsPerInput = draws, Seed = 3 }).Estimate(x, y, 5);
+        var all = Run(FisherQuantity.All);
+        var subsets = new[]
+        {
+            FisherQuantity.SquaredScore, FisherQuantity.NegativeHessian, FisherQuantity.Exact, FisherQuantity.Empirical,
+            FisherQuantity.SquaredScore | FisherQuantity.NegativeHessian,
+            FisherQuantity.SquaredScore | FisherQuantity.Exact | FisherQuantity.Empirical,
+            FisherQuantity.NegativeHessian | FisherQuantity.SquaredScoreVariance,
+            FisherQuantity.NegativeHessianVariance,
+        };
+        foreach (var subset in subsets)
+        {
+            var part = Run(subset);
+            Assert.Equal(subset.Split().Count() * network.Layout.Parameters.Count, part.Streams.Count);
+            foreach (var (key, m) in part.Streams)
+            {
+                Assertions.Close(m.Mean, all.Streams[key].Mean, 1e-12, $"{subset}: {key} mean");
+                Assertions.Close(m.M2, all.Streams[key].M2, 1e-9, $"{subset}: {key} M2");
+            }
+        }
+    }
+
     [Theory]
     [InlineData("categorical")]
     [InlineData("gaussian")]
