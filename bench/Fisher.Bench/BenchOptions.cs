@@ -25,7 +25,7 @@ internal sealed record BenchOptions(int Batch, int Threads, double SecondsPerCas
                           --threads N   torch threads (default: processor count)
                           --seconds S   measured seconds per case (default 3)
                           --quick       0.5 s per case, for a smoke run
-                          --only TEXT   run only the rows whose "network | case" contains TEXT (e.g. "784-256-256-10 relu | all")
+                          --only TEXT   run only the rows whose "network | case |" contains TEXT (e.g. "784-256-256-10 relu | all quantities |")
                         """);
                     return null;
                 default:

@@ -62,7 +62,7 @@ internal static class EstimatorBenchmark
     }
 
     private static bool Selected(BenchOptions options, string network, string caseName) =>
-        options.Only is null || $"{network} | {caseName}".Contains(options.Only, StringComparison.OrdinalIgnoreCase);
+        options.Only is null || $"{network} | {caseName} |".Contains(options.Only, StringComparison.OrdinalIgnoreCase);
 
     private static void Row(string network, string name, double samplesPerSecond, double ratio, double memory) =>
         Console.WriteLine($"| {network} | {name} | {samplesPerSecond,10:N0} | {ratio:0.00} | {memory:N0} |");
