@@ -55,17 +55,35 @@ public sealed class FisherEstimator
     /// depend only on (seed, global index, draw). <paramref name="labels"/> are the observed labels, required for
     /// the empirical Fisher. Invalid input throws <see cref="InvalidBatchException"/> before any tensor work.
     /// </summary>
-    public FisherMoments Estimate(Tensor inputs, Tensor? labels, long firstSampleIndex) =>
-        EstimateCore(inputs, labels, firstSampleIndex, drawnLabels: null);
+    public FisherMoments Estimate(Tensor inputs, Tensor? labels, long firstSampleIndex)
+    {
+        using var accumulator = new FisherAccumulator();
+        AccumulateCore(accumulator, inputs, labels, firstSampleIndex, drawnLabels: null);
+        return accumulator.ToMoments();
+    }
+
+    /// <summary>
+    /// Merges the moments of one batch into <paramref name="accumulator"/> (the hot path of a worker: no managed
+    /// arrays per batch). A batch that fails validation leaves the accumulator unchanged.
+    /// </summary>
+    public void Accumulate(FisherAccumulator accumulator, Tensor inputs, Tensor? labels, long firstSampleIndex)
+    {
+        ArgumentNullException.ThrowIfNull(accumulator);
+        AccumulateCore(accumulator, inputs, labels, firstSampleIndex, drawnLabels: null);
+    }
 
     /// <summary>
     /// As <see cref="Estimate"/>, but with the labels of the "draws" given instead of sampled: (batch, draws) class
     /// indices or (batch, draws, outputs) values. For tests that enumerate labels.
     /// </summary>
-    internal FisherMoments EstimateWithDrawnLabels(Tensor inputs, Tensor? labels, Tensor drawnLabels) =>
-        EstimateCore(inputs, labels, 0, drawnLabels);
+    internal FisherMoments EstimateWithDrawnLabels(Tensor inputs, Tensor? labels, Tensor drawnLabels)
+    {
+        using var accumulator = new FisherAccumulator();
+        AccumulateCore(accumulator, inputs, labels, 0, drawnLabels);
+        return accumulator.ToMoments();
+    }
 
-    private FisherMoments EstimateCore(Tensor inputs, Tensor? labels, long firstSampleIndex, Tensor? drawnLabels)
+    private void AccumulateCore(FisherAccumulator accumulator, Tensor inputs, Tensor? labels, long firstSampleIndex, Tensor? drawnLabels)
     {
         var quantities = _options.Quantities;
         using var scope = NewDisposeScope();
@@ -87,8 +105,7 @@ public sealed class FisherEstimator
         if (!AllFinite(f))
             throw new InvalidBatchException("inputs", "the network output is NaN or infinite for this batch");
 
-        var result = new FisherMoments();
-        result.AddInputs(batch);
+        var sums = new List<PowerSums>();
         int layers = _network.Layers.Count;
 
         bool needI1 = quantities.HasFlag(FisherQuantity.SquaredScore);
@@ -160,9 +177,9 @@ public sealed class FisherEstimator
                 units.Add(new UnitValues(FisherQuantity.SquaredScoreVariance, _likelihood.ScoreFourthMomentVariance(f, rows!), 4));
             if (needV2)
                 units.Add(new UnitValues(FisherQuantity.NegativeHessianVariance, rowResiduals is null ? zeros_like(exact!) : _likelihood.QuadraticForm(f, rowResiduals), 4));
-            LinearMomentRule.Accumulate(result, weight, bias, units, trace.LayerInputs[l], _options.DoublePrecisionMoments ? ScalarType.Float64 : _network.DType);
+            LinearMomentRule.Accumulate(sums, weight, bias, units, trace.LayerInputs[l], _options.DoublePrecisionMoments ? ScalarType.Float64 : _network.DType);
         }
-        return result;
+        accumulator.Merge(batch, sums);
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace Fisher.Estimators;
@@ -17,13 +16,16 @@ internal readonly record struct UnitValues(FisherQuantity Quantity, Tensor Value
 /// </summary>
 internal static class LinearMomentRule
 {
-    /// <summary>Adds the moments of every quantity in <paramref name="units"/> for the requested tensors of one layer.</summary>
-    public static void Accumulate(FisherMoments result, ParameterInfo? weight, ParameterInfo? bias, IReadOnlyList<UnitValues> units, Tensor layerInput, ScalarType accumulation)
+    /// <summary>
+    /// Power sums of every quantity in <paramref name="units"/> for the requested tensors of one layer, appended to
+    /// <paramref name="output"/> as float64 tensors shaped like the parameters.
+    /// </summary>
+    public static void Accumulate(List<PowerSums> output, ParameterInfo? weight, ParameterInfo? bias, IReadOnlyList<UnitValues> units, Tensor layerInput, ScalarType accumulation)
     {
         if (units.Count == 0 || (weight is null && bias is null))
             return;
 
-        // Blocks of (B, n_l) float64 values, keyed by the power of A they multiply.
+        // Blocks of (B, n_l) values, keyed by the power of A they multiply.
         var blocks = new Dictionary<int, List<(FisherQuantity Quantity, bool Squares, Tensor Values)>>();
         var counts = new Dictionary<FisherQuantity, long>();
         void AddBlock(int power, FisherQuantity q, bool squares, Tensor values)
@@ -52,30 +54,27 @@ internal static class LinearMomentRule
             AddBlock(2 * unit.InputPower, unit.Quantity, true, squares);
         }
 
-        var sums = new Dictionary<(FisherQuantity, bool), double[]>();
-        var biasSums = new Dictionary<(FisherQuantity, bool), double[]>();
+        var weightSums = new Dictionary<(FisherQuantity, bool), Tensor>();
+        var biasSums = new Dictionary<(FisherQuantity, bool), Tensor>();
         var a = weight is null ? null : layerInput.to(accumulation);
         Tensor? a2 = a?.Sq();
         Tensor? a4 = a2?.Sq();
         foreach (var (power, list) in blocks)
         {
             var stacked = list.Count == 1 ? list[0].Values : cat(list.Select(b => b.Values).ToArray(), 1); // (B, m·n_l)
-            int width = (int)list[0].Values.shape[1];
+            long width = list[0].Values.shape[1];
             if (weight is not null)
             {
                 var ap = power switch { 2 => a2!, 4 => a4!, 8 => a4!.Sq(), _ => throw new InvalidOperationException($"power {power}") };
-                var product = stacked.t().matmul(ap).to(ScalarType.Float64).contiguous(); // (m·n_l, n_in)
-                var all = MemoryMarshal.Cast<byte, double>(product.bytes);
-                int block = width * (int)ap.shape[1];
+                var product = stacked.t().matmul(ap).to(ScalarType.Float64); // (m·n_l, n_in)
                 for (int i = 0; i < list.Count; i++)
-                    sums[(list[i].Quantity, list[i].Squares)] = all.Slice(i * block, block).ToArray();
+                    weightSums[(list[i].Quantity, list[i].Squares)] = product.narrow(0, i * width, width);
             }
             if (bias is not null)
             {
-                var columns = stacked.sum(0L, type: ScalarType.Float64).contiguous();
-                var all = MemoryMarshal.Cast<byte, double>(columns.bytes);
+                var columns = stacked.sum(0L, type: ScalarType.Float64);
                 for (int i = 0; i < list.Count; i++)
-                    biasSums[(list[i].Quantity, list[i].Squares)] = all.Slice(i * width, width).ToArray();
+                    biasSums[(list[i].Quantity, list[i].Squares)] = columns.narrow(0, i * width, width);
             }
         }
 
@@ -83,9 +82,9 @@ internal static class LinearMomentRule
         {
             long count = counts[unit.Quantity];
             if (weight is not null)
-                result.Add(new MomentKey(weight.Name, unit.Quantity), Moments.FromPowerSums(count, sums[(unit.Quantity, false)], sums[(unit.Quantity, true)]));
+                output.Add(new PowerSums(new MomentKey(weight.Name, unit.Quantity), count, weightSums[(unit.Quantity, false)], weightSums[(unit.Quantity, true)]));
             if (bias is not null)
-                result.Add(new MomentKey(bias.Name, unit.Quantity), Moments.FromPowerSums(count, biasSums[(unit.Quantity, false)], biasSums[(unit.Quantity, true)]));
+                output.Add(new PowerSums(new MomentKey(bias.Name, unit.Quantity), count, biasSums[(unit.Quantity, false)], biasSums[(unit.Quantity, true)]));
         }
     }
 }

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace Fisher.Estimators.Tests;
 
-/// <summary>Acceptance 4: estimating many batches leaves the live tensor count where it was.</summary>
+/// <summary>Acceptance 4: estimating many batches (and accumulating them) leaves the live tensor count where it was.</summary>
 [Collection(nameof(TensorCountCollection))]
 public sealed class ResourceTests
 {
@@ -30,6 +30,11 @@ public sealed class ResourceTests
         {
             for (int i = 0; i < 100; i++)
                 estimator.Estimate(x, y, i * 64L);
+            using (var accumulator = new FisherAccumulator())
+            {
+                for (int i = 0; i < 100; i++)
+                    estimator.Accumulate(accumulator, x, y, i * 64L);
+            }
             for (int i = 0; i < 10; i++)
                 Assert.Throws<InvalidBatchException>(() => estimator.Estimate(x, badY, 0));
             Assert.Equal(0, outer.DisposablesCount);
