@@ -18,7 +18,8 @@ public sealed class FisherAccumulatorTests
         var estimator = new FisherEstimator(network, likelihood, new EstimatorOptions { Quantities = FisherQuantity.All, DrawsPerInput = 2, Seed = 1 });
 
         var merged = new FisherMoments();
-        using var accumulator = new FisherAccumulator();
+        // Fold every two batches, so both the raw chunk sums and Chan folds into existing state are exercised.
+        using var accumulator = new FisherAccumulator { BatchesPerFold = 2 };
         for (int start = 0; start < 200; start += 37)
         {
             int end = Math.Min(200, start + 37);
