@@ -121,8 +121,10 @@ public sealed class FisherEstimator
         // I = Jᵀ Σ_f J, V1 = E(Jᵀe)⁴ − I², V2 = Rᵀ Σ_f R (§3.1). Back-propagation is linear in the top vector, so
         // for any score e the first-order vector is eᵀJ and the residual eᵀR: draws and observed labels need no
         // pass of their own once this one exists.
+        // Residuals exist only when some activation is smooth; in ReLU-like networks Î2 = I exactly (§5.3d).
+        bool smooth = _network.Activations.Any(a => !a.IsPiecewiseLinear);
         bool jacobianPass = needI2 || needExact || needV1 || needV2;
-        bool jacobianResidual = needV2 || (needI2 && draws >= outputs);
+        bool jacobianResidual = smooth && (needV2 || (needI2 && draws >= outputs));
         StreamBackward? jacobian = null;
         if (jacobianPass)
         {
@@ -137,8 +139,8 @@ public sealed class FisherEstimator
             var y = drawnLabels ?? LabelDraws.Sample(_likelihood, f, _options.Seed, firstSampleIndex, draws);
             score = _likelihood.Score(f, y);  // e = ∂ℓ/∂f, (B, draws, outputs)
             // With fewer draws than outputs a residual pass over the draws is cheaper than residuals of all K rows.
-            if (jacobian is null || (needI2 && !jacobianResidual))
-                drawn = StreamBackward.Run(trace, score, withResidual: needI2, _lowestLayer);
+            if ((needI1 && jacobian is null) || (needI2 && smooth && !jacobianResidual))
+                drawn = StreamBackward.Run(trace, score, withResidual: needI2 && smooth, _lowestLayer);
         }
         Tensor? observedScore = observed is null ? null : _likelihood.Score(f, observed);
         StreamBackward? empirical = observedScore is not null && jacobian is null ? StreamBackward.Run(trace, observedScore, false, _lowestLayer) : null;
@@ -161,7 +163,7 @@ public sealed class FisherEstimator
             if (needI2)
             {
                 // −∂²ℓ/∂z² = G − R(e): the GGN part is label-free, the residual is driven by e (§9.2).
-                var residual = drawn is not null ? drawn.Residual[l] : rowResiduals is null ? null : score!.matmul(rowResiduals);
+                var residual = drawn?.Residual[l] ?? (rowResiduals is null ? null : score!.matmul(rowResiduals));
                 var gamma = exact!.unsqueeze(1);
                 gamma = residual is null ? gamma.expand(batch, draws, gamma.shape[2]) : gamma.sub(residual);
                 units.Add(new UnitValues(FisherQuantity.NegativeHessian, gamma, 2));

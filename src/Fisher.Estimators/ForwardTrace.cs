@@ -22,7 +22,7 @@ internal sealed class ForwardTrace
     /// <summary>σ'(z^l) for hidden layers (null for the output layer), (batch, n_l).</summary>
     public Tensor?[] FirstDerivative { get; }
 
-    /// <summary>σ''(z^l) for hidden layers when requested, (batch, n_l).</summary>
+    /// <summary>σ''(z^l) for hidden layers when requested; null where it is zero (piecewise-linear activations), (batch, n_l).</summary>
     public Tensor?[] SecondDerivative { get; }
 
     /// <summary>The network output f, (batch, outputs).</summary>
@@ -42,7 +42,9 @@ internal sealed class ForwardTrace
             var z = layers[l].Apply(a);
             if (l == layers.Count - 1)
                 return new ForwardTrace(network, layerInputs, first, second, z);
-            (a, first[l], second[l]) = network.Activations[l].Evaluate(z, withSecond);
+            // σ'' of a piecewise-linear activation is zero almost everywhere: leave it null (no residual, §5.3d).
+            var activation = network.Activations[l];
+            (a, first[l], second[l]) = activation.Evaluate(z, withSecond && !activation.IsPiecewiseLinear);
         }
         throw new InvalidOperationException("unreachable: a network has at least one layer");
     }

@@ -21,7 +21,7 @@ internal sealed class StreamBackward
     /// <summary>∂φ/∂z^l per layer, (batch, streams, n_l); null below the lowest requested layer.</summary>
     public Tensor?[] FirstOrder { get; }
 
-    /// <summary>diag ∂²φ/∂z^l² per layer, (batch, streams, n_l); null where zero (output layer) or not requested.</summary>
+    /// <summary>diag ∂²φ/∂z^l² per layer, (batch, streams, n_l); null where zero (output layer, piecewise-linear layers above) or not requested.</summary>
     public Tensor?[] Residual { get; }
 
     /// <summary>Runs the pass from the output (layer L−1) down to <paramref name="lowest"/>.</summary>
@@ -46,18 +46,21 @@ internal sealed class StreamBackward
             if (!withResidual)
                 continue;
 
-            var r = trace.SecondDerivative[l]!.unsqueeze(1) * pulled;
+            // r^l is zero for piecewise-linear activations (σ'' = 0); deeper residuals still pass through.
+            var r = trace.SecondDerivative[l] is { } d2 ? d2.unsqueeze(1) * pulled : null;
             var diagonal = r;
             if (residualAbove is not null)
             {
                 // diag(D W^T diag(r^{l+1}) W D) = σ'² ⊙ (W∘²)^T r^{l+1}
-                diagonal = diagonal + d1.Sq() * residualAbove.matmul(layers[l + 1].WeightSquared);
+                var above = d1.Sq() * residualAbove.matmul(layers[l + 1].WeightSquared);
+                diagonal = diagonal is null ? above : diagonal + above;
             }
             for (int c = 0; c < carried.Count; c++)
             {
                 var (factor, deeper) = carried[c];
                 var moved = trace.FirstDerivative[l]!.unsqueeze(2) * weight.t().matmul(factor); // (B, n_l, n_m)
-                diagonal = diagonal + deeper.matmul(moved.Sq().transpose(1, 2));
+                var contribution = deeper.matmul(moved.Sq().transpose(1, 2));
+                diagonal = diagonal is null ? contribution : diagonal + contribution;
                 carried[c] = (moved, deeper);
             }
             if (residualAbove is not null && l > lowest)

@@ -29,6 +29,9 @@ public sealed class OracleTests
         foreach (var activation in new[] { "gelu", "silu", "leaky_relu", "identity" })
             data.Add(new Problem(activation, [3, 4, 3, 3], "categorical", Seed: 4));
         data.Add(new Problem("sigmoid", [2, 3, 3, 3, 3, 2], "gaussian", Seed: 5));
+        // Piecewise-linear layers among smooth ones: residuals from above must still pass through them.
+        data.Add(new Problem("relu,tanh", [3, 4, 3, 3, 3], "categorical", Seed: 6));
+        data.Add(new Problem("sigmoid,relu,leaky_relu", [3, 4, 4, 3, 2], "poisson", Seed: 7));
         return data;
     }
 

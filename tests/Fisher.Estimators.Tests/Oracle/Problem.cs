@@ -27,7 +27,7 @@ public sealed record Problem(string Activation, int[] Widths, string Likelihood,
             }
             modules.Add(((index++).ToString(System.Globalization.CultureInfo.InvariantCulture), linear));
             if (l < Widths.Length - 1)
-                modules.Add(((index++).ToString(System.Globalization.CultureInfo.InvariantCulture), ActivationModule()));
+                modules.Add(((index++).ToString(System.Globalization.CultureInfo.InvariantCulture), ActivationModule(l - 1)));
         }
         return nn.Sequential(modules);
     }
@@ -54,7 +54,14 @@ public sealed record Problem(string Activation, int[] Widths, string Likelihood,
         };
     }
 
-    private nn.Module<Tensor, Tensor> ActivationModule() => Activation switch
+    /// <summary>The activation after hidden layer <paramref name="hidden"/>; "relu,tanh" alternates per layer.</summary>
+    private nn.Module<Tensor, Tensor> ActivationModule(int hidden)
+    {
+        var names = Activation.Split(',');
+        return Module(names[hidden % names.Length]);
+    }
+
+    private static nn.Module<Tensor, Tensor> Module(string name) => name switch
     {
         "relu" => nn.ReLU(),
         "leaky_relu" => nn.LeakyReLU(0.1),
@@ -64,6 +71,6 @@ public sealed record Problem(string Activation, int[] Widths, string Likelihood,
         "gelu" => nn.GELU(),
         "silu" => nn.SiLU(),
         "identity" => nn.Identity(),
-        _ => throw new ArgumentException(Activation),
+        _ => throw new ArgumentException(name),
     };
 }
