@@ -26,7 +26,7 @@ internal static class EstimatorBenchmark
 
     public static int Run(BenchOptions options)
     {
-        torch.set_num_threads(options.Threads);
+        TorchRuntime.Configure(options.Threads);
         Console.WriteLine($"# Fisher.Estimators benchmark: float32 compute, float64 moments, batch {options.Batch}, {options.Threads} torch threads, {options.SecondsPerCase:0.#} s per case");
         Console.WriteLine();
         Console.WriteLine("| network | case | samples/s | time ratio to fwd+bwd | peak RSS (MB) |");
