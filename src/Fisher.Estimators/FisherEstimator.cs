@@ -70,6 +70,7 @@ public sealed class FisherEstimator
     {
         ArgumentNullException.ThrowIfNull(accumulator);
         AccumulateCore(accumulator, inputs, labels, firstSampleIndex, drawnLabels: null);
+        TorchRuntime.AfterBatch(); // after the batch's dispose scope has freed its tensors
     }
 
     /// <summary>
