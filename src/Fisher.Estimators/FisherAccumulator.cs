@@ -10,7 +10,7 @@ namespace Fisher.Estimators;
 /// (n, mean, M2) state with Chan's update (estimators.md §9.6). A chunk of a few thousand values keeps the
 /// cancellation in S2 − S1²/n at float64 rounding for any realistic coefficient of variation, while the fold —
 /// a dozen element-wise passes per stream — runs rarely. Take a managed copy with <see cref="ToMoments"/> when a
-/// partial leaves the worker. Owns native memory: dispose it.
+/// partial leaves the worker. Not thread-safe (one per worker). Owns native memory: dispose it.
 /// </summary>
 public sealed class FisherAccumulator : IDisposable
 {
