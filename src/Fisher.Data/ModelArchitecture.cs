@@ -1,0 +1,342 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Fisher.Estimators;
+
+namespace Fisher.Data;
+
+/// <summary>How the worker maps a raw input x to the network input: <c>x * Scale + Shift</c>.</summary>
+public sealed record InputScaling(double Scale = 1.0, double Shift = 0.0);
+
+/// <summary>
+/// The architecture file of a feed-forward network: widths (input first), one activation per hidden layer, the
+/// likelihood, the Gaussian variance σ², the <c>nn.Sequential</c> names of the Linear layers and the input scaling.
+/// Equality compares the contents of the lists.
+/// </summary>
+public sealed record ModelArchitecture(
+    IReadOnlyList<int> Widths,
+    IReadOnlyList<Activation> Activations,
+    string Likelihood,
+    double Variance,
+    IReadOnlyList<string> LayerNames,
+    InputScaling Input)
+{
+    private static readonly string[] KnownFields = ["widths", "activations", "activation", "likelihood", "variance", "layerNames", "input"];
+
+    private static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        CommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    /// <summary>Reads and validates an architecture file; every error is a <see cref="DataFormatException"/> naming the file and field.</summary>
+    public static ModelArchitecture Read(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string json;
+        try
+        {
+            json = File.ReadAllText(path, Encoding.UTF8);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            if (e is FileNotFoundException or DirectoryNotFoundException)
+                throw;
+            throw new DataFormatException(path, $"cannot read the file: {e.Message}", e);
+        }
+        return Parse(json, path);
+    }
+
+    /// <summary>Parses and validates architecture JSON; <paramref name="source"/> names the file in error messages.</summary>
+    public static ModelArchitecture Parse(string json, string source)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(source);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new DataFormatException(source, $"not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {e.Message}", e);
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                throw Error(source, "(root)", $"expected a JSON object, got {Kind(root)}");
+            var fields = new Dictionary<string, JsonElement>(StringComparer.OrdinalIgnoreCase);
+            foreach (var property in root.EnumerateObject())
+            {
+                var known = KnownFields.FirstOrDefault(f => string.Equals(f, property.Name, StringComparison.OrdinalIgnoreCase))
+                    ?? throw Error(source, property.Name, $"unknown field; expected one of {string.Join(", ", KnownFields)}");
+                if (!fields.TryAdd(known, property.Value))
+                    throw Error(source, property.Name, "given twice");
+            }
+
+            var widths = ParseWidths(source, fields);
+            int hidden = widths.Length - 2;
+            var activations = ParseActivations(source, fields, hidden);
+
+            double variance = 1.0;
+            if (fields.TryGetValue("variance", out var v))
+            {
+                variance = Number(source, "variance", v);
+                if (!(variance > 0) || double.IsInfinity(variance))
+                    throw Error(source, "variance", $"expected a finite number > 0 (the Gaussian σ²), got {Format(variance)}");
+            }
+
+            if (!fields.TryGetValue("likelihood", out var l))
+                throw Error(source, "likelihood", "missing; expected gaussian, categorical, bernoulli or poisson");
+            if (l.ValueKind != JsonValueKind.String)
+                throw Error(source, "likelihood", $"expected a string, got {Kind(l)}");
+            string likelihood;
+            try
+            {
+                likelihood = Fisher.Estimators.Likelihood.Create(l.GetString()!, widths[^1], variance).Name;
+            }
+            catch (ArgumentException e)
+            {
+                throw Error(source, "likelihood", e.Message.Split(" (Parameter")[0]);
+            }
+
+            var layerNames = ParseLayerNames(source, fields, widths.Length - 1);
+            var input = ParseInput(source, fields);
+            return new ModelArchitecture(widths, activations, likelihood, variance, layerNames, input);
+        }
+    }
+
+    /// <summary>The default <c>nn.Sequential</c> names of <paramref name="layers"/> Linear layers: "0", "2", "4", ...</summary>
+    public static IReadOnlyList<string> DefaultLayerNames(int layers) =>
+        Enumerable.Range(0, layers).Select(i => (2 * i).ToString(CultureInfo.InvariantCulture)).ToArray();
+
+    /// <summary>The likelihood over the last width (the network outputs).</summary>
+    public Likelihood CreateLikelihood() => Fisher.Estimators.Likelihood.Create(Likelihood, Widths[^1], Variance);
+
+    /// <summary>The parameter tensors a state dict must hold: <c>0.weight</c> [w1, w0], <c>0.bias</c> [w1], ...</summary>
+    public IReadOnlyList<(string Name, long[] Shape)> ExpectedParameters()
+    {
+        var result = new List<(string, long[])>(2 * (Widths.Count - 1));
+        for (int i = 0; i + 1 < Widths.Count; i++)
+        {
+            result.Add(($"{LayerNames[i]}.weight", [Widths[i + 1], Widths[i]]));
+            result.Add(($"{LayerNames[i]}.bias", [Widths[i + 1]]));
+        }
+        return result;
+    }
+
+    /// <summary>Indented JSON that <see cref="Parse"/> reads back to an equal architecture.</summary>
+    public string ToJson()
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("widths");
+            foreach (var w in Widths)
+                writer.WriteNumberValue(w);
+            writer.WriteEndArray();
+            writer.WriteStartArray("activations");
+            foreach (var a in Activations)
+                writer.WriteStringValue(ActivationText(a));
+            writer.WriteEndArray();
+            writer.WriteString("likelihood", Likelihood);
+            writer.WriteNumber("variance", Variance);
+            writer.WriteStartArray("layerNames");
+            foreach (var n in LayerNames)
+                writer.WriteStringValue(n);
+            writer.WriteEndArray();
+            writer.WriteStartObject("input");
+            writer.WriteNumber("scale", Input.Scale);
+            writer.WriteNumber("shift", Input.Shift);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <inheritdoc />
+    public bool Equals(ModelArchitecture? other) =>
+        other is not null
+        && Widths.SequenceEqual(other.Widths)
+        && Activations.SequenceEqual(other.Activations)
+        && string.Equals(Likelihood, other.Likelihood, StringComparison.Ordinal)
+        && Variance.Equals(other.Variance)
+        && LayerNames.SequenceEqual(other.LayerNames, StringComparer.Ordinal)
+        && Input == other.Input;
+
+    /// <inheritdoc />
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        foreach (var w in Widths)
+            hash.Add(w);
+        foreach (var a in Activations)
+            hash.Add(a);
+        hash.Add(Likelihood, StringComparer.Ordinal);
+        hash.Add(Variance);
+        foreach (var n in LayerNames)
+            hash.Add(n, StringComparer.Ordinal);
+        hash.Add(Input);
+        return hash.ToHashCode();
+    }
+
+    private static string ActivationText(Activation a) =>
+        a.Kind == ActivationKind.LeakyRelu && a.NegativeSlope != 0.01
+            ? $"leaky_relu:{a.NegativeSlope.ToString("R", CultureInfo.InvariantCulture)}"
+            : a.Name;
+
+    private static int[] ParseWidths(string source, Dictionary<string, JsonElement> fields)
+    {
+        if (!fields.TryGetValue("widths", out var w))
+            throw Error(source, "widths", "missing; expected the layer widths, input first, e.g. [784, 128, 10]");
+        if (w.ValueKind != JsonValueKind.Array)
+            throw Error(source, "widths", $"expected an array of positive integers, got {Kind(w)}");
+        var widths = new List<int>();
+        int i = 0;
+        foreach (var item in w.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out var width))
+                throw Error(source, $"widths[{i}]", $"expected a positive integer, got {Raw(item)}");
+            if (width <= 0)
+                throw Error(source, $"widths[{i}]", $"expected a positive integer, got {width}");
+            widths.Add(width);
+            i++;
+        }
+        if (widths.Count < 2)
+            throw Error(source, "widths", $"expected at least 2 entries (input and output width), got {widths.Count}");
+        return widths.ToArray();
+    }
+
+    private static Activation[] ParseActivations(string source, Dictionary<string, JsonElement> fields, int hidden)
+    {
+        bool hasList = fields.TryGetValue("activations", out var list);
+        bool hasOne = fields.TryGetValue("activation", out var one);
+        if (hasList && hasOne)
+            throw Error(source, "activation", "give either 'activations' (one per hidden layer) or 'activation' (for all hidden layers), not both");
+        if (hasOne)
+        {
+            if (one.ValueKind != JsonValueKind.String)
+                throw Error(source, "activation", $"expected a string, got {Kind(one)}");
+            var a = ParseActivation(source, "activation", one.GetString()!);
+            return Enumerable.Repeat(a, hidden).ToArray();
+        }
+        if (!hasList)
+        {
+            if (hidden == 0)
+                return [];
+            throw Error(source, "activations", $"missing; expected {hidden} entries (one per hidden layer) or a single 'activation'");
+        }
+        if (list.ValueKind != JsonValueKind.Array)
+            throw Error(source, "activations", $"expected an array of {hidden} activation names, got {Kind(list)}");
+        var result = new List<Activation>();
+        int i = 0;
+        foreach (var item in list.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+                throw Error(source, $"activations[{i}]", $"expected an activation name, got {Raw(item)}");
+            result.Add(ParseActivation(source, $"activations[{i}]", item.GetString()!));
+            i++;
+        }
+        if (result.Count != hidden)
+            throw Error(source, "activations", $"expected {hidden} entries (one per hidden layer: widths has {hidden + 2} entries), got {result.Count}");
+        return result.ToArray();
+    }
+
+    private static Activation ParseActivation(string source, string field, string text)
+    {
+        // "leaky_relu:0.2" carries a negative slope; every other name is passed to Activation.Parse as is.
+        double slope = 0.01;
+        var name = text;
+        int colon = text.IndexOf(':', StringComparison.Ordinal);
+        if (colon >= 0)
+        {
+            name = text[..colon];
+            if (!double.TryParse(text[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out slope) || !double.IsFinite(slope))
+                throw Error(source, field, $"expected 'leaky_relu:<slope>' with a finite number, got '{text}'");
+        }
+        try
+        {
+            var activation = Activation.Parse(name, slope);
+            if (colon >= 0 && activation.Kind != ActivationKind.LeakyRelu)
+                throw Error(source, field, $"only leaky_relu takes a parameter, got '{text}'");
+            return activation;
+        }
+        catch (ArgumentException e)
+        {
+            throw Error(source, field, e.Message.Split(" (Parameter")[0]);
+        }
+    }
+
+    private static string[] ParseLayerNames(string source, Dictionary<string, JsonElement> fields, int layers)
+    {
+        if (!fields.TryGetValue("layerNames", out var n) || n.ValueKind == JsonValueKind.Null)
+            return DefaultLayerNames(layers).ToArray();
+        if (n.ValueKind != JsonValueKind.Array)
+            throw Error(source, "layerNames", $"expected an array of {layers} strings, got {Kind(n)}");
+        var names = new List<string>();
+        int i = 0;
+        foreach (var item in n.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(item.GetString()))
+                throw Error(source, $"layerNames[{i}]", $"expected a non-empty string, got {Raw(item)}");
+            var name = item.GetString()!;
+            if (names.Contains(name, StringComparer.Ordinal))
+                throw Error(source, $"layerNames[{i}]", $"duplicate name '{name}'");
+            names.Add(name);
+            i++;
+        }
+        if (names.Count != layers)
+            throw Error(source, "layerNames", $"expected {layers} names (one per Linear layer), got {names.Count}");
+        return names.ToArray();
+    }
+
+    private static InputScaling ParseInput(string source, Dictionary<string, JsonElement> fields)
+    {
+        if (!fields.TryGetValue("input", out var input) || input.ValueKind == JsonValueKind.Null)
+            return new InputScaling();
+        if (input.ValueKind != JsonValueKind.Object)
+            throw Error(source, "input", $"expected an object {{\"scale\": s, \"shift\": b}}, got {Kind(input)}");
+        double scale = 1.0, shift = 0.0;
+        foreach (var p in input.EnumerateObject())
+        {
+            if (string.Equals(p.Name, "scale", StringComparison.OrdinalIgnoreCase))
+            {
+                scale = Number(source, "input.scale", p.Value);
+                if (!double.IsFinite(scale) || scale == 0)
+                    throw Error(source, "input.scale", $"expected a finite non-zero number, got {Format(scale)}");
+            }
+            else if (string.Equals(p.Name, "shift", StringComparison.OrdinalIgnoreCase))
+            {
+                shift = Number(source, "input.shift", p.Value);
+                if (!double.IsFinite(shift))
+                    throw Error(source, "input.shift", $"expected a finite number, got {Format(shift)}");
+            }
+            else
+            {
+                throw Error(source, $"input.{p.Name}", "unknown field; expected scale or shift");
+            }
+        }
+        return new InputScaling(scale, shift);
+    }
+
+    private static double Number(string source, string field, JsonElement e)
+    {
+        if (e.ValueKind != JsonValueKind.Number || !e.TryGetDouble(out var value))
+            throw Error(source, field, $"expected a number, got {Raw(e)}");
+        return value;
+    }
+
+    private static DataFormatException Error(string source, string field, string detail) => new(source, $"{field}: {detail}");
+
+    private static string Kind(JsonElement e) => e.ValueKind.ToString().ToLowerInvariant();
+
+    private static string Raw(JsonElement e)
+    {
+        var text = e.GetRawText();
+        return text.Length > 40 ? text[..40] + "..." : text;
+    }
+
+    private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

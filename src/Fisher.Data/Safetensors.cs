@@ -1,0 +1,263 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Fisher.Data;
+
+/// <summary>
+/// The safetensors format: an 8-byte little-endian header length, a JSON header
+/// (<c>{"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}}</c>) and the
+/// little-endian tensor bytes. F64, F32, F16 and BF16 are read (as float64); F32 or F64 are written.
+/// </summary>
+public static class Safetensors
+{
+    private const string MetadataKey = "__metadata__";
+
+    /// <summary>
+    /// Writes <paramref name="tensors"/> (sorted by name) as F32 (default) or F64, with optional string metadata.
+    /// The header is padded with spaces to a multiple of 8 bytes. The file is written to a temporary file in the same
+    /// folder and renamed, so a failure never leaves a partial file at <paramref name="path"/>.
+    /// </summary>
+    public static void Write(string path, IEnumerable<NamedArray> tensors, IReadOnlyDictionary<string, string>? metadata = null, bool float32 = true)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(tensors);
+        var sorted = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToArray();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var t in sorted)
+        {
+            ArgumentNullException.ThrowIfNull(t, nameof(tensors));
+            if (string.IsNullOrEmpty(t.Name) || t.Name == MetadataKey)
+                throw new ArgumentException($"tensor name '{t.Name}' is not allowed", nameof(tensors));
+            if (!names.Add(t.Name))
+                throw new ArgumentException($"tensor name '{t.Name}' appears twice", nameof(tensors));
+            if (t.Shape.Any(d => d < 0) || Shapes.ElementCount(t.Shape) != t.Data.Length)
+                throw new ArgumentException($"{t.Name}: shape {t.ShapeText} holds {Shapes.ElementCount(t.Shape)} elements but data has {t.Data.Length}", nameof(tensors));
+        }
+
+        int elementSize = float32 ? 4 : 8;
+        byte[] header;
+        using (var stream = new MemoryStream())
+        {
+            using (var writer = new Utf8JsonWriter(stream))
+            {
+                writer.WriteStartObject();
+                if (metadata is { Count: > 0 })
+                {
+                    writer.WriteStartObject(MetadataKey);
+                    foreach (var (key, value) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
+                        writer.WriteString(key, value);
+                    writer.WriteEndObject();
+                }
+                long offset = 0;
+                foreach (var t in sorted)
+                {
+                    writer.WriteStartObject(t.Name);
+                    writer.WriteString("dtype", float32 ? "F32" : "F64");
+                    writer.WriteStartArray("shape");
+                    foreach (var d in t.Shape)
+                        writer.WriteNumberValue(d);
+                    writer.WriteEndArray();
+                    long end = offset + (long)t.Data.Length * elementSize;
+                    writer.WriteStartArray("data_offsets");
+                    writer.WriteNumberValue(offset);
+                    writer.WriteNumberValue(end);
+                    writer.WriteEndArray();
+                    writer.WriteEndObject();
+                    offset = end;
+                }
+                writer.WriteEndObject();
+            }
+            int padding = (int)((8 - stream.Length % 8) % 8);
+            for (int i = 0; i < padding; i++)
+                stream.WriteByte((byte)' ');
+            header = stream.ToArray();
+        }
+
+        var full = System.IO.Path.GetFullPath(path);
+        var folder = System.IO.Path.GetDirectoryName(full)!;
+        var temporary = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                Span<byte> length = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+                file.Write(length);
+                file.Write(header);
+                var buffer = new byte[1 << 16];
+                foreach (var t in sorted)
+                {
+                    int perChunk = buffer.Length / elementSize;
+                    for (int start = 0; start < t.Data.Length; start += perChunk)
+                    {
+                        int n = Math.Min(perChunk, t.Data.Length - start);
+                        for (int i = 0; i < n; i++)
+                        {
+                            if (float32)
+                                BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(4 * i), (float)t.Data[start + i]);
+                            else
+                                BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(8 * i), t.Data[start + i]);
+                        }
+                        file.Write(buffer, 0, n * elementSize);
+                    }
+                }
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch
+        {
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (IOException)
+            {
+                // best effort: the temporary file is hidden and never at the target path
+            }
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reads a safetensors file with strict validation: the header must fit in the file and be a JSON object; every
+    /// tensor's offsets must lie in the data section, match its shape and dtype, and not overlap another tensor's.
+    /// Integer, boolean and 8-bit float dtypes and unknown dtypes throw <see cref="DataFormatException"/> naming the key.
+    /// </summary>
+    public static (IReadOnlyDictionary<string, NamedArray> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        byte[] bytes = File.ReadAllBytes(path);
+        return Read(path, bytes);
+    }
+
+    internal static bool LooksLikeSafetensors(ReadOnlySpan<byte> head, long fileLength)
+    {
+        if (head.Length < 9)
+            return false;
+        ulong n = BinaryPrimitives.ReadUInt64LittleEndian(head);
+        return n >= 2 && n <= (ulong)(fileLength - 8) && head[8] == (byte)'{';
+    }
+
+    internal static (IReadOnlyDictionary<string, NamedArray> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path, byte[] bytes)
+    {
+        if (bytes.Length < 8)
+            throw new DataFormatException(path, $"header length: the file has {bytes.Length} bytes, fewer than the 8-byte header length");
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        if (headerLength > (ulong)(bytes.Length - 8))
+            throw new DataFormatException(path, $"header length: {headerLength} bytes promised at offset 0, but only {bytes.Length - 8} bytes follow");
+        int dataStart = 8 + (int)headerLength;
+        long dataLength = bytes.Length - dataStart;
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
+        }
+        catch (JsonException e)
+        {
+            throw new DataFormatException(path, $"header (offset 8): not valid JSON: {e.Message}", e);
+        }
+
+        var tensors = new Dictionary<string, NamedArray>(StringComparer.Ordinal);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var ranges = new List<(long Begin, long End, string Name)>();
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new DataFormatException(path, $"header (offset 8): expected a JSON object, got {document.RootElement.ValueKind}");
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                var name = property.Name;
+                var value = property.Value;
+                if (name == MetadataKey)
+                {
+                    if (value.ValueKind != JsonValueKind.Object)
+                        throw new DataFormatException(path, $"{MetadataKey}: expected an object of strings, got {value.ValueKind}");
+                    foreach (var m in value.EnumerateObject())
+                    {
+                        if (m.Value.ValueKind != JsonValueKind.String)
+                            throw new DataFormatException(path, $"{MetadataKey}.{m.Name}: expected a string, got {m.Value.ValueKind}");
+                        metadata[m.Name] = m.Value.GetString()!;
+                    }
+                    continue;
+                }
+                if (tensors.ContainsKey(name))
+                    throw new DataFormatException(path, $"{name}: tensor given twice in the header");
+                if (value.ValueKind != JsonValueKind.Object)
+                    throw new DataFormatException(path, $"{name}: expected an object with dtype, shape and data_offsets, got {value.ValueKind}");
+                if (!value.TryGetProperty("dtype", out var dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
+                    throw new DataFormatException(path, $"{name}: dtype: missing or not a string");
+                var dtype = dtypeElement.GetString()!;
+                var shape = ReadLongs(path, name, "shape", value);
+                var offsets = ReadLongs(path, name, "data_offsets", value);
+                if (offsets.Length != 2)
+                    throw new DataFormatException(path, $"{name}: data_offsets: expected [begin, end], got {offsets.Length} numbers");
+                if (shape.Any(d => d < 0))
+                    throw new DataFormatException(path, $"{name}: shape: negative dimension in {Shapes.Format(shape)}");
+                int size = ElementSize(path, name, dtype);
+                long count = Shapes.ElementCount(shape);
+                long begin = offsets[0], end = offsets[1];
+                if (begin < 0 || end < begin || end > dataLength)
+                    throw new DataFormatException(path, $"{name}: data_offsets: [{begin}, {end}] out of range of the {dataLength}-byte data section");
+                if (end - begin != count * size)
+                    throw new DataFormatException(path, $"{name}: data_offsets: [{begin}, {end}] spans {end - begin} bytes, but shape {Shapes.Format(shape)} of {dtype} needs {count * size}");
+                ranges.Add((begin, end, name));
+                tensors[name] = new NamedArray(name, shape, Decode(bytes.AsSpan(dataStart + (int)begin, (int)(end - begin)), dtype, count));
+            }
+        }
+        ranges.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
+        for (int i = 1; i < ranges.Count; i++)
+        {
+            if (ranges[i].Begin < ranges[i - 1].End)
+                throw new DataFormatException(path, $"{ranges[i].Name}: data_offsets: [{ranges[i].Begin}, {ranges[i].End}] overlaps {ranges[i - 1].Name} [{ranges[i - 1].Begin}, {ranges[i - 1].End}]");
+        }
+        return (tensors, metadata);
+    }
+
+    private static long[] ReadLongs(string path, string name, string field, JsonElement value)
+    {
+        if (!value.TryGetProperty(field, out var array) || array.ValueKind != JsonValueKind.Array)
+            throw new DataFormatException(path, $"{name}: {field}: missing or not an array");
+        var result = new List<long>();
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out var n))
+                throw new DataFormatException(path, $"{name}: {field}: expected integers, got {item.GetRawText()}");
+            result.Add(n);
+        }
+        return result.ToArray();
+    }
+
+    private static int ElementSize(string path, string name, string dtype) => dtype switch
+    {
+        "F64" => 8,
+        "F32" => 4,
+        "F16" or "BF16" => 2,
+        "I64" or "U64" or "I32" or "U32" or "I16" or "U16" or "I8" or "U8" or "BOOL" or "F8_E4M3" or "F8_E5M2" =>
+            throw new DataFormatException(path, $"{name}: dtype {dtype} is not a floating-point type; expected F64, F32, F16 or BF16"),
+        _ => throw new DataFormatException(path, $"{name}: unknown dtype '{dtype}'; expected F64, F32, F16 or BF16"),
+    };
+
+    private static double[] Decode(ReadOnlySpan<byte> raw, string dtype, long count)
+    {
+        var result = new double[count];
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = dtype switch
+            {
+                "F64" => BinaryPrimitives.ReadDoubleLittleEndian(raw[(8 * i)..]),
+                "F32" => BinaryPrimitives.ReadSingleLittleEndian(raw[(4 * i)..]),
+                "F16" => (double)BinaryPrimitives.ReadHalfLittleEndian(raw[(2 * i)..]),
+                _ => BFloat16(BinaryPrimitives.ReadUInt16LittleEndian(raw[(2 * i)..])),
+            };
+        }
+        return result;
+    }
+
+    internal static double BFloat16(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
+
+    internal static string Describe(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}
