@@ -1,0 +1,125 @@
+using System.Net;
+using System.Net.Sockets;
+using Fisher.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Polly;
+using Polly.Retry;
+
+namespace Fisher.Client;
+
+/// <summary>
+/// Where jobs run: an in-process silo (the default, nothing to install) or a running cluster reached through
+/// Redis membership or a gateway address.
+/// </summary>
+internal sealed class ClusterConnection : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private ClusterConnection(IHost host, string description)
+    {
+        _host = host;
+        Description = description;
+    }
+
+    public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
+
+    public string Description { get; }
+
+    /// <summary>Starts one silo in this process on free loopback ports, with in-memory grain state.</summary>
+    public static async Task<ClusterConnection> StartEmbedded(bool verbose, CancellationToken cancellation)
+    {
+        int siloPort = FreePort(), gatewayPort = FreePort();
+        var builder = Host.CreateApplicationBuilder();
+        ConfigureLogging(builder.Logging, verbose);
+        builder.UseOrleans(silo => silo
+            .UseLocalhostClustering(siloPort, gatewayPort)
+            .Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback)
+            .AddFisherGrains()
+            .AddFisherMemoryStorage());
+        var host = builder.Build();
+        await host.StartAsync(cancellation);
+        return new ClusterConnection(host, $"embedded silo (127.0.0.1:{siloPort})");
+    }
+
+    /// <summary>Connects to a running cluster: <c>redis</c> is a Redis connection string, <c>gateway</c> a host:port.</summary>
+    public static async Task<ClusterConnection> Connect(string? redis, string? gateway, bool verbose, CancellationToken cancellation)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        ConfigureLogging(builder.Logging, verbose);
+        builder.UseOrleansClient(client =>
+        {
+            if (!string.IsNullOrWhiteSpace(redis))
+            {
+                client.UseFisherRedis(redis);
+            }
+            else
+            {
+                var endpoint = ParseEndpoint(gateway!);
+                client.UseStaticClustering(endpoint);
+                client.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = FisherHosting.ClusterId;
+                    o.ServiceId = FisherHosting.ServiceId;
+                });
+            }
+        });
+        var host = builder.Build();
+        // The cluster may still be starting: retry the connection on the exceptions a missing gateway gives.
+        var pipeline = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<OrleansException>().Handle<SocketException>().Handle<TimeoutException>(),
+            MaxRetryAttempts = 5,
+            Delay = TimeSpan.FromSeconds(1),
+            BackoffType = DelayBackoffType.Exponential,
+        }).Build();
+        await pipeline.ExecuteAsync(async ct => await host.StartAsync(ct), cancellation);
+        return new ClusterConnection(host, redis is not null ? $"cluster via Redis {redis}" : $"cluster via gateway {gateway}");
+    }
+
+    private static IPEndPoint ParseEndpoint(string text)
+    {
+        if (IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port != 0)
+            return endpoint;
+        var parts = text.Split(':');
+        if (parts.Length == 2 && int.TryParse(parts[1], out var port))
+        {
+            var address = Dns.GetHostAddresses(parts[0]).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
+                ?? throw new ArgumentException($"--gateway: cannot resolve '{parts[0]}'");
+            return new IPEndPoint(address, port);
+        }
+        throw new ArgumentException($"--gateway: expected host:port, got '{text}'");
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder logging, bool verbose)
+    {
+        logging.ClearProviders();
+        logging.AddSimpleConsole(o => o.SingleLine = true);
+        logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Error);
+        // Orleans logs a warning for every dropped connection of a stopping silo; only errors matter to a user.
+        logging.AddFilter("Orleans", verbose ? LogLevel.Warning : LogLevel.Critical);
+        logging.AddFilter("Microsoft", verbose ? LogLevel.Warning : LogLevel.Critical);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await _host.StopAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        _host.Dispose();
+    }
+}

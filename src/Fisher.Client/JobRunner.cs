@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Globalization;
+using Fisher.Contracts;
+using Fisher.Data;
+using Fisher.Grains;
+using Spectre.Console;
+
+namespace Fisher.Client;
+
+/// <summary>Starts, watches and fetches jobs through a cluster client; prints to the console.</summary>
+internal static class JobRunner
+{
+    public static async Task<JobStatus> Submit(IClusterClient client, string jobId, JobSpec spec)
+    {
+        var status = await client.GetGrain<IFisherJobGrain>(jobId).Start(spec);
+        if (status.State == JobState.Failed)
+            throw new JobFailedException(status.Error ?? "the job failed");
+        return status;
+    }
+
+    /// <summary>Polls until the job finishes, showing a live progress bar (or a line every few seconds when not on a terminal).</summary>
+    public static async Task<JobStatus> Watch(IClusterClient client, string jobId, bool progress, CancellationToken cancellation)
+    {
+        var job = client.GetGrain<IFisherJobGrain>(jobId);
+        var status = await job.GetStatus();
+        if (status.State == JobState.Unknown)
+            throw new JobFailedException($"no job '{jobId}' on this cluster");
+        var rate = new RateMeter();
+        if (progress && AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            await AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+                .StartAsync(async context =>
+                {
+                    var bar = context.AddTask(Describe(status, rate), maxValue: Math.Max(1, status.WorkTotal));
+                    while (!status.IsFinished)
+                    {
+                        await Task.Delay(250, cancellation);
+                        status = await job.GetStatus();
+                        rate.Add(status);
+                        bar.Value = status.WorkDone;
+                        bar.Description = Describe(status, rate);
+                    }
+                    bar.Value = status.State == JobState.Completed ? bar.MaxValue : status.WorkDone;
+                });
+        }
+        else
+        {
+            var lastLine = Stopwatch.StartNew();
+            while (!status.IsFinished)
+            {
+                await Task.Delay(250, cancellation);
+                status = await job.GetStatus();
+                rate.Add(status);
+                if (progress && lastLine.Elapsed > TimeSpan.FromSeconds(2))
+                {
+                    Console.WriteLine(Describe(status, rate));
+                    lastLine.Restart();
+                }
+            }
+        }
+        return status;
+    }
+
+    private static string Describe(JobStatus s, RateMeter rate)
+    {
+        double groups = Math.Max(1, s.Groups.Count);
+        double inputsDone = s.WorkDone / groups;
+        double perSecond = rate.InputsPerSecond(groups);
+        string eta = perSecond > 0 && s.WorkTotal > s.WorkDone
+            ? TimeSpan.FromSeconds(Math.Ceiling((s.WorkTotal - s.WorkDone) / groups / perSecond)).ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture)
+            : "-";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{inputsDone:N0}/{s.Inputs:N0} inputs, tasks {s.TasksCompleted}/{s.TasksTotal} ({s.TasksRunning} running), {perSecond:N0} inputs/s, ETA {eta}");
+    }
+
+    /// <summary>Fetches a completed job's moments, writes the result folder and prints the per-group table.</summary>
+    public static async Task<IReadOnlyList<GroupSummary>> Fetch(IClusterClient client, JobStatus status, string folder)
+    {
+        if (status.State != JobState.Completed)
+            throw new JobFailedException($"job '{status.JobId}' is {status.State}{(status.Error is null ? "" : ": " + status.Error)}");
+        var groups = await JobResults.Fetch(client, status);
+        var architecture = ModelArchitecture.Read(status.Spec!.ArchitecturePath);
+        var summary = ResultFolder.Summarize(groups);
+        ResultFolder.Write(folder, status, architecture, groups, summary);
+        return summary;
+    }
+
+    public static void PrintTable(JobStatus status, IReadOnlyList<GroupSummary> summary, string folder)
+    {
+        var quantities = summary.SelectMany(g => g.Quantities.Select(q => q.Quantity)).Distinct().ToArray();
+        var table = new Table().Border(TableBorder.Rounded)
+            .Title($"mean diagonal entry per group ± relative standard error")
+        table.AddColumn("group");
+        table.AddColumn(new TableColumn("parameters").RightAligned());
+        foreach (var q in quantities)
+            table.AddColumn(new TableColumn(Header(q)).RightAligned());
+        foreach (var g in summary)
+        {
+            var cells = new List<string> { Markup.Escape(g.Group), g.Size.ToString("N0", CultureInfo.InvariantCulture) };
+            foreach (var q in quantities)
+            {
+                var value = g.Quantities.FirstOrDefault(x => x.Quantity == q);
+                cells.Add(value is null ? "-" : double.IsNaN(value.RelativeStandardError)
+                    ? ResultFolder.Format(value.MeanEstimate)
+                    : $"{ResultFolder.Format(value.MeanEstimate)} ±{value.RelativeStandardError.ToString("P0", CultureInfo.InvariantCulture).Replace(" ", "", StringComparison.Ordinal)}");
+            }
+            table.AddRow(cells.ToArray());
+        }
+        AnsiConsole.Write(table);
+        var seconds = status.FinishedAt is { } end ? (end - status.StartedAt).TotalSeconds : double.NaN;
+        AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
+            $"{status.Inputs:N0} inputs x {status.Spec?.DrawsPerInput} draws, {status.TasksTotal} tasks, {seconds:F1} s. Results: [bold]{Markup.Escape(Path.GetFullPath(folder))}[/] (fisher.safetensors, summary.json)"));
+    }
+
+    private static string Header(string quantity) => quantity switch
+    {
+        "i1" => "Î1",
+        "i2" => "Î2",
+        "exact" => "exact",
+        "empirical" => "empirical",
+        "v1" => "E V1",
+        "v2" => "E V2",
+        _ => quantity,
+    };
+
+    private sealed class RateMeter
+    {
+        private readonly Queue<(TimeSpan At, long Work)> _points = new();
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+        public void Add(JobStatus s)
+        {
+            _points.Enqueue((_clock.Elapsed, s.WorkDone));
+            while (_points.Count > 2 && _clock.Elapsed - _points.Peek().At > TimeSpan.FromSeconds(5))
+                _points.Dequeue();
+        }
+
+        public double InputsPerSecond(double groups)
+        {
+            if (_points.Count < 2)
+                return 0;
+            var first = _points.Peek();
+            var last = _points.Last();
+            double seconds = (last.At - first.At).TotalSeconds;
+            return seconds <= 0 ? 0 : (last.Work - first.Work) / groups / seconds;
+        }
+    }
+}
+
+/// <summary>A job that failed or could not start; the message is for the user.</summary>
+internal sealed class JobFailedException(string message) : Exception(message);

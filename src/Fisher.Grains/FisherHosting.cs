@@ -1,0 +1,72 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Orleans.Storage;
+using StackExchange.Redis;
+
+namespace Fisher.Grains;
+
+/// <summary>Silo and client set-up shared by the silo host, the embedded CLI and the tests.</summary>
+public static class FisherHosting
+{
+    /// <summary>The grain storage the job and aggregator grains persist to.</summary>
+    public const string StorageName = "fisher";
+
+    /// <summary>The Orleans cluster and service id of every Fisher silo and client.</summary>
+    public const string ClusterId = "fisher";
+
+    /// <summary>Service id (Redis keys are prefixed with it).</summary>
+    public const string ServiceId = "fisher";
+
+    /// <summary>Adds the job grains' options; storage and clustering are added by the caller.</summary>
+    public static ISiloBuilder AddFisherGrains(this ISiloBuilder silo, Action<FisherOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        silo.Services.AddOptions<FisherOptions>().Configure(o => configure?.Invoke(o));
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = ClusterId;
+            o.ServiceId = ServiceId;
+        });
+        return silo;
+    }
+
+    /// <summary>In-memory grain state: the embedded single-silo default.</summary>
+    public static ISiloBuilder AddFisherMemoryStorage(this ISiloBuilder silo) => silo.AddMemoryGrainStorage(StorageName);
+
+    /// <summary>Redis membership and Redis grain state (binary serializer: arrays of doubles), for real clusters.</summary>
+    public static ISiloBuilder UseFisherRedis(this ISiloBuilder silo, string connectionString, bool clustering = true)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        if (clustering)
+            silo.UseRedisClustering(o => o.ConfigurationOptions = RedisOptions(connectionString));
+        silo.AddRedisGrainStorage(StorageName, builder => builder.Configure<IServiceProvider>((o, services) =>
+        {
+            o.ConfigurationOptions = RedisOptions(connectionString);
+            o.GrainStorageSerializer = ActivatorUtilities.CreateInstance<OrleansGrainStorageSerializer>(services);
+        }));
+        return silo;
+    }
+
+    /// <summary>Redis gateway discovery for a client of a Redis-membership cluster.</summary>
+    public static IClientBuilder UseFisherRedis(this IClientBuilder client, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        client.UseRedisClustering(o => o.ConfigurationOptions = RedisOptions(connectionString));
+        client.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = ClusterId;
+            o.ServiceId = ServiceId;
+        });
+        return client;
+    }
+
+    private static ConfigurationOptions RedisOptions(string connectionString)
+    {
+        var options = ConfigurationOptions.Parse(connectionString);
+        options.AbortOnConnectFail = false;
+        return options;
+    }
+}

@@ -1,0 +1,273 @@
+using Fisher.Contracts;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Fisher.Grains;
+
+/// <summary>Where a task is.</summary>
+public enum TaskPhase
+{
+    Pending = 0,
+    Running = 1,
+    Done = 2,
+}
+
+/// <summary>Persisted record of one task.</summary>
+[GenerateSerializer, Alias("fisher.TaskRecord")]
+public sealed class TaskRecord
+{
+    [Id(0)] public string TaskId { get; set; } = "";
+    [Id(1)] public long FirstRow { get; set; }
+    [Id(2)] public long Rows { get; set; }
+    [Id(3)] public int GroupIndex { get; set; }
+    [Id(4)] public string GroupName { get; set; } = "";
+    [Id(5)] public List<string> Parameters { get; set; } = [];
+    [Id(6)] public TaskPhase Phase { get; set; }
+    [Id(7)] public int Attempt { get; set; }
+    [Id(8)] public long RowsDone { get; set; }
+}
+
+/// <summary>Persisted state of a job.</summary>
+[GenerateSerializer, Alias("fisher.JobGrainState")]
+public sealed class JobGrainState
+{
+    [Id(0)] public JobSpec? Spec { get; set; }
+    [Id(1)] public JobState State { get; set; }
+    [Id(2)] public List<TaskRecord> Tasks { get; set; } = [];
+    [Id(3)] public List<string> Groups { get; set; } = [];
+    [Id(4)] public long Inputs { get; set; }
+    [Id(5)] public string? Error { get; set; }
+    [Id(6)] public DateTimeOffset StartedAt { get; set; }
+    [Id(7)] public DateTimeOffset? FinishedAt { get; set; }
+    [Id(8)] public int Redispatches { get; set; }
+}
+
+/// <summary>
+/// Coordinates one job: plans tasks, dispatches at most a bounded number at once under leases, re-dispatches a
+/// task whose worker stopped reporting (its silo died, say) with a new attempt, and completes the job when every
+/// task's partial is merged. The task table is persisted, so the job survives the loss of this grain's silo:
+/// the next call (a worker's report, a client's status poll) reactivates it elsewhere and it carries on.
+/// </summary>
+public sealed class FisherJobGrain(
+    [PersistentState("job", FisherHosting.StorageName)] IPersistentState<JobGrainState> state,
+    IOptions<FisherOptions> options,
+    ILogger<FisherJobGrain> logger) : Grain, IFisherJobGrain
+{
+    private readonly FisherOptions _options = options.Value;
+    private readonly Dictionary<string, DateTimeOffset> _leases = [];
+    private IGrainTimer? _timer;
+    private int _silos = 1;
+    private DateTimeOffset _silosCheckedAt = DateTimeOffset.MinValue;
+
+    private string JobId => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.RecordExists && state.State.State == JobState.Running)
+        {
+            // Leases are not persisted: give every running worker a full lease to report to this activation.
+            var until = DateTimeOffset.UtcNow + _options.LeaseDuration;
+            foreach (var task in state.State.Tasks.Where(t => t.Phase == TaskPhase.Running))
+                _leases[task.TaskId] = until;
+            StartTimer();
+        }
+        return Task.CompletedTask;
+    }
+
+    public async Task<JobStatus> Start(JobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (state.RecordExists && state.State.Spec is not null)
+        {
+            if (state.State.Spec != spec)
+                throw new InvalidOperationException($"job '{JobId}' already exists with another spec");
+            return Status();
+        }
+        JobPlan plan;
+        try
+        {
+            plan = await Task.Run(() => JobPlanner.Plan(spec));
+        }
+        catch (JobSpecException e)
+        {
+            state.State = new JobGrainState { Spec = spec, State = JobState.Failed, Error = e.Message, StartedAt = DateTimeOffset.UtcNow, FinishedAt = DateTimeOffset.UtcNow };
+            await state.WriteStateAsync();
+            return Status();
+        }
+        state.State = new JobGrainState
+        {
+            Spec = spec,
+            State = JobState.Running,
+            Inputs = plan.Inputs,
+            Groups = plan.Groups.Select(g => g.Name).ToList(),
+            StartedAt = DateTimeOffset.UtcNow,
+            Tasks = plan.Tasks.Select(t => new TaskRecord
+            {
+                TaskId = t.TaskId, FirstRow = t.FirstRow, Rows = t.Rows, GroupIndex = t.GroupIndex,
+                GroupName = t.GroupName, Parameters = [.. t.Parameters], Phase = TaskPhase.Pending,
+            }).ToList(),
+        };
+        await state.WriteStateAsync();
+        logger.LogInformation("Job {Job}: {Tasks} tasks over {Inputs} inputs and {Groups} groups", JobId, plan.Tasks.Count, plan.Inputs, plan.Groups.Count);
+        StartTimer();
+        await Dispatch();
+        return Status();
+    }
+
+    public Task<JobStatus> GetStatus() => Task.FromResult(Status());
+
+    public async Task<JobStatus> Cancel()
+    {
+        if (state.State.State == JobState.Running)
+        {
+            state.State.State = JobState.Cancelled;
+            state.State.FinishedAt = DateTimeOffset.UtcNow;
+            await state.WriteStateAsync();
+            StopTimer();
+        }
+        return Status();
+    }
+
+    public Task<bool> Heartbeat(string taskId, int attempt, long rowsDone)
+    {
+        if (state.State.State != JobState.Running || Find(taskId) is not { } task || task.Phase != TaskPhase.Running || task.Attempt != attempt)
+            return Task.FromResult(false);
+        task.RowsDone = Math.Min(rowsDone, task.Rows);
+        _leases[taskId] = DateTimeOffset.UtcNow + _options.LeaseDuration;
+        return Task.FromResult(true);
+    }
+
+    public async Task TaskCompleted(string taskId, int attempt)
+    {
+        if (Find(taskId) is not { } task || task.Phase == TaskPhase.Done)
+            return;
+        // Any attempt's partial is the same (label draws are a function of the global index), and the aggregator
+        // merged this task id exactly once, so the first completion wins.
+        task.Phase = TaskPhase.Done;
+        task.RowsDone = task.Rows;
+        _leases.Remove(taskId);
+        if (state.State.State == JobState.Running && state.State.Tasks.All(t => t.Phase == TaskPhase.Done))
+        {
+            state.State.State = JobState.Completed;
+            state.State.FinishedAt = DateTimeOffset.UtcNow;
+            StopTimer();
+            logger.LogInformation("Job {Job} completed", JobId);
+        }
+        await state.WriteStateAsync();
+        if (state.State.State == JobState.Running)
+            await Dispatch();
+    }
+
+    public async Task TaskFailed(string taskId, int attempt, string error)
+    {
+        if (state.State.State != JobState.Running || Find(taskId) is not { } task)
+            return;
+        state.State.State = JobState.Failed;
+        state.State.Error = $"task {taskId} (rows {task.FirstRow}..{task.FirstRow + task.Rows - 1}, group {task.GroupName}): {error}";
+        state.State.FinishedAt = DateTimeOffset.UtcNow;
+        StopTimer();
+        await state.WriteStateAsync();
+    }
+
+    private TaskRecord? Find(string taskId) => state.State.Tasks.Find(t => t.TaskId == taskId);
+
+    private void StartTimer() =>
+        _timer ??= this.RegisterGrainTimer(Tick, new GrainTimerCreationOptions(_options.DispatchPeriod, _options.DispatchPeriod) { KeepAlive = true });
+
+    private void StopTimer()
+    {
+        _timer?.Dispose();
+        _timer = null;
+    }
+
+    private async Task Tick(CancellationToken cancellation)
+    {
+        if (state.State.State != JobState.Running)
+        {
+            StopTimer();
+            return;
+        }
+        var now = DateTimeOffset.UtcNow;
+        bool changed = false;
+        foreach (var task in state.State.Tasks.Where(t => t.Phase == TaskPhase.Running))
+        {
+            if (_leases.TryGetValue(task.TaskId, out var until) && until > now)
+                continue;
+            logger.LogWarning("Job {Job}: task {Task} attempt {Attempt} lost its lease; re-dispatching", JobId, task.TaskId, task.Attempt);
+            task.Phase = TaskPhase.Pending;
+            task.RowsDone = 0;
+            state.State.Redispatches++;
+            _leases.Remove(task.TaskId);
+            changed = true;
+        }
+        if (changed)
+            await state.WriteStateAsync();
+        await Dispatch();
+    }
+
+    private async Task Dispatch()
+    {
+        var spec = state.State.Spec!;
+        int limit = spec.MaxConcurrentTasks > 0 ? spec.MaxConcurrentTasks : _options.TasksPerSilo * await ActiveSilos();
+        int running = state.State.Tasks.Count(t => t.Phase == TaskPhase.Running);
+        var starts = new List<TaskAssignment>();
+        foreach (var task in state.State.Tasks.Where(t => t.Phase == TaskPhase.Pending))
+        {
+            if (running >= limit)
+                break;
+            task.Phase = TaskPhase.Running;
+            task.Attempt++;
+            task.RowsDone = 0;
+            _leases[task.TaskId] = DateTimeOffset.UtcNow + _options.LeaseDuration;
+            starts.Add(new TaskAssignment(JobId, task.TaskId, task.Attempt, spec, task.FirstRow, task.Rows, task.GroupIndex, task.GroupName, task.Parameters.ToArray()));
+            running++;
+        }
+        if (starts.Count == 0)
+            return;
+        // Persist the attempt numbers before any worker can report with them.
+        await state.WriteStateAsync();
+        foreach (var start in starts)
+            await GrainFactory.GetGrain<IShardWorkerGrain>($"{JobId}/{start.TaskId}/{start.Attempt}").Start(start);
+    }
+
+    private async Task<int> ActiveSilos()
+    {
+        if (DateTimeOffset.UtcNow - _silosCheckedAt < TimeSpan.FromSeconds(10))
+            return _silos;
+        try
+        {
+            var hosts = await GrainFactory.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+            _silos = Math.Max(1, hosts.Count);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            logger.LogInformation(e, "Job {Job}: could not count silos; keeping {Silos}", JobId, _silos);
+        }
+        _silosCheckedAt = DateTimeOffset.UtcNow;
+        return _silos;
+    }
+
+    private JobStatus Status()
+    {
+        var s = state.State;
+        if (s.Spec is null)
+            return new JobStatus { JobId = JobId, State = JobState.Unknown };
+        return new JobStatus
+        {
+            JobId = JobId,
+            State = s.State,
+            Spec = s.Spec,
+            Inputs = s.Inputs,
+            WorkDone = s.Tasks.Sum(t => t.Phase == TaskPhase.Done ? t.Rows : t.Phase == TaskPhase.Running ? t.RowsDone : 0),
+            WorkTotal = s.Tasks.Sum(t => t.Rows),
+            TasksTotal = s.Tasks.Count,
+            TasksCompleted = s.Tasks.Count(t => t.Phase == TaskPhase.Done),
+            TasksRunning = s.Tasks.Count(t => t.Phase == TaskPhase.Running),
+            Redispatches = s.Redispatches,
+            Error = s.Error,
+            Groups = s.Groups.ToArray(),
+            StartedAt = s.StartedAt,
+            FinishedAt = s.FinishedAt,
+        };
+    }
+}

@@ -1,0 +1,23 @@
+namespace Fisher.Grains;
+
+/// <summary>Tuning of the job grains. Defaults suit a silo of 2 cores; tests shorten the lease.</summary>
+public sealed class FisherOptions
+{
+    /// <summary>A running task whose worker has not reported for this long is re-dispatched.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the coordinator checks leases and dispatches pending tasks.</summary>
+    public TimeSpan DispatchPeriod { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Compute time a worker spends per step before it reports progress (keeps every call short).</summary>
+    public TimeSpan WorkerSlice { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Doubles per partial chunk (mean and M2 together): 2 x 256k doubles = 4 MB, far below the 100 MB message cap.</summary>
+    public int ChunkElements { get; set; } = 262_144;
+
+    /// <summary>Torch threads per silo process (parallelism comes from running several workers).</summary>
+    public int TorchThreads { get; set; } = 1;
+
+    /// <summary>Tasks per active silo when a job does not set its own limit.</summary>
+    public int TasksPerSilo { get; set; } = 2;
+}

@@ -1,0 +1,138 @@
+using Fisher.Contracts;
+using Fisher.Estimators;
+
+namespace Fisher.Grains;
+
+/// <summary>Persisted state of an aggregator: merged streams and the task ids merged into them.</summary>
+[GenerateSerializer, Alias("fisher.AggregateState")]
+public sealed class AggregateState
+{
+    [Id(0)] public Dictionary<string, StreamState> Streams { get; set; } = [];
+    [Id(1)] public HashSet<string> MergedTasks { get; set; } = [];
+    [Id(2)] public long Inputs { get; set; }
+}
+
+/// <summary>One merged stream: count, mean and M2 per element.</summary>
+[GenerateSerializer, Alias("fisher.StreamState")]
+public sealed class StreamState
+{
+    [Id(0)] public long Count { get; set; }
+    [Id(1)] public double[] Mean { get; set; } = [];
+    [Id(2)] public double[] M2 { get; set; } = [];
+}
+
+/// <summary>
+/// Merges partials of one job and parameter group with Chan's update, once per task id: the merged ids are
+/// persisted with the merged state in one write, so retries, duplicate deliveries and a second attempt of a
+/// re-dispatched task cannot double count, and a silo loss loses no merged work.
+/// </summary>
+public sealed class MomentsAggregatorGrain(
+    [PersistentState("aggregate", FisherHosting.StorageName)] IPersistentState<AggregateState> state) : Grain, IMomentsAggregatorGrain
+{
+    private readonly Dictionary<(string Task, int Attempt), Pending> _pending = [];
+
+    public async Task<MergeOutcome> AddChunk(PartialChunk chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        if (state.State.MergedTasks.Contains(chunk.TaskId))
+            return MergeOutcome.Duplicate;
+        var id = (chunk.TaskId, chunk.Attempt);
+        if (!_pending.TryGetValue(id, out var pending))
+        {
+            if (chunk.Index != 0)
+                return MergeOutcome.Incomplete;
+            _pending[id] = pending = new Pending(chunk.Count);
+        }
+        else if (chunk.Index == 0)
+        {
+            _pending[id] = pending = new Pending(chunk.Count); // the sender started over
+        }
+        if (chunk.Index != pending.Next || chunk.Count != pending.Count)
+        {
+            _pending.Remove(id);
+            return MergeOutcome.Incomplete;
+        }
+        pending.Add(chunk);
+        if (pending.Next < pending.Count)
+            return MergeOutcome.Pending;
+
+        _pending.Remove(id);
+        var merged = Merge(state.State, pending, chunk.TaskId, chunk.Inputs);
+        state.State = merged;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle(); // reload what storage holds; the sender retries
+            throw;
+        }
+        return MergeOutcome.Merged;
+    }
+
+    private static AggregateState Merge(AggregateState current, Pending partial, string taskId, long inputs)
+    {
+        // Merge into copies so a failed write leaves nothing half-merged in memory.
+        var next = new AggregateState
+        {
+            Streams = new Dictionary<string, StreamState>(current.Streams),
+            MergedTasks = [.. current.MergedTasks, taskId],
+            Inputs = current.Inputs + inputs,
+        };
+        foreach (var (key, stream) in partial.Streams)
+        {
+            var incoming = new Moments(stream.Count, stream.Mean, stream.M2);
+            if (next.Streams.TryGetValue(key, out var existing))
+            {
+                var mine = new Moments(existing.Count, (double[])existing.Mean.Clone(), (double[])existing.M2.Clone());
+                mine.Merge(incoming);
+                next.Streams[key] = new StreamState { Count = mine.Count, Mean = mine.Mean, M2 = mine.M2 };
+            }
+            else
+            {
+                next.Streams[key] = stream;
+            }
+        }
+        return next;
+    }
+
+    public Task<AggregateInfo> GetInfo()
+    {
+        var s = state.State;
+        return Task.FromResult(new AggregateInfo(
+            this.GetPrimaryKeyString(), s.Inputs, s.MergedTasks.Order(StringComparer.Ordinal).ToArray(),
+            s.Streams.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new StreamInfo(p.Key, p.Value.Count, p.Value.Mean.Length)).ToArray()));
+    }
+
+    public Task<MomentSlice> Read(string key, int offset, int length)
+    {
+        if (!state.State.Streams.TryGetValue(key, out var stream))
+            throw new ArgumentException($"no stream '{key}' in aggregator {this.GetPrimaryKeyString()}", nameof(key));
+        if (offset < 0 || length < 0 || offset + length > stream.Mean.Length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"elements {offset}..{offset + length} outside stream '{key}' of {stream.Mean.Length}");
+        return Task.FromResult(new MomentSlice(key, stream.Count, offset, stream.Mean.Length,
+            stream.Mean.AsSpan(offset, length).ToArray(), stream.M2.AsSpan(offset, length).ToArray()));
+    }
+
+    private sealed class Pending(int count)
+    {
+        public int Count { get; } = count;
+        public int Next { get; private set; }
+        public Dictionary<string, StreamState> Streams { get; } = [];
+
+        public void Add(PartialChunk chunk)
+        {
+            foreach (var slice in chunk.Slices)
+            {
+                if (!Streams.TryGetValue(slice.Key, out var stream))
+                    Streams[slice.Key] = stream = new StreamState { Count = slice.Count, Mean = new double[slice.Length], M2 = new double[slice.Length] };
+                if (stream.Count != slice.Count || stream.Mean.Length != slice.Length || slice.Offset + slice.Mean.Length > slice.Length)
+                    throw new ArgumentException($"chunk {chunk.Index} of task {chunk.TaskId}: slice of '{slice.Key}' does not fit the stream");
+                slice.Mean.CopyTo(stream.Mean, slice.Offset);
+                slice.M2.CopyTo(stream.M2, slice.Offset);
+            }
+            Next++;
+        }
+    }
+}

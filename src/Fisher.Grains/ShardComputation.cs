@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Globalization;
+using Fisher.Contracts;
+using Fisher.Data;
+using Fisher.Estimators;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Fisher.Grains;
+
+/// <summary>
+/// The synchronous tensor work of one task: the model replica, the open rows, the estimator and its accumulator.
+/// Every method runs as one block on a thread-pool thread (never on a grain turn); one call at a time.
+/// </summary>
+public sealed class ShardComputation : IDisposable
+{
+    private readonly TaskAssignment _task;
+    private readonly FeedForwardNetwork _network;
+    private readonly Dataset _data;
+    private readonly FisherEstimator _estimator;
+    private readonly FisherAccumulator _accumulator = new();
+    private readonly InputScaling _scaling;
+    private readonly ScalarType _dtype;
+    private readonly double[] _inputs;
+    private readonly double[] _labels;
+    private readonly bool _useLabels;
+
+    /// <summary>Loads the replica and opens the rows of a task; bad files throw <see cref="JobSpecException"/>.</summary>
+    public ShardComputation(TaskAssignment task, int torchThreads)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        TorchRuntime.Configure(torchThreads);
+        _task = task;
+        var spec = task.Spec;
+        var (quantities, dtype) = JobPlanner.Resolve(spec);
+        _dtype = dtype;
+        try
+        {
+            var architecture = ModelArchitecture.Read(spec.ArchitecturePath);
+            _scaling = architecture.Input;
+            var likelihood = JobPlanner.CreateLikelihood(spec, architecture);
+            _network = ModelLoader.Load(architecture, spec.ModelPath, dtype);
+            _useLabels = quantities.HasFlag(FisherQuantity.Empirical);
+            _data = Dataset.Open(spec.InputsPath, _useLabels ? spec.LabelsPath : null);
+            _estimator = new FisherEstimator(_network, likelihood, new EstimatorOptions
+            {
+                Quantities = quantities,
+                DrawsPerInput = spec.DrawsPerInput,
+                Seed = spec.Seed,
+                Parameters = task.Parameters.ToArray(),
+            });
+        }
+        catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException or InvalidNetworkException or UnsupportedLayerException or ArgumentException)
+        {
+            _network?.Dispose();
+            _data?.Dispose();
+            throw new JobSpecException(e.Message, e);
+        }
+        int batch = (int)Math.Min(spec.BatchSize, task.Rows);
+        _inputs = new double[batch * _data.Features];
+        _labels = new double[_useLabels ? batch * _data.LabelColumns : 0];
+    }
+
+    /// <summary>Rows of the task merged so far.</summary>
+    public long RowsDone { get; private set; }
+
+    /// <summary>True when every row of the task is merged.</summary>
+    public bool IsDone => RowsDone >= _task.Rows;
+
+    /// <summary>Merges batches until <paramref name="budget"/> has passed or the task is done; returns <see cref="IsDone"/>.</summary>
+    public bool Advance(TimeSpan budget)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!IsDone && clock.Elapsed < budget)
+        {
+            int count = (int)Math.Min(_task.Spec.BatchSize, _task.Rows - RowsDone);
+            long first = _task.FirstRow + RowsDone;
+            try
+            {
+                MergeBatch(first, count);
+            }
+            catch (Exception e) when (e is InvalidBatchException or DataFormatException or IOException or ArgumentException)
+            {
+                throw new JobSpecException(string.Create(CultureInfo.InvariantCulture,
+                    $"{_task.Spec.InputsPath}, rows {first}..{first + count - 1}: {e.Message}"), e);
+            }
+            RowsDone += count;
+        }
+        return IsDone;
+    }
+
+    private void MergeBatch(long first, int count)
+    {
+        using var scope = NewDisposeScope();
+        int features = _data.Features;
+        var inputs = _inputs.AsSpan(0, count * features);
+        _data.ReadInputs(first, count, inputs);
+        var x = tensor(_inputs, [_inputs.Length / features, features], ScalarType.Float64);
+        if (x.shape[0] != count)
+            x = x.narrow(0, 0, count);
+        if (_scaling.Scale != 1.0 || _scaling.Shift != 0.0)
+            x = x * _scaling.Scale + _scaling.Shift;
+        x = x.to(_dtype);
+        Tensor? y = null;
+        if (_useLabels)
+        {
+            int columns = _data.LabelColumns;
+            _data.ReadLabels(first, count, _labels.AsSpan(0, count * columns));
+            y = tensor(_labels, [_labels.Length / columns, columns], ScalarType.Float64).narrow(0, 0, count);
+            if (columns == 1)
+                y = y.squeeze(1);
+        }
+        _estimator.Accumulate(_accumulator, x, y, first);
+    }
+
+    /// <summary>A managed copy of the task's moments.</summary>
+    public FisherMoments Result() => _accumulator.ToMoments();
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _accumulator.Dispose();
+        _network.Dispose();
+        _data.Dispose();
+    }
+}

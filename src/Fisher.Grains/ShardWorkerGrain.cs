@@ -1,0 +1,147 @@
+using Fisher.Contracts;
+using Fisher.Estimators;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Fisher.Grains;
+
+/// <summary>
+/// Runs one task attempt. A grain timer advances it one slice at a time; each slice's tensor work runs on the
+/// thread pool, and the grain reports progress between slices, so no call or turn lasts long. When its rows are
+/// done it ships the partial moments to the group's aggregator in chunks, then tells the coordinator.
+/// </summary>
+public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<ShardWorkerGrain> logger) : Grain, IShardWorkerGrain
+{
+    private readonly FisherOptions _options = options.Value;
+    private TaskAssignment? _task;
+    private ShardComputation? _compute;
+    private IGrainTimer? _timer;
+    private bool _stopped;
+
+    public Task Start(TaskAssignment assignment)
+    {
+        ArgumentNullException.ThrowIfNull(assignment);
+        if (_task is not null)
+            return Task.CompletedTask; // a duplicate delivery of the same attempt
+        _task = assignment;
+        _timer = this.RegisterGrainTimer(Step, new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromMilliseconds(1)) { KeepAlive = true });
+        return Task.CompletedTask;
+    }
+
+    private async Task Step(CancellationToken cancellation)
+    {
+        if (_stopped || _task is not { } task)
+            return;
+        var coordinator = GrainFactory.GetGrain<IFisherJobGrain>(task.JobId);
+        try
+        {
+            _compute ??= await Task.Run(() => new ShardComputation(task, _options.TorchThreads), cancellation);
+            var compute = _compute;
+            var done = await Task.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
+            if (!await coordinator.Heartbeat(task.TaskId, task.Attempt, compute.RowsDone))
+            {
+                Stop();
+                return;
+            }
+            if (!done)
+                return;
+            var moments = await Task.Run(compute.Result, cancellation);
+            await PartialShipper.Ship(GrainFactory, task, moments, _options.ChunkElements, cancellation);
+            await coordinator.TaskCompleted(task.TaskId, task.Attempt);
+            Stop();
+        }
+        catch (JobSpecException e)
+        {
+            logger.LogWarning("Task {Task} of job {Job} failed on its input: {Error}", task.TaskId, task.JobId, e.Message);
+            Stop();
+            await coordinator.TaskFailed(task.TaskId, task.Attempt, e.Message);
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            Stop();
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            // Transient: the next tick tries again; if this silo is unhealthy, the lease expires and the task moves.
+            logger.LogInformation(e, "Task {Task} of job {Job}: transient failure, retrying", task.TaskId, task.JobId);
+        }
+    }
+
+    private void Stop()
+    {
+        _stopped = true;
+        _timer?.Dispose();
+        _timer = null;
+        _compute?.Dispose();
+        _compute = null;
+        DeactivateOnIdle();
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _timer?.Dispose();
+        _compute?.Dispose();
+        _compute = null;
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Sends a task's moments to its aggregator in chunks, starting over when the aggregator lost some.</summary>
+public static class PartialShipper
+{
+    /// <summary>Splits moments into chunks of at most <paramref name="chunkElements"/> doubles (mean and M2 counted together).</summary>
+    public static IReadOnlyList<PartialChunk> Chunks(TaskAssignment task, FisherMoments moments, int chunkElements)
+    {
+        ArgumentNullException.ThrowIfNull(moments);
+        int perArray = Math.Max(1, chunkElements / 2);
+        var groups = new List<List<MomentSlice>>();
+        var current = new List<MomentSlice>();
+        int used = 0;
+        foreach (var (key, stream) in moments.Streams.OrderBy(s => s.Key.ToString(), StringComparer.Ordinal))
+        {
+            for (int offset = 0; offset < stream.Length;)
+            {
+                if (used == perArray)
+                {
+                    groups.Add(current);
+                    current = [];
+                    used = 0;
+                }
+                int length = Math.Min(stream.Length - offset, perArray - used);
+                current.Add(new MomentSlice(key.ToString(), stream.Count, offset, stream.Length,
+                    stream.Mean.AsSpan(offset, length).ToArray(), stream.M2.AsSpan(offset, length).ToArray()));
+                offset += length;
+                used += length;
+            }
+        }
+        if (current.Count > 0 || groups.Count == 0)
+            groups.Add(current);
+        return groups.Select((slices, i) => new PartialChunk(task.TaskId, task.Attempt, i, groups.Count, moments.Inputs, slices)).ToArray();
+    }
+
+    /// <summary>Ships every chunk; the last returns Merged or Duplicate. Retries from chunk 0 when the aggregator restarted.</summary>
+    public static async Task Ship(IGrainFactory grains, TaskAssignment task, FisherMoments moments, int chunkElements, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        ArgumentNullException.ThrowIfNull(task);
+        var aggregator = grains.GetGrain<IMomentsAggregatorGrain>(AggregatorKey(task.JobId, task.GroupIndex));
+        var chunks = Chunks(task, moments, chunkElements);
+        for (int round = 0; round < 5; round++)
+        {
+            MergeOutcome outcome = MergeOutcome.Pending;
+            foreach (var chunk in chunks)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                outcome = await aggregator.AddChunk(chunk);
+                if (outcome is MergeOutcome.Duplicate or MergeOutcome.Incomplete)
+                    break;
+            }
+            if (outcome is MergeOutcome.Merged or MergeOutcome.Duplicate)
+                return;
+        }
+        throw new TimeoutException($"task {task.TaskId}: the aggregator of group {task.GroupName} kept losing chunks");
+    }
+
+    /// <summary>The aggregator key of a job and group.</summary>
+    public static string AggregatorKey(string jobId, int groupIndex) => $"{jobId}/{groupIndex}";
+}
