@@ -110,7 +110,7 @@ internal sealed partial class ArrayFile : IDisposable
                 var header = ParseHeader(path, reader);
                 long rowBytes = header.ElementSize * header.RowElements;
                 long needed = header.DataOffset + header.Rows * rowBytes;
-                if (file.Length < needed)
+                if (header.Type is not null && file.Length < needed) // an unknown dtype is reported by the caller, naming the role
                 {
                     long row = rowBytes == 0 ? 0 : (file.Length - header.DataOffset) / rowBytes;
                     throw new DataFormatException(path, $"row {row}: the file ends at byte {file.Length}, but the header promises {header.Rows} rows of {rowBytes} bytes from byte {header.DataOffset} (to byte {needed}); truncated file?");
