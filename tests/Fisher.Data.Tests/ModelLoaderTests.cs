@@ -49,6 +49,38 @@ public sealed class ModelLoaderTests
     }
 
     [Fact]
+    public void StridedViewsAndStorageOffsetsAreHonoured()
+    {
+        var plain = ModelLoader.ReadStateDict(Support.Fixture("tiny.pt"));
+        var strided = ModelLoader.ReadStateDict(Support.Fixture("tiny_strided.pt"));
+        foreach (var (name, array) in plain)
+        {
+            Assert.Equal(array.Shape, strided[name].Shape);
+            Assert.Equal(array.Data, strided[name].Data);
+        }
+    }
+
+    [Fact]
+    public void HalfAndBFloat16BecomeFloat64Exactly()
+    {
+        var state = ModelLoader.ReadStateDict(Support.Fixture("tiny_half.pt"));
+        var expected = Support.ReadAll(Support.Fixture("tiny_half_values.npy"));
+        Assert.Equal(expected, state["h"].Data.Concat(state["b"].Data));
+        Assert.Equal([7L], state["h"].Shape);
+        Assert.Equal([5L], state["b"].Shape);
+    }
+
+    [Fact]
+    public void LegacyPickleFormatIsNamed()
+    {
+        using var temp = new TempFolder();
+        var path = temp.File("legacy.pt");
+        File.WriteAllBytes(path, [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
+        var e = Assert.Throws<DataFormatException>(() => ModelLoader.ReadStateDict(path));
+        Assert.Contains("legacy", e.Message);
+    }
+
+    [Fact]
     public void FormatIsDetectedFromContentNotExtension()
     {
         using var temp = new TempFolder();

@@ -98,13 +98,27 @@ def main():
     with_int["1.num_batches_tracked"] = torch.tensor(3, dtype=torch.int64)
     torch.save(with_int, path("tiny_int.pt"))
 
+    # Views with strides and storage offsets (torch.save keeps them): the same values as tiny.pt.
+    w0 = model[0].weight.detach().t().contiguous().t()          # shape (5, 6), stride (1, 5)
+    big = torch.cat([torch.full((3,), 9.0), model[0].bias.detach()])
+    strided = dict(model.state_dict())
+    strided["0.weight"] = w0
+    strided["0.bias"] = big[3:]                                  # storage offset 3
+    torch.save(strided, path("tiny_strided.pt"))
+
+    # float16 and bfloat16 tensors with their exact values as float64.
+    half = torch.linspace(-2, 3, 7).half()
+    bf16 = torch.linspace(-1, 5, 5).bfloat16()
+    torch.save({"h": half, "b": bf16}, path("tiny_half.pt"))
+    np.save(path("tiny_half_values.npy"), torch.cat([half.double(), bf16.double()]).numpy())
+
     # Fortran-ordered array: np.save writes fortran_order True.
     np.save(path("fortran.npy"), np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4)))
 
     # IDX: 5 images of 3 x 4 unsigned bytes, plain and gzipped, and 5 labels.
     images = (np.arange(5 * 3 * 4, dtype=np.int64) * 37 % 256).astype(np.uint8).reshape(5, 3, 4)
     write_idx(path("images.idx3-ubyte"), images, 0x08)
-    write_idx(path("images.idx3-ubyte.gz"), images, 0x08, opener=gzip.open)
+    write_idx(path("images.idx3-ubyte.gz"), images, 0x08, opener=lambda f, m: gzip.GzipFile(f, m, mtime=0))
     write_idx(path("labels.idx1-ubyte"), np.array([3, 1, 4, 1, 5], dtype=np.uint8), 0x08)
     np.save(path("images.npy"), images.astype(np.float32))
     # Big-endian int16 and float64 IDX.
