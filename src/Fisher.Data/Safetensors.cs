@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 
@@ -244,20 +243,27 @@ public static class Safetensors
     private static double[] Decode(ReadOnlySpan<byte> raw, string dtype, long count)
     {
         var result = new double[count];
-        for (int i = 0; i < result.Length; i++)
+        switch (dtype)
         {
-            result[i] = dtype switch
-            {
-                "F64" => BinaryPrimitives.ReadDoubleLittleEndian(raw[(8 * i)..]),
-                "F32" => BinaryPrimitives.ReadSingleLittleEndian(raw[(4 * i)..]),
-                "F16" => (double)BinaryPrimitives.ReadHalfLittleEndian(raw[(2 * i)..]),
-                _ => BFloat16(BinaryPrimitives.ReadUInt16LittleEndian(raw[(2 * i)..])),
-            };
+            case "F64":
+                for (int i = 0; i < result.Length; i++)
+                    result[i] = BinaryPrimitives.ReadDoubleLittleEndian(raw[(8 * i)..]);
+                break;
+            case "F32":
+                for (int i = 0; i < result.Length; i++)
+                    result[i] = BinaryPrimitives.ReadSingleLittleEndian(raw[(4 * i)..]);
+                break;
+            case "F16":
+                for (int i = 0; i < result.Length; i++)
+                    result[i] = (double)BinaryPrimitives.ReadHalfLittleEndian(raw[(2 * i)..]);
+                break;
+            default:
+                for (int i = 0; i < result.Length; i++)
+                    result[i] = BFloat16(BinaryPrimitives.ReadUInt16LittleEndian(raw[(2 * i)..]));
+                break;
         }
         return result;
     }
 
     internal static double BFloat16(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
-
-    internal static string Describe(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }
