@@ -37,6 +37,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(siloPort, gatewayPort)
             .Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback)
+            .UseFisherClusterIds()
             .AddFisherGrains()
             .AddFisherMemoryStorage());
         var host = builder.Build();

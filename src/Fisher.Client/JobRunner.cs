@@ -91,7 +91,7 @@ internal static class JobRunner
     {
         var quantities = summary.SelectMany(g => g.Quantities.Select(q => q.Quantity)).Distinct().ToArray();
         var table = new Table().Border(TableBorder.Rounded)
-            .Title($"mean diagonal entry per group ± relative standard error")
+            .Title("mean diagonal entry per group ± relative standard error");
         table.AddColumn("group");
         table.AddColumn(new TableColumn("parameters").RightAligned());
         foreach (var q in quantities)

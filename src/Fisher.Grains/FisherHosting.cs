@@ -19,17 +19,23 @@ public static class FisherHosting
     /// <summary>Service id (Redis keys are prefixed with it).</summary>
     public const string ServiceId = "fisher";
 
-    /// <summary>Adds the job grains' options; storage and clustering are added by the caller.</summary>
+    /// <summary>Adds the job grains' options; storage, clustering and ids are added by the caller.</summary>
     public static ISiloBuilder AddFisherGrains(this ISiloBuilder silo, Action<FisherOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(silo);
         silo.Services.AddOptions<FisherOptions>().Configure(o => configure?.Invoke(o));
-        silo.Configure<ClusterOptions>(o =>
+        return silo;
+    }
+
+    /// <summary>The cluster and service ids every Fisher silo and client share (Redis keys are prefixed with them).</summary>
+    public static ISiloBuilder UseFisherClusterIds(this ISiloBuilder silo)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        return silo.Configure<ClusterOptions>(o =>
         {
             o.ClusterId = ClusterId;
             o.ServiceId = ServiceId;
         });
-        return silo;
     }
 
     /// <summary>In-memory grain state: the embedded single-silo default.</summary>

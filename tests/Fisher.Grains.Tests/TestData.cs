@@ -1,0 +1,118 @@
+using Fisher.Contracts;
+using Fisher.Data;
+using Fisher.Estimators;
+using Fisher.Grains;
+using static TorchSharp.torch;
+
+namespace Fisher.Grains.Tests;
+
+/// <summary>The bundled Fashion-MNIST sample and helpers to run and check jobs.</summary>
+public static class TestData
+{
+    public static string SampleFolder { get; } = FindSample();
+
+    public static string Model => Path.Combine(SampleFolder, "model.pt");
+    public static string Architecture => Path.Combine(SampleFolder, "model.json");
+    public static string Images => Path.Combine(SampleFolder, "t10k-2000-images-idx3-ubyte.gz");
+    public static string Labels => Path.Combine(SampleFolder, "t10k-2000-labels-idx1-ubyte.gz");
+
+    private static string FindSample()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var folder = Path.Combine(dir.FullName, "samples", "fashion-mnist");
+            if (File.Exists(Path.Combine(folder, "model.pt")))
+                return folder;
+        }
+        throw new InvalidOperationException("samples/fashion-mnist not found above " + AppContext.BaseDirectory);
+    }
+
+    public static JobSpec Spec(long inputs, int shards, string grouping, string quantities = "all", int draws = 2, string precision = "float64") => new()
+    {
+        ModelPath = Model,
+        ArchitecturePath = Architecture,
+        InputsPath = Images,
+        LabelsPath = Labels,
+        Quantities = quantities,
+        DrawsPerInput = draws,
+        Inputs = inputs,
+        Shards = shards,
+        Grouping = grouping,
+        BatchSize = 64,
+        Seed = 42,
+        Precision = precision,
+    };
+
+    public static async Task<JobStatus> RunToEnd(IGrainFactory grains, string jobId, JobSpec spec, TimeSpan timeout)
+    {
+        var job = grains.GetGrain<IFisherJobGrain>(jobId);
+        var status = await job.Start(spec);
+        var deadline = DateTime.UtcNow + timeout;
+        while (!status.IsFinished)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"job {jobId} did not finish in {timeout}: {status.State}, {status.TasksCompleted}/{status.TasksTotal} tasks");
+            await Task.Delay(100);
+            status = await job.GetStatus();
+        }
+        return status;
+    }
+
+    /// <summary>The same quantities computed directly by the estimator core, one accumulator over all rows, no grains.</summary>
+    public static Dictionary<string, Moments> Direct(JobSpec spec)
+    {
+        TorchRuntime.Configure(1);
+        var architecture = ModelArchitecture.Read(spec.ArchitecturePath);
+        var (quantities, dtype) = JobPlanner.Resolve(spec);
+        using var network = ModelLoader.Load(architecture, spec.ModelPath, dtype);
+        using var data = Dataset.Open(spec.InputsPath, spec.LabelsPath);
+        var estimator = new FisherEstimator(network, JobPlanner.CreateLikelihood(spec, architecture), new EstimatorOptions
+        {
+            Quantities = quantities,
+            DrawsPerInput = spec.DrawsPerInput,
+            Seed = spec.Seed,
+        });
+        using var accumulator = new FisherAccumulator();
+        long rows = spec.Inputs == 0 ? data.Rows - spec.FirstInput : spec.Inputs;
+        const int batch = 100;
+        var x = new double[batch * data.Features];
+        var y = new double[batch];
+        for (long first = spec.FirstInput; first < spec.FirstInput + rows; first += batch)
+        {
+            int count = (int)Math.Min(batch, spec.FirstInput + rows - first);
+            using var scope = NewDisposeScope();
+            data.ReadInputs(first, count, x.AsSpan(0, count * data.Features));
+            data.ReadLabels(first, count, y.AsSpan(0, count));
+            var inputs = tensor(x, [batch, data.Features]).narrow(0, 0, count) * architecture.Input.Scale + architecture.Input.Shift;
+            var labels = tensor(y, [batch]).narrow(0, 0, count);
+            estimator.Accumulate(accumulator, inputs.to(dtype), labels, first);
+        }
+        return accumulator.ToMoments().Streams.ToDictionary(s => s.Key.ToString(), s => s.Value);
+    }
+
+    /// <summary>Every stream of <paramref name="actual"/> equals <paramref name="expected"/>: same count, mean and M2 to <paramref name="relative"/> of the stream's largest value.</summary>
+    public static void AssertSame(IReadOnlyDictionary<string, Moments> expected, IReadOnlyDictionary<string, Moments> actual, double relative, string what)
+    {
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
+        foreach (var (key, e) in expected)
+        {
+            var a = actual[key];
+            Assert.True(e.Count == a.Count, $"{what}: {key}: count {a.Count}, expected {e.Count}");
+            Compare(e.Mean, a.Mean, relative, $"{what}: {key} mean");
+            Compare(e.M2, a.M2, relative, $"{what}: {key} M2");
+        }
+    }
+
+    private static void Compare(double[] expected, double[] actual, double relative, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double scale = expected.Max(Math.Abs);
+        double worst = 0;
+        for (int i = 0; i < expected.Length; i++)
+            worst = Math.Max(worst, Math.Abs(expected[i] - actual[i]));
+        Assert.True(worst <= relative * scale, $"{what}: max difference {worst:E3} over scale {scale:E3} exceeds {relative:E0}");
+    }
+
+    public static Dictionary<string, Moments> Flatten(IReadOnlyList<GroupMoments> groups) =>
+        groups.SelectMany(g => g.Streams).ToDictionary(s => s.Key, s => s.Value);
+}
