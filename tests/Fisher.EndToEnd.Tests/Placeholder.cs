@@ -1,0 +1,1 @@
+namespace Fisher.EndToEnd.Tests;
