@@ -5,6 +5,9 @@ using Fisher.Contracts;
 using Fisher.Grains;
 using Spectre.Console;
 
+// Redirected output (scripts, CI logs) is not wrapped at Spectre's default 80 columns: one message, one line.
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 4096;
+
 var model = new Option<string?>("--model") { Description = "Weights: a PyTorch state_dict saved by torch.save (zip) or a safetensors file, with nn.Sequential key names (0.weight, 0.bias, 2.weight, ...). Default: the bundled Fashion-MNIST MLP." };
 var architecture = new Option<string?>("--architecture") { Description = "Architecture JSON (widths, activations, likelihood, variance, input scaling). Default: next to the bundled model." };
 var data = new Option<string?>("--data") { Description = "Inputs: IDX (plain or .gz) or NPY. Default: the bundled 2,000 Fashion-MNIST test images." };
