@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using Fisher.Bench;
+using Fisher.Bench.Distributed;
+using Fisher.Estimators;
+
+// The cost of distribution (issue 3): the same job through the grains on an embedded silo versus a direct library
+// loop, and the peak RSS of a silo for two input counts. Prints Markdown tables; asserts nothing about time.
+var options = Options.Parse(args);
+if (options is null)
+    return 2;
+return options.Child is { } child ? await RunChild(options, child) : RunParent(options);
+
+static async Task<int> RunChild(Options options, string name)
+{
+    TorchRuntime.Configure(1); // one torch thread per worker; parallelism across workers (as FisherOptions.TorchThreads)
+    if (name == Cases.Breakdown)
+    {
+        foreach (var (label, seconds, note) in Breakdown.Run(options))
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BREAKDOWN\t{label}\t{seconds:R}\t{note}"));
+        return 0;
+    }
+    long warm = Math.Min(options.Inputs, Math.Max(options.Shards, 2L * options.Batch));
+    var result = await Cases.Run(name, options, warm, options.Inputs);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"RESULT\t{result.Seconds:R}\t{result.Inputs}\t{result.Groups}\t{PeakMemory.PeakMegabytes():R}\t{result.Note}"));
+    return 0;
+}
+
+static int RunParent(Options options)
+{
+    var folder = Path.Combine(Path.GetTempPath(), $"fisher-bench-distributed-{Environment.ProcessId}");
+    Workload.Write(folder);
+    options = options with { Folder = folder };
+    try
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"# Cost of distribution: MLP {string.Join("-", Workload.Widths)} tanh (random weights), estimators all (i1,i2,exact,empirical,v1,v2), K = 1, float32, batch {options.Batch}, {Environment.ProcessorCount} cores, 1 torch thread per worker, every case in a fresh process"));
+        Console.WriteLine();
+        Console.WriteLine($"Data: {options.Images} (first {options.Inputs:N0} rows). Grains: 1 embedded silo, memory storage, {options.Shards} shards, 2 tasks at a time.");
+        Console.WriteLine();
+        var rows = new List<(string Label, string Case, long Inputs)>
+        {
+            ("direct loop, 1 thread", Cases.Direct1, options.Inputs),
+            ("direct loop, 2 threads (halves, merged)", Cases.Direct2, options.Inputs),
+            ($"worker code without Orleans, 2 threads, {options.Shards} shards, grouping all", Cases.Workers, options.Inputs),
+            ($"**grains, {options.Shards} shards, grouping all**", Cases.GrainsAll, options.Inputs),
+            ($"grains, {options.Shards} shards, grouping per layer (each input once per layer: 3x the work)", Cases.GrainsLayer, options.Inputs),
+            ($"grains, {options.Shards} shards, grouping all (memory check)", Cases.GrainsAll, options.MemoryInputs),
+        };
+        var results = new List<(string Label, string Case, long Inputs, RunResult Result, double Rss)>();
+        foreach (var (label, name, inputs) in rows)
+        {
+            Console.Error.WriteLine($"running {label} on {inputs:N0} inputs ...");
+            var (result, rss) = Child(options, name, inputs);
+            if (result.Inputs != inputs)
+                throw new InvalidOperationException($"{label}: merged {result.Inputs} inputs, expected {inputs}");
+            results.Add((label, name, inputs, result, rss));
+        }
+        double bestDirect = results.Where(r => r.Case is Cases.Direct1 or Cases.Direct2 && r.Inputs == options.Inputs).Min(r => r.Result.Seconds);
+        Console.WriteLine("| case | inputs | seconds | samples/s | ratio to best direct | peak RSS MB |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var (label, name, inputs, result, rss) in results)
+        {
+            string ratio = inputs == options.Inputs ? (result.Seconds / bestDirect).ToString("0.00", CultureInfo.InvariantCulture) : "–";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {label} | {inputs:N0} | {result.Seconds:0.00} | {inputs / result.Seconds:N0} | {ratio} | {rss:N0} |"));
+        }
+        Console.WriteLine();
+        Console.WriteLine("samples/s = inputs / wall seconds (per-layer grouping processes each input once per group). Ratio = seconds / best direct seconds (target ≤ 1.10 for grouping all).");
+        Console.WriteLine("Peak RSS = VmHWM of the case's whole process (silo, client and workers for grains).");
+        foreach (var (label, _, inputs, result, _) in results.Where(r => r.Result.Note.Length > 0))
+            Console.WriteLine($"- {label} ({inputs:N0}): {result.Note}");
+        if (options.Breakdown)
+        {
+            Console.Error.WriteLine("running the breakdown ...");
+            Console.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"## Where a worker's time goes (1 thread, {options.Inputs:N0} inputs, batch {options.Batch}, {options.Shards} shards)"));
+            Console.WriteLine();
+            Console.WriteLine("| step | seconds | note |");
+            Console.WriteLine("|---|---:|---|");
+            foreach (var line in ChildLines(options, Cases.Breakdown, options.Inputs).Where(l => l.StartsWith("BREAKDOWN\t", StringComparison.Ordinal)))
+            {
+                var f = line.Split('\t');
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {f[1]} | {double.Parse(f[2], CultureInfo.InvariantCulture):0.000} | {f[3]} |"));
+            }
+        }
+        return 0;
+    }
+    finally
+    {
+        Directory.Delete(folder, recursive: true);
+    }
+}
+
+static (RunResult Result, double Rss) Child(Options options, string name, long inputs)
+{
+    var line = ChildLines(options, name, inputs).LastOrDefault(l => l.StartsWith("RESULT\t", StringComparison.Ordinal))
+        ?? throw new InvalidOperationException($"case {name}: the child printed no RESULT line");
+    var f = line.Split('\t');
+    double P(string s) => double.Parse(s, CultureInfo.InvariantCulture);
+    return (new RunResult(P(f[1]), long.Parse(f[2], CultureInfo.InvariantCulture), int.Parse(f[3], CultureInfo.InvariantCulture), f[5]), P(f[4]));
+}
+
+// Runs this program again with --child: a fresh process per case, so peak RSS and JIT state are the case's own.
+static List<string> ChildLines(Options options, string name, long inputs)
+{
+    var self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+    var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+    if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
+    foreach (var a in options.ChildArguments(name, inputs, options.Folder!))
+        start.ArgumentList.Add(a);
+    using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {self}");
+    var lines = new List<string>();
+    while (process.StandardOutput.ReadLine() is { } line)
+    {
+        if (line.StartsWith("RESULT\t", StringComparison.Ordinal) || line.StartsWith("BREAKDOWN\t", StringComparison.Ordinal))
+            lines.Add(line);
+        else
+            Console.Error.WriteLine($"  [{name}] {line}");
+    }
+    process.WaitForExit();
+    if (process.ExitCode != 0)
+        throw new InvalidOperationException($"case {name} on {inputs} inputs: child exited with {process.ExitCode}");
+    return lines;
+}
