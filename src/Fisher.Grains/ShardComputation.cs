@@ -81,8 +81,10 @@ public sealed class ShardComputation : IDisposable
             }
             catch (Exception e) when (e is InvalidBatchException or DataFormatException or IOException or ArgumentException)
             {
+                // Name the file the bad value came from: the labels file for label errors, else the inputs.
+                var file = e is InvalidBatchException { Field: "labels" } ? _task.Spec.LabelsPath : _task.Spec.InputsPath;
                 throw new JobSpecException(string.Create(CultureInfo.InvariantCulture,
-                    $"{_task.Spec.InputsPath}, rows {first}..{first + count - 1}: {e.Message}"), e);
+                    $"{file}, rows {first}..{first + count - 1}: {e.Message}"), e);
             }
             RowsDone += count;
         }

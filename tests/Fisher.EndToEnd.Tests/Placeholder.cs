@@ -1,1 +1,0 @@
-namespace Fisher.EndToEnd.Tests;

@@ -1,0 +1,65 @@
+using Fisher.Contracts;
+using Fisher.Estimators;
+
+namespace Fisher.Grains.Tests;
+
+/// <summary>Aggregators merge each task id once, whatever is delivered twice, and ask for a resend of broken partials.</summary>
+[Collection("clusters")]
+public sealed class AggregatorTests(ThreeSiloCluster fixture) : IClassFixture<ThreeSiloCluster>
+{
+    private static PartialChunk[] Partial(string task, int attempt, long inputs, double[] mean, double[] m2, int perChunk)
+    {
+        int count = (mean.Length + perChunk - 1) / perChunk;
+        return Enumerable.Range(0, count).Select(i =>
+        {
+            int offset = i * perChunk, length = Math.Min(perChunk, mean.Length - offset);
+            var slice = new MomentSlice("0.weight.i1", inputs, offset, mean.Length, mean[offset..(offset + length)], m2[offset..(offset + length)]);
+            return new PartialChunk(task, attempt, i, count, inputs, [slice]);
+        }).ToArray();
+    }
+
+    [Fact]
+    public async Task ThePartialOfATaskIsMergedOnceHoweverOftenItArrives()
+    {
+        var aggregator = fixture.Cluster.GrainFactory.GetGrain<IMomentsAggregatorGrain>($"dup-{Guid.NewGuid():N}/0");
+        double[] meanA = [1, 2, 3, 4, 5], m2A = [0.5, 1, 1.5, 2, 2.5];
+        double[] meanB = [3, 2, 1, 0, -1], m2B = [1, 1, 1, 1, 1];
+        var a = Partial("s0g0", 1, 10, meanA, m2A, perChunk: 2);
+        var b = Partial("s1g0", 1, 30, meanB, m2B, perChunk: 2);
+        Assert.Equal(3, a.Length);
+
+        Assert.Equal([MergeOutcome.Pending, MergeOutcome.Pending, MergeOutcome.Merged], await Send(aggregator, a));
+        // The same partial again (a retried call), and from a second attempt of the same task: ignored.
+        Assert.Equal(MergeOutcome.Duplicate, (await Send(aggregator, a))[0]);
+        Assert.Equal(MergeOutcome.Duplicate, (await Send(aggregator, Partial("s0g0", 2, 10, meanA, m2A, 2)))[0]);
+        // A partial whose first chunks were lost (the aggregator restarted) is refused, then accepted when resent.
+        Assert.Equal(MergeOutcome.Incomplete, await aggregator.AddChunk(b[1]));
+        Assert.Equal([MergeOutcome.Pending, MergeOutcome.Pending, MergeOutcome.Merged], await Send(aggregator, b));
+
+        var info = await aggregator.GetInfo();
+        Assert.Equal(["s0g0", "s1g0"], info.MergedTasks);
+        Assert.Equal(40, info.Inputs);
+        var merged = await aggregator.Read("0.weight.i1", 0, 5);
+        Assert.Equal(40, merged.Count);
+        var expected = new Moments(10, (double[])meanA.Clone(), (double[])m2A.Clone());
+        expected.Merge(new Moments(30, meanB, m2B));
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.Equal(expected.Mean[i], merged.Mean[i], 1e-12);
+            Assert.Equal(expected.M2[i], merged.M2[i], 1e-12);
+        }
+    }
+
+    private static async Task<MergeOutcome[]> Send(IMomentsAggregatorGrain aggregator, PartialChunk[] chunks)
+    {
+        var outcomes = new List<MergeOutcome>();
+        foreach (var chunk in chunks)
+        {
+            var outcome = await aggregator.AddChunk(chunk);
+            outcomes.Add(outcome);
+            if (outcome is MergeOutcome.Duplicate or MergeOutcome.Incomplete)
+                break;
+        }
+        return outcomes.ToArray();
+    }
+}
