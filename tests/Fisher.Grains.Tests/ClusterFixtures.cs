@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
 using Fisher.Grains;
 using Orleans.Configuration;
@@ -6,23 +8,60 @@ using Orleans.TestingHost;
 
 namespace Fisher.Grains.Tests;
 
-/// <summary>A real Redis on 127.0.0.1 (started by .ci/run): grain state of every test cluster lives there.</summary>
+/// <summary>
+/// A real Redis on 127.0.0.1 for the grain state of every test cluster: <c>FISHER_TEST_REDIS</c> when set, else a
+/// private <c>redis-server</c> (Debian's package; <c>.ci/run</c> installs it) on a free port for this test process.
+/// </summary>
 public static class TestRedis
 {
-    public static string ConnectionString => Environment.GetEnvironmentVariable("FISHER_TEST_REDIS") ?? "127.0.0.1:6379";
+    private static readonly Lazy<string> Server = new(Start);
 
-    public static void EnsureReachable()
+    public static string ConnectionString => Server.Value;
+
+    private static string Start()
     {
-        var parts = ConnectionString.Split(':');
+        if (Environment.GetEnvironmentVariable("FISHER_TEST_REDIS") is { Length: > 0 } configured)
+            return configured;
+        int port;
+        using (var listener = new TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        Process process;
         try
         {
-            using var client = new TcpClient();
-            client.Connect(parts[0], parts.Length > 1 ? int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture) : 6379);
+            process = Process.Start(new ProcessStartInfo("redis-server", ["--bind", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no"])
+            {
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+            })!;
         }
-        catch (SocketException e)
+        catch (System.ComponentModel.Win32Exception e)
         {
-            throw new InvalidOperationException($"the cluster tests need a Redis server at {ConnectionString} (.ci/run starts one; locally: redis-server --port 6379 --bind 127.0.0.1 --daemonize yes)", e);
+            throw new InvalidOperationException("the cluster tests need Debian's redis-server (apt-get install redis-server; .ci/run installs it), or FISHER_TEST_REDIS=host:port of a running Redis", e);
         }
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            if (!process.HasExited)
+                process.Kill();
+        };
+        for (int i = 0; i < 100; i++)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                client.Connect("127.0.0.1", port);
+                return $"127.0.0.1:{port}";
+            }
+            catch (SocketException)
+            {
+                Thread.Sleep(50);
+            }
+        }
+        throw new InvalidOperationException($"redis-server did not listen on 127.0.0.1:{port} within 5 s");
     }
 }
 
@@ -60,7 +99,7 @@ public abstract class ClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        TestRedis.EnsureReachable();
+        _ = TestRedis.ConnectionString;
         var builder = new TestClusterBuilder((short)_silos);
         builder.AddSiloBuilderConfigurator<FisherSiloConfigurator>();
         Cluster = builder.Build();
