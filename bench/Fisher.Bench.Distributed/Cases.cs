@@ -9,7 +9,9 @@ using Fisher.Grains;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Storage;
 using static TorchSharp.torch;
 
 namespace Fisher.Bench.Distributed;
@@ -26,8 +28,10 @@ internal static class Cases
     public const string Direct1 = "direct-1";
     public const string Direct2 = "direct-2";
     public const string Workers = "workers-no-orleans";
+    public const string WorkersPool = "workers-threadpool-slices";
     public const string GrainsAll = "grains-all";
     public const string GrainsLayer = "grains-layer";
+    public const string GrainsAllBinary = "grains-all-binary-storage";
     public const string Breakdown = "breakdown";
 
     /// <summary>Runs case <paramref name="name"/> untimed on <paramref name="warmInputs"/>, then timed on <paramref name="inputs"/>.</summary>
@@ -43,11 +47,17 @@ internal static class Cases
             case Workers:
                 WorkersWithoutOrleans(options, warmInputs, "all");
                 return Time(() => WorkersWithoutOrleans(options, inputs, "all"));
+            case WorkersPool:
+                await WorkersOnThreadPool(options, warmInputs, "all");
+                var clock = Stopwatch.StartNew();
+                var (merged, groupCount) = await WorkersOnThreadPool(options, inputs, "all");
+                return new RunResult(clock.Elapsed.TotalSeconds, merged, groupCount);
             case GrainsAll:
             case GrainsLayer:
-                await using (var silo = await EmbeddedSilo.Start())
+            case GrainsAllBinary:
+                await using (var silo = await EmbeddedSilo.Start(binaryStorage: name == GrainsAllBinary))
                 {
-                    string grouping = name == GrainsAll ? "all" : "layer";
+                    string grouping = name == GrainsLayer ? "layer" : "all";
                     await silo.RunJob(options, warmInputs, grouping);
                     return await silo.RunJob(options, inputs, grouping);
                 }
@@ -146,6 +156,37 @@ internal static class Cases
         return (merged.Min(m => m.Inputs), merged.Length);
     }
 
+    /// <summary>
+    /// As <see cref="WorkersWithoutOrleans"/>, but each task advances in slices of FisherOptions.WorkerSlice, each slice
+    /// a Task.Run on the thread pool (as ShardWorkerGrain.Step does), 2 tasks at once: the grain's threading without Orleans.
+    /// </summary>
+    private static async Task<(long, int)> WorkersOnThreadPool(Options options, long inputs, string grouping)
+    {
+        var spec = Workload.Spec(options, inputs, grouping);
+        var plan = JobPlanner.Plan(spec);
+        var queue = new System.Collections.Concurrent.ConcurrentQueue<PlannedTask>(plan.Tasks);
+        var merged = plan.Groups.Select(_ => new FisherMoments()).ToArray();
+        var gate = new Lock();
+        var slice = new FisherOptions().WorkerSlice;
+        async Task Worker()
+        {
+            while (queue.TryDequeue(out var t))
+            {
+                var assignment = new TaskAssignment("bench", t.TaskId, 1, spec, t.FirstRow, t.Rows, t.GroupIndex, t.GroupName, t.Parameters.ToArray());
+                var compute = await Task.Run(() => new ShardComputation(assignment, 1));
+                while (!await Task.Run(() => compute.Advance(slice)))
+                {
+                }
+                var moments = await Task.Run(compute.Result);
+                compute.Dispose();
+                lock (gate)
+                    merged[t.GroupIndex].Merge(moments);
+            }
+        }
+        await Task.WhenAll(Worker(), Worker());
+        return (merged.Min(m => m.Inputs), merged.Length);
+    }
+
     /// <summary>One silo in this process, as ClusterConnection.StartEmbedded sets it up.</summary>
     private sealed class EmbeddedSilo : IAsyncDisposable
     {
@@ -154,7 +195,11 @@ internal static class Cases
 
         private EmbeddedSilo(IHost host) => _host = host;
 
-        public static async Task<EmbeddedSilo> Start()
+        /// <summary>
+        /// As ClusterConnection.StartEmbedded. <paramref name="binaryStorage"/>: the memory storage uses Orleans' binary
+        /// grain-state serializer (as UseFisherRedis configures Redis) instead of the default one: the candidate fix.
+        /// </summary>
+        public static async Task<EmbeddedSilo> Start(bool binaryStorage)
         {
             int siloPort = FreePort(), gatewayPort = FreePort();
             var builder = Host.CreateApplicationBuilder();
@@ -169,6 +214,11 @@ internal static class Cases
                 .UseFisherClusterIds()
                 .AddFisherGrains()
                 .AddFisherMemoryStorage());
+            if (binaryStorage)
+            {
+                builder.Services.AddOptions<MemoryGrainStorageOptions>(FisherHosting.StorageName).Configure<IServiceProvider>((o, services) =>
+                    o.GrainStorageSerializer = ActivatorUtilities.CreateInstance<OrleansGrainStorageSerializer>(services));
+            }
             var host = builder.Build();
             await host.StartAsync();
             return new EmbeddedSilo(host);
@@ -182,11 +232,20 @@ internal static class Cases
             var job = grains.GetGrain<IFisherJobGrain>(string.Create(CultureInfo.InvariantCulture, $"bench-{++_jobs}"));
             var clock = Stopwatch.StartNew();
             var status = await job.Start(spec);
+            var trace = new List<string>();
             while (!status.IsFinished)
             {
                 await Task.Delay(10);
+                var previous = status;
                 status = await job.GetStatus();
+                if (options.Trace && (status.WorkDone != previous.WorkDone || status.TasksCompleted != previous.TasksCompleted || status.TasksRunning != previous.TasksRunning))
+                    trace.Add(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds,7:0.000} s: work {status.WorkDone}/{status.WorkTotal}, tasks running {status.TasksRunning}, completed {status.TasksCompleted}/{status.TasksTotal}"));
             }
+            foreach (var line in trace)
+                Console.Error.WriteLine($"  trace {spec.Inputs} {grouping}: {line}");
+            if (options.Trace)
+                foreach (var line in ThreadTimes())
+                    Console.Error.WriteLine($"  trace {spec.Inputs} {grouping}: {line}");
             if (status.State != JobState.Completed)
                 throw new InvalidOperationException($"job {status.JobId} ended {status.State}: {status.Error}");
             double computed = clock.Elapsed.TotalSeconds;
@@ -194,7 +253,57 @@ internal static class Cases
             double seconds = clock.Elapsed.TotalSeconds;
             var server = (status.FinishedAt!.Value - status.StartedAt).TotalSeconds;
             return new RunResult(seconds, groups.Min(g => g.Inputs), groups.Count, string.Create(CultureInfo.InvariantCulture,
-                $"{status.TasksTotal} tasks; coordinator start→completed {server:0.00} s, client saw completion at {computed:0.00} s, fetch {seconds - computed:0.00} s; redispatches {status.Redispatches}"));
+                $"{status.TasksTotal} tasks; coordinator start→completed {server:0.00} s, client saw completion at {computed:0.00} s, fetch {seconds - computed:0.00} s; redispatches {status.Redispatches}; {StorageProbe(groups)}"));
+        }
+
+        /// <summary>
+        /// Times one write of the largest aggregator state through the storage's serializer (what every
+        /// MomentsAggregatorGrain.AddChunk that completes a partial pays in WriteStateAsync), and a read back.
+        /// </summary>
+        private string StorageProbe(IReadOnlyList<GroupMoments> groups)
+        {
+            var serializer = _host.Services.GetRequiredService<IOptionsMonitor<MemoryGrainStorageOptions>>().Get(FisherHosting.StorageName).GrainStorageSerializer;
+            var largest = groups.MaxBy(g => g.Streams.Values.Sum(m => (long)m.Length))!;
+            var state = new AggregateState
+            {
+                Inputs = largest.Inputs,
+                MergedTasks = [.. largest.MergedTasks],
+                Streams = largest.Streams.ToDictionary(p => p.Key, p => new StreamState { Count = p.Value.Count, Mean = p.Value.Mean, M2 = p.Value.M2 }),
+            };
+            var clock = Stopwatch.StartNew();
+            var bytes = serializer.Serialize(state);
+            double write = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            _ = serializer.Deserialize<AggregateState>(bytes);
+            double read = clock.Elapsed.TotalSeconds;
+            long doubles = state.Streams.Values.Sum(v => 2L * v.Mean.Length);
+            return string.Create(CultureInfo.InvariantCulture,
+                $"storage serializer {serializer.GetType().Name}: aggregator state of group '{largest.Group}' ({doubles * 8 / 1e6:0.0} MB of doubles) serializes to {bytes.ToMemory().Length / 1e6:0.0} MB in {write:0.000} s, deserializes in {read:0.000} s");
+        }
+
+        /// <summary>CPU seconds of the process's busiest threads so far (Linux /proc), to find who spins.</summary>
+        private static IEnumerable<string> ThreadTimes()
+        {
+            if (!Directory.Exists("/proc/self/task"))
+                yield break;
+            var threads = new List<(string Name, double Seconds)>();
+            foreach (var dir in Directory.EnumerateDirectories("/proc/self/task"))
+            {
+                try
+                {
+                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                    int open = stat.IndexOf('('), close = stat.LastIndexOf(')');
+                    var fields = stat[(close + 2)..].Split(' ');
+                    double ticks = double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture);
+                    threads.Add((stat[(open + 1)..close], ticks / 100));
+                }
+                catch (IOException)
+                {
+                }
+            }
+            foreach (var (name, seconds) in threads.OrderByDescending(t => t.Seconds).Take(10))
+                yield return string.Create(CultureInfo.InvariantCulture, $"thread {name,-16} {seconds,6:0.00} s CPU");
+            yield return string.Create(CultureInfo.InvariantCulture, $"{threads.Count} threads, {threads.Sum(t => t.Seconds):0.00} s CPU in all");
         }
 
         private static int FreePort()

@@ -12,6 +12,8 @@ internal sealed record Options
     public bool Quick { get; init; }
     public bool Breakdown { get; init; } = true;
     public string? Child { get; init; }
+    public string? Only { get; init; }
+    public bool Trace { get; init; }
     public string? Folder { get; init; }
     public string Images { get; init; } = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
     public string Labels { get; init; } = "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz";
@@ -33,6 +35,8 @@ internal sealed record Options
                 case "--labels": o = o with { Labels = Next() }; break;
                 case "--quick": o = o with { Quick = true }; break;
                 case "--no-breakdown": o = o with { Breakdown = false }; break;
+                case "--only": o = o with { Only = Next() }; break;
+                case "--trace": o = o with { Trace = true }; break;
                 case "--child": o = o with { Child = Next() }; break;
                 case "--folder": o = o with { Folder = Next() }; break;
                 case "-h" or "--help":
@@ -45,6 +49,9 @@ internal sealed record Options
                           --batch N           inputs per batch, grains and direct alike (default 256)
                           --shards N          data shards of the grains job (default 2 x cores)
                           --quick             6000 and 600 inputs: a smoke run under a minute
+                          --only TEXT         run only the cases whose id contains TEXT (direct-1, direct-2, workers-no-orleans,
+                                              grains-all, grains-all-binary-storage, grains-layer)
+                          --trace             grains cases print the job's progress as polled (to stderr)
                           --no-breakdown      skip the single-thread cost breakdown (data read, model load, tensor creation)
                           --images/--labels   IDX files (default: /usr/share/datasets/fashion-mnist/train-*)
                         """);
@@ -72,5 +79,6 @@ internal sealed record Options
         "--batch", Batch.ToString(CultureInfo.InvariantCulture),
         "--shards", Shards.ToString(CultureInfo.InvariantCulture),
         "--images", Images, "--labels", Labels,
+        .. Trace ? ["--trace"] : Array.Empty<string>(),
     ];
 }

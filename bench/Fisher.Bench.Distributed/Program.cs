@@ -24,7 +24,7 @@ static async Task<int> RunChild(Options options, string name)
     long warm = Math.Min(options.Inputs, Math.Max(options.Shards, 2L * options.Batch));
     var result = await Cases.Run(name, options, warm, options.Inputs);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"RESULT\t{result.Seconds:R}\t{result.Inputs}\t{result.Groups}\t{PeakMemory.PeakMegabytes():R}\t{result.Note}"));
+        $"RESULT\t{result.Seconds:R}\t{result.Inputs}\t{result.Groups}\t{PeakMemory.PeakMegabytes():R}\t{result.Note}\t{Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:R}"));
     return 0;
 }
 
@@ -45,32 +45,37 @@ static int RunParent(Options options)
             ("direct loop, 1 thread", Cases.Direct1, options.Inputs),
             ("direct loop, 2 threads (halves, merged)", Cases.Direct2, options.Inputs),
             ($"worker code without Orleans, 2 threads, {options.Shards} shards, grouping all", Cases.Workers, options.Inputs),
+            ($"worker code without Orleans, thread-pool slices as the grain runs them, 2 at a time", Cases.WorkersPool, options.Inputs),
             ($"**grains, {options.Shards} shards, grouping all**", Cases.GrainsAll, options.Inputs),
+            ($"grains, {options.Shards} shards, grouping all, memory storage with the binary serializer (candidate fix)", Cases.GrainsAllBinary, options.Inputs),
             ($"grains, {options.Shards} shards, grouping per layer (each input once per layer: 3x the work)", Cases.GrainsLayer, options.Inputs),
             ($"grains, {options.Shards} shards, grouping all (memory check)", Cases.GrainsAll, options.MemoryInputs),
         };
-        var results = new List<(string Label, string Case, long Inputs, RunResult Result, double Rss)>();
-        foreach (var (label, name, inputs) in rows)
+        var results = new List<(string Label, string Case, long Inputs, RunResult Result, double Rss, double Cpu)>();
+        string loadBefore = LoadAverage();
+        foreach (var (label, name, inputs) in rows.Where(r => options.Only is null || r.Case.Contains(options.Only, StringComparison.Ordinal)))
         {
             Console.Error.WriteLine($"running {label} on {inputs:N0} inputs ...");
-            var (result, rss) = Child(options, name, inputs);
+            var (result, rss, cpu) = Child(options, name, inputs);
             if (result.Inputs != inputs)
                 throw new InvalidOperationException($"{label}: merged {result.Inputs} inputs, expected {inputs}");
-            results.Add((label, name, inputs, result, rss));
+            results.Add((label, name, inputs, result, rss, cpu));
         }
-        double bestDirect = results.Where(r => r.Case is Cases.Direct1 or Cases.Direct2 && r.Inputs == options.Inputs).Min(r => r.Result.Seconds);
-        Console.WriteLine("| case | inputs | seconds | samples/s | ratio to best direct | peak RSS MB |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
-        foreach (var (label, name, inputs, result, rss) in results)
+        var direct = results.Where(r => r.Case is Cases.Direct1 or Cases.Direct2 && r.Inputs == options.Inputs).ToArray();
+        double bestDirect = direct.Length > 0 ? direct.Min(r => r.Result.Seconds) : double.NaN;
+        Console.WriteLine("| case | inputs | seconds | samples/s | ratio to best direct | peak RSS MB | process CPU s |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var (label, name, inputs, result, rss, cpu) in results)
         {
             string ratio = inputs == options.Inputs ? (result.Seconds / bestDirect).ToString("0.00", CultureInfo.InvariantCulture) : "–";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {label} | {inputs:N0} | {result.Seconds:0.00} | {inputs / result.Seconds:N0} | {ratio} | {rss:N0} |"));
+                $"| {label} | {inputs:N0} | {result.Seconds:0.00} | {inputs / result.Seconds:N0} | {ratio} | {rss:N0} | {cpu:0.0} |"));
         }
         Console.WriteLine();
         Console.WriteLine("samples/s = inputs / wall seconds (per-layer grouping processes each input once per group). Ratio = seconds / best direct seconds (target ≤ 1.10 for grouping all).");
-        Console.WriteLine("Peak RSS = VmHWM of the case's whole process (silo, client and workers for grains).");
-        foreach (var (label, _, inputs, result, _) in results.Where(r => r.Result.Note.Length > 0))
+        Console.WriteLine("Peak RSS = VmHWM of the case's whole process (silo, client and workers for grains). Process CPU = user + system seconds of that process (start-up and warm-up included).");
+        Console.WriteLine($"Load average (1, 5, 15 min) before: {loadBefore}; after: {LoadAverage()} (a 2-core machine: anything above ~0.5 means other processes shared the cores).");
+        foreach (var (label, _, inputs, result, _, _) in results.Where(r => r.Result.Note.Length > 0))
             Console.WriteLine($"- {label} ({inputs:N0}): {result.Note}");
         if (options.Breakdown)
         {
@@ -94,13 +99,26 @@ static int RunParent(Options options)
     }
 }
 
-static (RunResult Result, double Rss) Child(Options options, string name, long inputs)
+static string LoadAverage()
 {
-    var line = ChildLines(options, name, inputs).LastOrDefault(l => l.StartsWith("RESULT\t", StringComparison.Ordinal))
+    try
+    {
+        return string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+    }
+    catch (IOException)
+    {
+        return "n/a";
+    }
+}
+
+static (RunResult Result, double Rss, double Cpu) Child(Options options, string name, long inputs)
+{
+    var lines = ChildLines(options, name, inputs);
+    var line = lines.LastOrDefault(l => l.StartsWith("RESULT\t", StringComparison.Ordinal))
         ?? throw new InvalidOperationException($"case {name}: the child printed no RESULT line");
     var f = line.Split('\t');
     double P(string s) => double.Parse(s, CultureInfo.InvariantCulture);
-    return (new RunResult(P(f[1]), long.Parse(f[2], CultureInfo.InvariantCulture), int.Parse(f[3], CultureInfo.InvariantCulture), f[5]), P(f[4]));
+    return (new RunResult(P(f[1]), long.Parse(f[2], CultureInfo.InvariantCulture), int.Parse(f[3], CultureInfo.InvariantCulture), f[5]), P(f[4]), P(f[6]));
 }
 
 // Runs this program again with --child: a fresh process per case, so peak RSS and JIT state are the case's own.
