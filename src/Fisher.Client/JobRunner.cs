@@ -72,7 +72,7 @@ internal static class JobRunner
             ? TimeSpan.FromSeconds(Math.Ceiling((s.WorkTotal - s.WorkDone) / groups / perSecond)).ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture)
             : "-";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{inputsDone:N0}/{s.Inputs:N0} inputs, tasks {s.TasksCompleted}/{s.TasksTotal} ({s.TasksRunning} running), {perSecond:N0} inputs/s, ETA {eta}");
+            $"{inputsDone:N0}/{s.Inputs:N0} inputs  {perSecond:N0}/s  ETA {eta}  tasks {s.TasksCompleted}/{s.TasksTotal}");
     }
 
     /// <summary>Fetches a completed job's moments, writes the result folder and prints the per-group table.</summary>
