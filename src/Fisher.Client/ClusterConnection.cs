@@ -102,6 +102,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
         // Orleans logs a warning for every dropped connection of a stopping silo; only errors matter to a user.
         logging.AddFilter("Orleans", verbose ? LogLevel.Warning : LogLevel.Critical);
         logging.AddFilter("Microsoft", verbose ? LogLevel.Warning : LogLevel.Critical);
+        logging.AddFilter("Polly", verbose ? LogLevel.Warning : LogLevel.Critical); // Orleans' placement retries (e.g. while the embedded silo stops)
     }
 
     private static int FreePort()

@@ -19,6 +19,9 @@ public static class FisherHosting
     /// <summary>Service id (Redis keys are prefixed with it).</summary>
     public const string ServiceId = "fisher";
 
+    /// <summary>How long Redis keeps a job's state after its last write (fetch results before then).</summary>
+    public static TimeSpan StateExpiry { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>Adds the job grains' options; storage, clustering and ids are added by the caller.</summary>
     public static ISiloBuilder AddFisherGrains(this ISiloBuilder silo, Action<FisherOptions>? configure = null)
     {
@@ -52,6 +55,7 @@ public static class FisherHosting
         {
             o.ConfigurationOptions = RedisOptions(connectionString);
             o.GrainStorageSerializer = ActivatorUtilities.CreateInstance<OrleansGrainStorageSerializer>(services);
+            o.EntryExpiry = StateExpiry; // finished jobs' moments do not pile up in Redis forever
         }));
         return silo;
     }

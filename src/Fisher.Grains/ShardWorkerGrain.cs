@@ -65,7 +65,21 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
             // Transient: the next tick tries again; if this silo is unhealthy, the lease expires and the task moves.
             logger.LogInformation(e, "Task {Task} of job {Job}: transient failure, retrying", task.TaskId, task.JobId);
         }
+        catch (Exception e)
+        {
+            // Anything else (a native torch error, say) would fail again on every attempt: after a few tries the
+            // job fails with the message instead of being re-dispatched forever.
+            logger.LogError(e, "Task {Task} of job {Job}: unexpected failure {Count}", task.TaskId, task.JobId, _failures + 1);
+            if (++_failures >= MaxUnexpectedFailures)
+            {
+                Stop();
+                await coordinator.TaskFailed(task.TaskId, task.Attempt, $"{e.GetType().Name}: {e.Message}");
+            }
+        }
     }
+
+    private const int MaxUnexpectedFailures = 3;
+    private int _failures;
 
     private void Stop()
     {
