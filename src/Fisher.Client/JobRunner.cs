@@ -109,9 +109,18 @@ internal static class JobRunner
             table.AddRow(cells.ToArray());
         }
         AnsiConsole.Write(table);
+        if (status.Spec?.TargetRelativeError is { } epsilon)
+        {
+            var slowest = status.Precision
+                .Select(p => (p.Group, p.Quantity, Needed: new Fisher.Estimators.Precision(p.Inputs, p.SumOfSquaredEstimates, p.SumOfPerInputVariances).InputsNeeded(epsilon, status.Spec.Delta)))
+                .OrderByDescending(p => p.Needed).Take(3)
+                .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Group} {p.Quantity} ({p.Needed:N0} inputs)"));
+            AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"Target relative error {epsilon} (δ = {status.Spec.Delta}): {(status.StoppedEarly ? $"reached after {status.InputsMerged:N0} of {status.Inputs:N0} inputs" : $"checked over all {status.InputsMerged:N0} inputs")}; slowest: {string.Join(", ", slowest)}")));
+        }
         var seconds = status.FinishedAt is { } end ? (end - status.StartedAt).TotalSeconds : double.NaN;
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"{status.Inputs:N0} inputs x {status.Spec?.DrawsPerInput} draws, {status.TasksTotal} tasks, {seconds:F1} s. Results: [bold]{Markup.Escape(Path.GetFullPath(folder))}[/] (fisher.safetensors, summary.json)"));
+            $"{status.InputsMerged:N0} inputs x {status.Spec?.DrawsPerInput} draws, {status.TasksTotal} tasks, {seconds:F1} s. Results: [bold]{Markup.Escape(Path.GetFullPath(folder))}[/] (fisher.safetensors, summary.json)"));
     }
 
     private static string Header(string quantity) => quantity switch

@@ -24,6 +24,8 @@ var batch = new Option<int>("--batch-size") { Description = "Inputs per batch in
 var seed = new Option<ulong>("--seed") { Description = "Seed of the label draws (the result depends only on it, not on shards, groups or silos).", DefaultValueFactory = _ => 0 };
 var precision = new Option<string>("--precision") { Description = "Network compute dtype: float32 or float64 (moments are always float64).", DefaultValueFactory = _ => "float32" };
 var maxTasks = new Option<int>("--max-tasks") { Description = "Tasks running at once (0: two per active silo).", DefaultValueFactory = _ => 0 };
+var target = new Option<double?>("--target-rel-error") { Description = "Stop as soon as every group's requested estimates have relative error below this with probability 1-δ (Chebyshev; checked between rounds of shards). Use more --shards for finer rounds." };
+var delta = new Option<double>("--delta") { Description = "δ for --target-rel-error and the sample sizes in the report.", DefaultValueFactory = _ => 0.05 };
 var output = new Option<string?>("--out") { Description = "Result folder (fisher.safetensors, summary.json). Default: results/<job id>." };
 var cluster = new Option<string?>("--cluster") { Description = "Run on a cluster of Fisher.Silo processes found through this Redis connection string (e.g. 127.0.0.1:6379). Absent: an in-process silo." };
 var gateway = new Option<string?>("--gateway") { Description = "Run on a cluster reached through this silo gateway (host:port), e.g. a single Fisher.Silo without Redis." };
@@ -32,7 +34,7 @@ var noProgress = new Option<bool>("--no-progress") { Description = "No progress 
 var verbose = new Option<bool>("--verbose") { Description = "Log the silo's and client's information messages." };
 var jobId = new Argument<string>("job-id") { Description = "The job id printed by submit." };
 
-Option[] specOptions = [model, architecture, data, labels, likelihood, variance, estimators, draws, first, inputs, shards, grouping, batch, seed, precision, maxTasks];
+Option[] specOptions = [model, architecture, data, labels, likelihood, variance, estimators, draws, first, inputs, shards, grouping, batch, seed, precision, maxTasks, target, delta];
 
 var estimate = new Command("estimate", "Run a whole job and write its results: an in-process silo by default, or a cluster with --cluster/--gateway.");
 foreach (var o in specOptions)
@@ -45,7 +47,11 @@ estimate.Options.Add(noProgress);
 estimate.Options.Add(verbose);
 estimate.SetAction((result, cancellation) => Cli.Run(async () =>
 {
-    var spec = Cli.BuildSpec(result, model, architecture, data, labels, likelihood, variance, estimators, draws, first, inputs, shards, grouping, batch, seed, precision, maxTasks);
+    var spec = Cli.BuildSpec(result, model, architecture, data, labels, likelihood, variance, estimators, draws, first, inputs, shards, grouping, batch, seed, precision, maxTasks) with
+    {
+        TargetRelativeError = result.GetValue(target),
+        Delta = result.GetValue(delta),
+    };
     var id = result.GetValue(jobIdOption) ?? Cli.NewJobId();
     var folder = result.GetValue(output) ?? Path.Combine("results", id);
     await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), cancellation);
@@ -74,7 +80,11 @@ submit.Options.Add(jobIdOption);
 submit.Options.Add(verbose);
 submit.SetAction((result, cancellation) => Cli.Run(async () =>
 {
-    var spec = Cli.BuildSpec(result, model, architecture, data, labels, likelihood, variance, estimators, draws, first, inputs, shards, grouping, batch, seed, precision, maxTasks);
+    var spec = Cli.BuildSpec(result, model, architecture, data, labels, likelihood, variance, estimators, draws, first, inputs, shards, grouping, batch, seed, precision, maxTasks) with
+    {
+        TargetRelativeError = result.GetValue(target),
+        Delta = result.GetValue(delta),
+    };
     var id = result.GetValue(jobIdOption) ?? Cli.NewJobId();
     await using var connection = await Cli.ConnectCluster(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), cancellation);
     var status = await JobRunner.Submit(connection.Client, id, spec);

@@ -54,6 +54,13 @@ public interface IMomentsAggregatorGrain : IGrainWithStringKey
     [Alias("GetInfo")]
     Task<AggregateInfo> GetInfo();
 
+    /// <summary>
+    /// Precision of the group's estimate of one quantity (i1, i2, exact, empirical); with several draws per input it
+    /// uses the per-input means (<c>i1_input_mean</c>) when they were streamed. Null when the quantity is absent.
+    /// </summary>
+    [Alias("GetPrecision")]
+    Task<PrecisionInfo?> GetPrecision(string quantity);
+
     /// <summary>Elements [offset, offset+length) of one merged stream.</summary>
     [Alias("Read")]
     Task<MomentSlice> Read(string key, int offset, int length);

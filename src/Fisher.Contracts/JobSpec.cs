@@ -54,4 +54,13 @@ public sealed record JobSpec
 
     /// <summary>Tasks running at once (0: two per active silo).</summary>
     [Id(15)] public int MaxConcurrentTasks { get; init; }
+
+    /// <summary>
+    /// Stop as soon as every group's requested estimates have relative error below this with probability 1 − δ
+    /// (Chebyshev, estimators.md §7.1), checked between rounds of shards. Null: process every input.
+    /// </summary>
+    [Id(16)] public double? TargetRelativeError { get; init; }
+
+    /// <summary>δ of the target and of the sample-size rule: the allowed probability of missing ε.</summary>
+    [Id(17)] public double Delta { get; init; } = 0.05;
 }

@@ -80,6 +80,19 @@ public sealed record AggregateInfo(
     [property: Id(2)] IReadOnlyList<string> MergedTasks,
     [property: Id(3)] IReadOnlyList<StreamInfo> Streams);
 
+/// <summary>
+/// Precision of one group's estimate: the inputs merged, ‖Î‖₂², and Σ_p of the per-input sample variances
+/// (of per-input means when there are several draws per input), from which relative standard errors and
+/// sample sizes follow (Fisher.Estimators.Precision).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("fisher.PrecisionInfo")]
+public sealed record PrecisionInfo(
+    [property: Id(0)] string Group,
+    [property: Id(1)] string Quantity,
+    [property: Id(2)] long Inputs,
+    [property: Id(3)] double SumOfSquaredEstimates,
+    [property: Id(4)] double SumOfPerInputVariances);
+
 /// <summary>Progress of one job.</summary>
 [GenerateSerializer, Immutable, Alias("fisher.JobStatus")]
 public sealed record JobStatus
@@ -107,6 +120,15 @@ public sealed record JobStatus
 
     [Id(12)] public DateTimeOffset StartedAt { get; init; }
     [Id(13)] public DateTimeOffset? FinishedAt { get; init; }
+
+    /// <summary>True when a target relative error was reached before every input was processed.</summary>
+    [Id(14)] public bool StoppedEarly { get; init; }
+
+    /// <summary>Inputs merged into every aggregator (all of <see cref="Inputs"/> unless the job stopped early).</summary>
+    [Id(15)] public long InputsMerged { get; init; }
+
+    /// <summary>The latest precision check of a job with a target (per group and estimator).</summary>
+    [Id(16)] public IReadOnlyList<PrecisionInfo> Precision { get; init; } = [];
 
     /// <summary>Fraction of the work done, 0..1.</summary>
     public double Fraction => WorkTotal == 0 ? 0 : (double)WorkDone / WorkTotal;

@@ -1,4 +1,5 @@
 using Fisher.Contracts;
+using Fisher.Estimators;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -10,6 +11,9 @@ public enum TaskPhase
     Pending = 0,
     Running = 1,
     Done = 2,
+
+    /// <summary>Not needed: the job reached its target relative error first.</summary>
+    Skipped = 3,
 }
 
 /// <summary>Persisted record of one task.</summary>
@@ -25,6 +29,7 @@ public sealed class TaskRecord
     [Id(6)] public TaskPhase Phase { get; set; }
     [Id(7)] public int Attempt { get; set; }
     [Id(8)] public long RowsDone { get; set; }
+    [Id(9)] public int Shard { get; set; }
 }
 
 /// <summary>Persisted state of a job.</summary>
@@ -40,6 +45,12 @@ public sealed class JobGrainState
     [Id(6)] public DateTimeOffset StartedAt { get; set; }
     [Id(7)] public DateTimeOffset? FinishedAt { get; set; }
     [Id(8)] public int Redispatches { get; set; }
+
+    /// <summary>With a target: tasks of shards below this may run (a round is a block of shards).</summary>
+    [Id(9)] public int RoundEnd { get; set; }
+    [Id(10)] public int RoundSize { get; set; }
+    [Id(11)] public bool StoppedEarly { get; set; }
+    [Id(12)] public List<PrecisionInfo> Precision { get; set; } = [];
 }
 
 /// <summary>
@@ -103,10 +114,17 @@ public sealed class FisherJobGrain(
             StartedAt = DateTimeOffset.UtcNow,
             Tasks = plan.Tasks.Select(t => new TaskRecord
             {
-                TaskId = t.TaskId, FirstRow = t.FirstRow, Rows = t.Rows, GroupIndex = t.GroupIndex,
+                TaskId = t.TaskId, Shard = t.Shard, FirstRow = t.FirstRow, Rows = t.Rows, GroupIndex = t.GroupIndex,
                 GroupName = t.GroupName, Parameters = [.. t.Parameters], Phase = TaskPhase.Pending,
             }).ToList(),
         };
+        if (spec.TargetRelativeError is not null)
+        {
+            // Rounds of shards: as many as keep every task slot busy; the target is checked after each round.
+            int limit = spec.MaxConcurrentTasks > 0 ? spec.MaxConcurrentTasks : _options.TasksPerSilo * await ActiveSilos();
+            state.State.RoundSize = Math.Max(1, limit / Math.Max(1, plan.Groups.Count));
+            state.State.RoundEnd = state.State.RoundSize;
+        }
         await state.WriteStateAsync();
         logger.LogInformation("Job {Job}: {Tasks} tasks over {Inputs} inputs and {Groups} groups", JobId, plan.Tasks.Count, plan.Inputs, plan.Groups.Count);
         StartTimer();
@@ -146,7 +164,9 @@ public sealed class FisherJobGrain(
         task.Phase = TaskPhase.Done;
         task.RowsDone = task.Rows;
         _leases.Remove(taskId);
-        if (state.State.State == JobState.Running && state.State.Tasks.All(t => t.Phase == TaskPhase.Done))
+        if (state.State.State == JobState.Running && state.State.Spec!.TargetRelativeError is not null)
+            await CheckTarget();
+        if (state.State.State == JobState.Running && state.State.Tasks.All(t => t.Phase is TaskPhase.Done or TaskPhase.Skipped))
         {
             state.State.State = JobState.Completed;
             state.State.FinishedAt = DateTimeOffset.UtcNow;
@@ -167,6 +187,43 @@ public sealed class FisherJobGrain(
         state.State.FinishedAt = DateTimeOffset.UtcNow;
         StopTimer();
         await state.WriteStateAsync();
+    }
+
+    /// <summary>
+    /// After a round of shards is merged in every group: stop when every group's requested estimates reach the
+    /// target (Chebyshev, §7.1), else open the next round.
+    /// </summary>
+    private async Task CheckTarget()
+    {
+        var s = state.State;
+        if (s.Tasks.Any(t => t.Shard < s.RoundEnd && t.Phase != TaskPhase.Done))
+            return;
+        var spec = s.Spec!;
+        var (quantities, _) = JobPlanner.Resolve(spec);
+        var checks = new List<PrecisionInfo>();
+        for (int g = 0; g < s.Groups.Count; g++)
+        {
+            var aggregator = GrainFactory.GetGrain<IMomentsAggregatorGrain>(PartialShipper.AggregatorKey(JobId, g));
+            foreach (var quantity in JobPlanner.TargetQuantities(quantities))
+            {
+                if (await aggregator.GetPrecision(quantity) is { } info)
+                    checks.Add(info with { Group = s.Groups[g] });
+            }
+        }
+        s.Precision = checks;
+        bool reached = checks.Count > 0 && checks.All(c =>
+            new Precision(c.Inputs, c.SumOfSquaredEstimates, c.SumOfPerInputVariances).Reaches(spec.TargetRelativeError!.Value, spec.Delta));
+        if (reached)
+        {
+            foreach (var t in s.Tasks.Where(t => t.Phase == TaskPhase.Pending))
+                t.Phase = TaskPhase.Skipped;
+            s.StoppedEarly = s.Tasks.Any(t => t.Phase == TaskPhase.Skipped);
+            logger.LogInformation("Job {Job}: target relative error reached after {Rounds} shards", JobId, s.RoundEnd);
+        }
+        else
+        {
+            s.RoundEnd += s.RoundSize;
+        }
     }
 
     private TaskRecord? Find(string taskId) => state.State.Tasks.Find(t => t.TaskId == taskId);
@@ -211,7 +268,8 @@ public sealed class FisherJobGrain(
         int limit = spec.MaxConcurrentTasks > 0 ? spec.MaxConcurrentTasks : _options.TasksPerSilo * await ActiveSilos();
         int running = state.State.Tasks.Count(t => t.Phase == TaskPhase.Running);
         var starts = new List<TaskAssignment>();
-        foreach (var task in state.State.Tasks.Where(t => t.Phase == TaskPhase.Pending))
+        int roundEnd = spec.TargetRelativeError is null ? int.MaxValue : state.State.RoundEnd;
+        foreach (var task in state.State.Tasks.Where(t => t.Phase == TaskPhase.Pending && t.Shard < roundEnd))
         {
             if (running >= limit)
                 break;
@@ -259,7 +317,7 @@ public sealed class FisherJobGrain(
             Spec = s.Spec,
             Inputs = s.Inputs,
             WorkDone = s.Tasks.Sum(t => t.Phase == TaskPhase.Done ? t.Rows : t.Phase == TaskPhase.Running ? t.RowsDone : 0),
-            WorkTotal = s.Tasks.Sum(t => t.Rows),
+            WorkTotal = s.Tasks.Where(t => t.Phase != TaskPhase.Skipped).Sum(t => t.Rows),
             TasksTotal = s.Tasks.Count,
             TasksCompleted = s.Tasks.Count(t => t.Phase == TaskPhase.Done),
             TasksRunning = s.Tasks.Count(t => t.Phase == TaskPhase.Running),
@@ -268,6 +326,9 @@ public sealed class FisherJobGrain(
             Groups = s.Groups.ToArray(),
             StartedAt = s.StartedAt,
             FinishedAt = s.FinishedAt,
+            StoppedEarly = s.StoppedEarly,
+            InputsMerged = s.Tasks.Where(t => t.GroupIndex == 0 && t.Phase == TaskPhase.Done).Sum(t => t.Rows),
+            Precision = s.Precision.ToArray(),
         };
     }
 }

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace Fisher.Grains;
 
 /// <summary>A task of a plan: a row range and a parameter group.</summary>
-public sealed record PlannedTask(string TaskId, long FirstRow, long Rows, int GroupIndex, string GroupName, IReadOnlyList<string> Parameters);
+public sealed record PlannedTask(string TaskId, int Shard, long FirstRow, long Rows, int GroupIndex, string GroupName, IReadOnlyList<string> Parameters);
 
 /// <summary>What a spec resolves to after the files were read and checked.</summary>
 public sealed record JobPlan(long FirstRow, long Inputs, IReadOnlyList<ParameterGroup> Groups, IReadOnlyList<PlannedTask> Tasks, FisherQuantity Quantities);
@@ -59,6 +59,11 @@ public static class JobPlanner
         }
     }
 
+    /// <summary>The estimates a target relative error applies to: the requested ones among i1, i2, exact, empirical.</summary>
+    public static IReadOnlyList<string> TargetQuantities(FisherQuantity quantities) =>
+        new[] { FisherQuantity.SquaredScore, FisherQuantity.NegativeHessian, FisherQuantity.Exact, FisherQuantity.Empirical }
+            .Where(q => quantities.HasFlag(q)).Select(q => q.Key()).ToArray();
+
     /// <summary>Reads and checks every file of the spec and plans shards x groups.</summary>
     public static JobPlan Plan(JobSpec spec)
     {
@@ -70,6 +75,12 @@ public static class JobPlanner
             throw new JobSpecException($"--batch-size: must be at least 1, got {spec.BatchSize}");
         if (spec.Shards < 1)
             throw new JobSpecException($"--shards: must be at least 1, got {spec.Shards}");
+        if (spec.TargetRelativeError is { } target && !(target > 0 && double.IsFinite(target)))
+            throw new JobSpecException($"--target-rel-error: must be a positive number, got {target.ToString(CultureInfo.InvariantCulture)}");
+        if (!(spec.Delta is > 0 and < 1))
+            throw new JobSpecException($"--delta: must be in (0, 1), got {spec.Delta.ToString(CultureInfo.InvariantCulture)}");
+        if (spec.TargetRelativeError is not null && TargetQuantities(quantities).Count == 0)
+            throw new JobSpecException("--target-rel-error: needs at least one estimate among --estimators (i1, i2, exact, empirical)");
         if (spec.FirstInput < 0 || spec.Inputs < 0)
             throw new JobSpecException("--first/--inputs: must not be negative");
         if (quantities.HasFlag(FisherQuantity.Empirical) && string.IsNullOrEmpty(spec.LabelsPath))
@@ -111,7 +122,7 @@ public static class JobPlanner
                 for (int g = 0; g < groups.Count; g++)
                 {
                     var id = string.Create(CultureInfo.InvariantCulture, $"s{s}g{g}");
-                    tasks.Add(new PlannedTask(id, first, next - first, g, groups[g].Name, groups[g].Parameters.Select(p => p.Name).ToArray()));
+                    tasks.Add(new PlannedTask(id, s, first, next - first, g, groups[g].Name, groups[g].Parameters.Select(p => p.Name).ToArray()));
                 }
             }
             return new JobPlan(spec.FirstInput, inputs, groups, tasks, quantities);

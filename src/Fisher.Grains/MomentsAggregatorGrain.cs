@@ -105,6 +105,22 @@ public sealed class MomentsAggregatorGrain(
             s.Streams.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new StreamInfo(p.Key, p.Value.Count, p.Value.Mean.Length)).ToArray()));
     }
 
+    public Task<PrecisionInfo?> GetPrecision(string quantity)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(quantity);
+        var streams = Streams(quantity + "_input_mean");
+        if (streams.Count == 0)
+            streams = Streams(quantity);
+        if (streams.Count == 0)
+            return Task.FromResult<PrecisionInfo?>(null);
+        var precision = Precision.Of(streams.Select(s => new Moments(s.Count, s.Mean, s.M2)));
+        var group = this.GetPrimaryKeyString();
+        return Task.FromResult<PrecisionInfo?>(new PrecisionInfo(group, quantity, precision.Inputs, precision.SumOfSquaredEstimates, precision.SumOfPerInputVariances));
+    }
+
+    private List<StreamState> Streams(string quantity) =>
+        state.State.Streams.Where(p => p.Key.EndsWith("." + quantity, StringComparison.Ordinal)).Select(p => p.Value).ToList();
+
     public Task<MomentSlice> Read(string key, int offset, int length)
     {
         if (!state.State.Streams.TryGetValue(key, out var stream))

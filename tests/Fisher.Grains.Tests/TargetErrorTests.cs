@@ -1,0 +1,45 @@
+using Fisher.Contracts;
+using Fisher.Estimators;
+
+namespace Fisher.Grains.Tests;
+
+/// <summary>--target-rel-error: the job stops once every group reaches the target, near the §7.1 prediction of a pilot run.</summary>
+[Collection("clusters")]
+public sealed class TargetErrorTests(ThreeSiloCluster fixture) : IClassFixture<ThreeSiloCluster>
+{
+    private const double Epsilon = 0.5, Delta = 0.2;
+
+    [Fact]
+    public async Task StopsEarlyAtTheTargetWithinAFactorTwoOfThePilotPrediction()
+    {
+        var grains = fixture.Cluster.GrainFactory;
+        var pilotSpec = TestData.Spec(inputs: 400, shards: 4, grouping: "layer", quantities: "i1,exact", draws: 1, precision: "float32");
+        var pilot = await TestData.RunToEnd(grains, "pilot-" + Guid.NewGuid().ToString("N")[..8], pilotSpec, TimeSpan.FromMinutes(2));
+        Assert.True(pilot.State == JobState.Completed, pilot.Error);
+        var predicted = (await JobResults.Fetch(grains, pilot))
+            .SelectMany(g => new[] { "i1", "exact" }.Select(q => Precision.Of(g.Streams.Where(s => s.Key.EndsWith("." + q, StringComparison.Ordinal)).Select(s => s.Value))))
+            .Max(p => p.InputsNeeded(Epsilon, Delta));
+        Assert.InRange(predicted, 200, 1000); // the test is only meaningful if the target falls inside the data
+
+        var spec = pilotSpec with { Inputs = 0, Shards = 80, TargetRelativeError = Epsilon, Delta = Delta };
+        var status = await TestData.RunToEnd(grains, "target-" + Guid.NewGuid().ToString("N")[..8], spec, TimeSpan.FromMinutes(3));
+        Assert.True(status.State == JobState.Completed, status.Error);
+        Assert.True(status.StoppedEarly, $"did not stop early: {status.InputsMerged} of {status.Inputs}");
+        Assert.InRange(status.InputsMerged, predicted / 2, predicted * 2);
+
+        // Every group's merged moments reach the target: the Chebyshev radius is at most ε.
+        var groups = await JobResults.Fetch(grains, status);
+        Assert.Equal(3, groups.Count);
+        foreach (var group in groups)
+        {
+            Assert.Equal(status.InputsMerged, group.Inputs);
+            foreach (var q in new[] { "i1", "exact" })
+            {
+                var p = Precision.Of(group.Streams.Where(s => s.Key.EndsWith("." + q, StringComparison.Ordinal)).Select(s => s.Value));
+                Assert.Equal(status.InputsMerged, p.Inputs);
+                double radius = p.RelativeStandardError / Math.Sqrt(Delta);
+                Assert.True(radius <= Epsilon, $"{group.Group} {q}: relative error bound {radius:F3} > {Epsilon}");
+            }
+        }
+    }
+}
