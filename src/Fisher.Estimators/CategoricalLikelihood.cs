@@ -53,6 +53,43 @@ public sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
         return p.mul(s2.Sq()).sum(1).sub(i.Sq());
     }
 
+    public override Tensor ProjectRows(Tensor rows) => rows.sub(rows.mean([1], keepdim: true));
+
+    public override (Tensor Lower, Tensor Upper) OutputFisherEigenvalues(Tensor f)
+    {
+        // Eigenvalues of diag(p) − ppᵀ (ascending; the first is the 0 of the null vector 1) in float64, clamped into the
+        // interlacing brackets p_(k+1) ≤ μ_k ≤ p_(k) (p sorted descending) and λmax ≤ 1/2, which absorbs rounding.
+        var p = f.to(ScalarType.Float64).softmax(-1);
+        if (Classes == 1)
+        {
+            var zero = zeros(f.shape[0], f.dtype);
+            return (zero, zero);
+        }
+        var sigma = Diagonal(p).sub(p.unsqueeze(2).mul(p.unsqueeze(1)));
+        var eigenvalues = linalg.eigvalsh(sigma);
+        var sorted = p.sort(1, descending: true).Values;
+        var upper = eigenvalues[.., Classes - 1].maximum(sorted[.., 1]).minimum(sorted[.., 0].AtMost(0.5));
+        var lower = eigenvalues[.., 1].maximum(sorted[.., Classes - 1]).minimum(sorted[.., Classes - 2]).minimum(upper);
+        return (lower.to(f.dtype), upper.to(f.dtype));
+    }
+
+    public override (Tensor Lower, Tensor Upper) ScoreCovarianceEigenvalues(Tensor f)
+    {
+        // Ψ = Cov(w_Y) with w_c = vec((e_c − p)(e_c − p)ᵀ) = W Σ Wᵀ = (WA)(WA)ᵀ (A Aᵀ = Σ), so its non-zero eigenvalues
+        // are those of the C×C matrix Aᵀ G A with G_cd = ⟨w_c, w_d⟩ = ((e_c − p)ᵀ(e_d − p))² = (δ_cd − p_c − p_d + ‖p‖²)².
+        var f64 = f.to(ScalarType.Float64);
+        var p = f64.softmax(-1);
+        var inner = eye(Classes, dtype: ScalarType.Float64).unsqueeze(0)
+            .sub(p.unsqueeze(2)).sub(p.unsqueeze(1)).add(p.Sq().sum(1).unsqueeze(1).unsqueeze(2));
+        var a = SqrtOutputFisher(f64);
+        var m = a.transpose(1, 2).matmul(inner.Sq()).matmul(a);
+        var upper = linalg.eigvalsh(m.add(m.transpose(1, 2)).Times(0.5))[.., Classes - 1].relu();
+        // Symmetric arguments u⊗u with u ∈ 1⊥ span C(C−1)/2 dimensions, Ψ has rank ≤ C − 1: the minimum is 0 unless
+        // C = 2, where 1⊥ is a line and V1 = λ‖Pu‖⁴ exactly (λ = 4p₁p₂(1 − 2p₁)² = λmax(Ψ)).
+        var lower = Classes == 2 ? upper : zeros_like(upper);
+        return (lower.to(f.dtype), upper.to(f.dtype));
+    }
+
     public override Tensor SampleLabels(Tensor f, Tensor uniforms)
     {
         // Inverse CDF in float64: label = #{c : P(Y ≤ c) < u}, capped at C − 1 against rounding of the last cumsum.

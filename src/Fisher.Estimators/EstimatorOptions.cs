@@ -28,7 +28,7 @@ public sealed record EstimatorOptions
         var errors = new List<string>();
         if (DrawsPerInput < 1)
             errors.Add($"DrawsPerInput must be at least 1 (got {DrawsPerInput})");
-        if (Quantities == FisherQuantity.None || (Quantities & ~FisherQuantity.All) != 0)
+        if (Quantities == FisherQuantity.None || (Quantities & ~FisherQuantity.Everything) != 0)
             errors.Add($"Quantities must name at least one known quantity (got {Quantities})");
         if (Parameters is { Count: 0 })
             errors.Add("Parameters must be null (all) or name at least one parameter");

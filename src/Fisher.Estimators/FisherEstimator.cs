@@ -100,7 +100,19 @@ public sealed class FisherEstimator
         }
         ArgumentOutOfRangeException.ThrowIfNegative(firstSampleIndex);
 
-        bool needSecond = quantities.HasFlag(FisherQuantity.NegativeHessian) || quantities.HasFlag(FisherQuantity.NegativeHessianVariance);
+        bool needI1 = quantities.HasFlag(FisherQuantity.SquaredScore);
+        bool needI2 = quantities.HasFlag(FisherQuantity.NegativeHessian);
+        bool needExact = quantities.HasFlag(FisherQuantity.Exact);
+        bool needV1 = quantities.HasFlag(FisherQuantity.SquaredScoreVariance);
+        bool needV2 = quantities.HasFlag(FisherQuantity.NegativeHessianVariance);
+        bool needI1Mean = quantities.HasFlag(FisherQuantity.SquaredScoreInputMean);
+        bool needI2Mean = quantities.HasFlag(FisherQuantity.NegativeHessianInputMean);
+        bool needNegative = quantities.HasFlag(FisherQuantity.NegativeHessianNegative);
+        bool needV1Bounds = (quantities & (FisherQuantity.V1Upper | FisherQuantity.V1Lower)) != 0;
+        bool needV2Bounds = (quantities & (FisherQuantity.V2Upper | FisherQuantity.V2Lower)) != 0;
+        bool needScores = needI1 || needI1Mean;                  // drawn-label scores δ
+        bool needGamma = needI2 || needI2Mean || needNegative;   // drawn-label Î2 unit values Γ = G − R(e)
+        bool needSecond = needGamma || needV2 || needV2Bounds;
         var trace = ForwardTrace.Run(_network, x, needSecond);
         var f = trace.Output;
         if (!AllFinite(f))
@@ -109,11 +121,6 @@ public sealed class FisherEstimator
         var sums = new List<PowerSums>();
         int layers = _network.Layers.Count;
 
-        bool needI1 = quantities.HasFlag(FisherQuantity.SquaredScore);
-        bool needI2 = quantities.HasFlag(FisherQuantity.NegativeHessian);
-        bool needExact = quantities.HasFlag(FisherQuantity.Exact);
-        bool needV1 = quantities.HasFlag(FisherQuantity.SquaredScoreVariance);
-        bool needV2 = quantities.HasFlag(FisherQuantity.NegativeHessianVariance);
         int outputs = _likelihood.Outputs;
         int draws = _options.DrawsPerInput;
 
@@ -124,8 +131,8 @@ public sealed class FisherEstimator
         // pass of their own once this one exists.
         // Residuals exist only when some activation is smooth; in ReLU-like networks Î2 = I exactly (§5.3d).
         bool smooth = _network.Activations.Any(a => !a.IsPiecewiseLinear);
-        bool jacobianPass = needI2 || needExact || needV1 || needV2;
-        bool jacobianResidual = smooth && (needV2 || (needI2 && draws >= outputs));
+        bool jacobianPass = needGamma || needExact || needV1 || needV2 || needV1Bounds || needV2Bounds;
+        bool jacobianResidual = smooth && (needV2 || needV2Bounds || (needGamma && draws >= outputs));
         StreamBackward? jacobian = null;
         if (jacobianPass)
         {
@@ -135,16 +142,20 @@ public sealed class FisherEstimator
 
         Tensor? score = null;
         StreamBackward? drawn = null;
-        if (needI1 || needI2)
+        if (needScores || needGamma)
         {
             var y = drawnLabels ?? LabelDraws.Sample(_likelihood, f, _options.Seed, firstSampleIndex, draws);
             score = _likelihood.Score(f, y);  // e = ∂ℓ/∂f, (B, draws, outputs)
             // With fewer draws than outputs a residual pass over the draws is cheaper than residuals of all K rows.
-            if ((needI1 && jacobian is null) || (needI2 && smooth && !jacobianResidual))
-                drawn = StreamBackward.Run(trace, score, withResidual: needI2 && smooth, _lowestLayer);
+            if ((needScores && jacobian is null) || (needGamma && smooth && !jacobianResidual))
+                drawn = StreamBackward.Run(trace, score, withResidual: needGamma && smooth, _lowestLayer);
         }
         Tensor? observedScore = observed is null ? null : _likelihood.Score(f, observed);
         StreamBackward? empirical = observedScore is not null && jacobian is null ? StreamBackward.Run(trace, observedScore, false, _lowestLayer) : null;
+
+        // Per-input eigenvalue constants of the bounds (§4.1, §4.2), (B, 1) to scale the unit norms.
+        var fisherEigenvalues = needV2Bounds ? _likelihood.OutputFisherEigenvalues(f) : default;
+        var scoreEigenvalues = needV1Bounds ? _likelihood.ScoreCovarianceEigenvalues(f) : default;
 
         for (int l = _lowestLayer; l < layers; l++)
         {
@@ -155,19 +166,31 @@ public sealed class FisherEstimator
             var rows = jacobian?.FirstOrder[l];      // (B, K, n_l)
             var rowResiduals = jacobian?.Residual[l]; // (B, K, n_l); null in the output layer (zero)
             var exact = rows is null ? null : _likelihood.QuadraticForm(f, rows);
-            var units = new List<UnitValues>(6);
-            if (needI1)
+            var units = new List<UnitValues>(13);
+            if (needScores)
             {
-                var delta = drawn?.FirstOrder[l] ?? score!.matmul(rows!);
-                units.Add(new UnitValues(FisherQuantity.SquaredScore, delta.Sq(), 2));
+                var squares = (drawn?.FirstOrder[l] ?? score!.matmul(rows!)).Sq();
+                if (needI1)
+                    units.Add(new UnitValues(FisherQuantity.SquaredScore, squares, 2));
+                if (needI1Mean)
+                    units.Add(new UnitValues(FisherQuantity.SquaredScoreInputMean, squares.mean([1]), 2));
             }
-            if (needI2)
+            if (needGamma)
             {
                 // −∂²ℓ/∂z² = G − R(e): the GGN part is label-free, the residual is driven by e (§9.2).
                 var residual = drawn?.Residual[l] ?? (rowResiduals is null ? null : score!.matmul(rowResiduals));
                 var gamma = exact!.unsqueeze(1);
                 gamma = residual is null ? gamma.expand(batch, draws, gamma.shape[2]) : gamma.sub(residual);
-                units.Add(new UnitValues(FisherQuantity.NegativeHessian, gamma, 2));
+                if (needI2)
+                    units.Add(new UnitValues(FisherQuantity.NegativeHessian, gamma, 2));
+                if (needI2Mean)
+                    units.Add(new UnitValues(FisherQuantity.NegativeHessianInputMean, gamma.mean([1]), 2));
+                if (needNegative)
+                {
+                    // a_k² Γ_j < 0 ⇔ Γ_j < 0 and a_k ≠ 0 (§7.2): an indicator of Γ against an indicator of A.
+                    var negative = gamma.lt(TensorMath.C(0, gamma.dtype)).to(gamma.dtype);
+                    units.Add(new UnitValues(FisherQuantity.NegativeHessianNegative, negative, LinearMomentRule.NonZeroIndicator));
+                }
             }
             if (needExact)
                 units.Add(new UnitValues(FisherQuantity.Exact, exact!, 2));
@@ -180,6 +203,24 @@ public sealed class FisherEstimator
                 units.Add(new UnitValues(FisherQuantity.SquaredScoreVariance, _likelihood.ScoreFourthMomentVariance(f, rows!), 4));
             if (needV2)
                 units.Add(new UnitValues(FisherQuantity.NegativeHessianVariance, rowResiduals is null ? zeros_like(exact!) : _likelihood.QuadraticForm(f, rowResiduals), 4));
+            if (needV1Bounds)
+            {
+                // ‖J_i‖⁴ = a_k⁴ ‖J_j‖⁴ for W_jk (pre-activation trick), so the bound is a per-unit value times a_k⁴.
+                var j4 = _likelihood.ProjectRows(rows!).Sq().sum(1).Sq();
+                if (quantities.HasFlag(FisherQuantity.V1Upper))
+                    units.Add(new UnitValues(FisherQuantity.V1Upper, j4.mul(scoreEigenvalues.Upper.unsqueeze(1)), 4));
+                if (quantities.HasFlag(FisherQuantity.V1Lower))
+                    units.Add(new UnitValues(FisherQuantity.V1Lower, j4.mul(scoreEigenvalues.Lower.unsqueeze(1)), 4));
+            }
+            if (needV2Bounds)
+            {
+                // ‖H_i‖² = a_k⁴ ‖R_j‖² for W_jk; zero where h is affine in the parameter (output layer, ReLU layers).
+                var h2 = rowResiduals is null ? zeros_like(exact!) : _likelihood.ProjectRows(rowResiduals).Sq().sum(1);
+                if (quantities.HasFlag(FisherQuantity.V2Upper))
+                    units.Add(new UnitValues(FisherQuantity.V2Upper, h2.mul(fisherEigenvalues.Upper.unsqueeze(1)), 4));
+                if (quantities.HasFlag(FisherQuantity.V2Lower))
+                    units.Add(new UnitValues(FisherQuantity.V2Lower, h2.mul(fisherEigenvalues.Lower.unsqueeze(1)), 4));
+            }
             LinearMomentRule.Accumulate(sums, weight, bias, units, trace.LayerInputs[l], _options.DoublePrecisionMoments ? ScalarType.Float64 : _network.DType);
         }
         accumulator.Merge(batch, sums);

@@ -47,6 +47,19 @@ public sealed class GaussianLikelihood : Likelihood
         return q.Sq().Times(2); // E[(uᵀe)⁴] = 3(uᵀΣu)² for Gaussian e
     }
 
+    public override (Tensor Lower, Tensor Upper) OutputFisherEigenvalues(Tensor f)
+    {
+        var value = ones(f.shape[0], f.dtype).Times(1 / Variance);
+        return (value, value);
+    }
+
+    public override (Tensor Lower, Tensor Upper) ScoreCovarianceEigenvalues(Tensor f)
+    {
+        // Ψ = σ⁻⁴(I + commutation): 2σ⁻⁴ on symmetric arguments, so both bounds equal V1.
+        var value = ones(f.shape[0], f.dtype).Times(2 / (Variance * Variance));
+        return (value, value);
+    }
+
     public override Tensor SampleLabels(Tensor f, Tensor uniforms)
     {
         // Box–Muller in float64: z = √(−2 ln u1) cos(2π u2), one pair per output.

@@ -35,4 +35,29 @@ public abstract class IndependentOutputsLikelihood : Likelihood
         var u2 = rows.Sq();
         return OutputFourthCumulant(f).unsqueeze(2).mul(u2.Sq()).sum(1).add(q.Sq().Times(2));
     }
+
+    public override (Tensor Lower, Tensor Upper) OutputFisherEigenvalues(Tensor f)
+    {
+        var v = OutputVariance(f);
+        return (v.amin(1), v.amax(1));
+    }
+
+    public override (Tensor Lower, Tensor Upper) ScoreCovarianceEigenvalues(Tensor f)
+    {
+        // Ψ_(ab),(cd) = v_a v_b ([a=c, b=d] + [a=d, b=c]) + κ4_a [a=b=c=d]: on symmetric arguments its eigenvalues are
+        // 2 v_a v_b for a < b (pairs e_a⊗e_b + e_b⊗e_a) and Var(e_a²) = 2v_a² + κ4_a (on e_a⊗e_a); 0 on antisymmetric ones.
+        var v = OutputVariance(f);
+        var diagonal = v.Sq().Times(2).add(OutputFourthCumulant(f)).relu(); // ≥ 0 in theory; clamp rounding
+        var lower = diagonal.amin(1);
+        var upper = diagonal.amax(1);
+        if (Outputs >= 2)
+        {
+            var sorted = v.sort(1, descending: true).Values;
+            var largest = sorted[.., 0].mul(sorted[.., 1]).Times(2);
+            var smallest = sorted[.., Outputs - 1].mul(sorted[.., Outputs - 2]).Times(2);
+            lower = lower.minimum(smallest);
+            upper = upper.maximum(largest);
+        }
+        return (lower, upper);
+    }
 }

@@ -60,6 +60,28 @@ public abstract class Likelihood
     /// </summary>
     public abstract Tensor ScoreFourthMomentVariance(Tensor f, Tensor rows);
 
+    /// <summary>
+    /// Projects rows (batch, outputs, n) onto the subspace the score e lives in, along the output axis: the identity,
+    /// except for the softmax, where 1ᵀe = 0 and rows are projected onto 1⊥ (P = I − 11ᵀ/C). Since eᵀu = eᵀPu,
+    /// V1 and V2 of u equal those of Pu, so the bounds of §4 may use ‖Pu‖ instead of ‖u‖.
+    /// </summary>
+    public virtual Tensor ProjectRows(Tensor rows) => rows;
+
+    /// <summary>
+    /// Per input (batch), λlow ≤ uᵀΣ_f u/‖u‖² ≤ λhigh for every u in the projected subspace (<see cref="ProjectRows"/>):
+    /// the extreme eigenvalues of Σ_f there (estimators.md §4.1). Gaussian: 1/σ² (both); Bernoulli/Poisson: the
+    /// smallest and largest output variance; softmax: λ+min and λmax of diag(p) − ppᵀ on 1⊥.
+    /// </summary>
+    public abstract (Tensor Lower, Tensor Upper) OutputFisherEigenvalues(Tensor f);
+
+    /// <summary>
+    /// Per input (batch), constants with λlow‖u‖⁴ ≤ V1(u) = Var_y[(uᵀe)²] ≤ λhigh‖u‖⁴ for every u in the projected
+    /// subspace: extreme eigenvalues of Ψ = Cov(e⊗e) on symmetric arguments u⊗u (estimators.md §4.2). Gaussian: 2/σ⁴
+    /// (both; V1 = 2σ⁻⁴‖u‖⁴ exactly); independent outputs: min/max of {2v_a v_b (a ≠ b), 2v_a² + κ4_a}; softmax:
+    /// λmax(Ψ) and, as Ψ has rank C − 1 below the dimension C(C−1)/2 of the symmetric 1⊥ arguments, 0 unless C = 2.
+    /// </summary>
+    public abstract (Tensor Lower, Tensor Upper) ScoreCovarianceEigenvalues(Tensor f);
+
     /// <summary>Draws labels from p(y | f) by inverse transforms of uniforms (batch, draws, UniformsPerDraw) in float64.</summary>
     public abstract Tensor SampleLabels(Tensor f, Tensor uniforms);
 

@@ -2,7 +2,10 @@ using static TorchSharp.torch;
 
 namespace Fisher.Estimators;
 
-/// <summary>Per-unit values of one quantity at one layer: (batch, draws, n_l) or (batch, n_l), and the power p of a_k.</summary>
+/// <summary>
+/// Per-unit values of one quantity at one layer: (batch, draws, n_l) or (batch, n_l), and the power p of a_k; p =
+/// <see cref="LinearMomentRule.NonZeroIndicator"/> for 0/1 indicator values whose weight value is u_j·1[a_k ≠ 0].
+/// </summary>
 internal readonly record struct UnitValues(FisherQuantity Quantity, Tensor Values, int InputPower);
 
 /// <summary>
@@ -16,6 +19,12 @@ internal readonly record struct UnitValues(FisherQuantity Quantity, Tensor Value
 /// </summary>
 internal static class LinearMomentRule
 {
+    /// <summary>
+    /// The "power" of indicator quantities: the weight value is u_j·1[a_k ≠ 0] with u ∈ {0, 1}, so it equals its own
+    /// square and both power sums are one product with the indicator of A (used for the share of negative Î2 terms).
+    /// </summary>
+    public const int NonZeroIndicator = 0;
+
     /// <summary>
     /// Power sums of every quantity in <paramref name="units"/> for the requested tensors of one layer, appended to
     /// <paramref name="output"/> as float64 tensors shaped like the parameters.
@@ -38,6 +47,13 @@ internal static class LinearMomentRule
         {
             var values = unit.Values.to(accumulation);
             Tensor sum, squares;
+            if (unit.InputPower == NonZeroIndicator)
+            {
+                counts[unit.Quantity] = values.dim() == 3 ? values.shape[0] * values.shape[1] : values.shape[0];
+                sum = values.dim() == 3 ? values.sum(1) : values;
+                AddBlock(NonZeroIndicator, unit.Quantity, false, sum); // Σv² = Σv: one product serves both sums
+                continue;
+            }
             if (values.dim() == 3)
             {
                 counts[unit.Quantity] = values.shape[0] * values.shape[1];
@@ -65,7 +81,14 @@ internal static class LinearMomentRule
             long width = list[0].Values.shape[1];
             if (weight is not null)
             {
-                var ap = power switch { 2 => a2!, 4 => a4!, 8 => a4!.Sq(), _ => throw new InvalidOperationException($"power {power}") };
+                var ap = power switch
+                {
+                    NonZeroIndicator => a!.ne(TensorMath.C(0, accumulation)).to(accumulation),
+                    2 => a2!,
+                    4 => a4!,
+                    8 => a4!.Sq(),
+                    _ => throw new InvalidOperationException($"power {power}"),
+                };
                 var product = stacked.t().matmul(ap).to(ScalarType.Float64); // (m·n_l, n_in)
                 for (int i = 0; i < list.Count; i++)
                     weightSums[(list[i].Quantity, list[i].Squares)] = product.narrow(0, i * width, width);
@@ -81,10 +104,11 @@ internal static class LinearMomentRule
         foreach (var unit in units)
         {
             long count = counts[unit.Quantity];
+            bool squares = unit.InputPower != NonZeroIndicator;
             if (weight is not null)
-                output.Add(new PowerSums(new MomentKey(weight.Name, unit.Quantity), count, weightSums[(unit.Quantity, false)], weightSums[(unit.Quantity, true)]));
+                output.Add(new PowerSums(new MomentKey(weight.Name, unit.Quantity), count, weightSums[(unit.Quantity, false)], weightSums[(unit.Quantity, squares)]));
             if (bias is not null)
-                output.Add(new PowerSums(new MomentKey(bias.Name, unit.Quantity), count, biasSums[(unit.Quantity, false)], biasSums[(unit.Quantity, true)]));
+                output.Add(new PowerSums(new MomentKey(bias.Name, unit.Quantity), count, biasSums[(unit.Quantity, false)], biasSums[(unit.Quantity, squares)]));
         }
     }
 }
