@@ -21,6 +21,7 @@ public sealed class ClusterTests(TwoSiloCluster cluster, ITestOutputHelper outpu
         var jobId = cluster.Job($"{cluster.JobPrefix}-estimate");
         var onCluster = TestProcess.Fisher([.. job, "--cluster", cluster.Connection, "--job-id", jobId, "--out", clusterOut]);
         var embedded = TestProcess.Fisher([.. job, "--out", embeddedOut]);
+        await Task.WhenAll(onCluster, embedded); // both processes have ended (or were killed) before anything is asserted
         var c = await onCluster;
         var e = await embedded;
         Assert.True(c.ExitCode == 0, $"cluster run failed:\n{c.Describe()}\n{cluster.Logs()}");

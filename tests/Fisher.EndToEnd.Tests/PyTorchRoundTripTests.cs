@@ -29,6 +29,7 @@ public sealed class PyTorchRoundTripTests : IDisposable
         string ptOut = Path.Combine(dir, "out-pt"), stOut = Path.Combine(dir, "out-safetensors");
         var fromPt = TestProcess.Fisher([.. common, "--model", Path.Combine(dir, "model.pt"), "--out", ptOut]);
         var fromSafetensors = TestProcess.Fisher([.. common, "--model", Path.Combine(dir, "model.safetensors"), "--out", stOut]);
+        await Task.WhenAll(fromPt, fromSafetensors); // both processes have ended (or were killed) before anything is asserted
         var pt = await fromPt;
         var st = await fromSafetensors;
         Assert.True(pt.ExitCode == 0, pt.Describe());

@@ -77,7 +77,16 @@ public sealed class TwoSiloCluster : IAsyncLifetime
         {
             Silos = silos; // disposed in DisposeAsync even if a later start fails
         }
-        await WaitUntilServing(TimeSpan.FromSeconds(90));
+        try
+        {
+            await WaitUntilServing(TimeSpan.FromSeconds(90));
+        }
+        catch
+        {
+            foreach (var s in Silos)
+                s.Process.Kill();
+            throw;
+        }
     }
 
     private async Task WaitUntilServing(TimeSpan timeout)
@@ -158,6 +167,8 @@ public sealed class TwoSiloCluster : IAsyncLifetime
             var ours = Silos.Select(s => string.Create(CultureInfo.InvariantCulture, $"S127.0.0.1:{s.SiloPort}:")).ToArray();
             foreach (var field in redis.HashGetAll(MembershipKey).Keys.Where(f => ours.Any(o => f.StartsWith(o, StringComparison.Ordinal))))
                 redis.Command("HDEL", MembershipKey, field);
+            // Drop the table when only its Version row is left (atomically: a silo joining meanwhile keeps it).
+            redis.Command("EVAL", "if redis.call('HLEN', KEYS[1]) <= 1 then return redis.call('DEL', KEYS[1]) end return 0", "1", MembershipKey);
             foreach (var pattern in _jobs.Append(JobPrefix).Distinct())
             {
                 foreach (var key in redis.Keys($"fisher/state/*/{pattern}*"))
