@@ -10,6 +10,7 @@ namespace Fisher.Grains;
 /// thread pool, and the grain reports progress between slices, so no call or turn lasts long. When its rows are
 /// done it ships the partial moments to the group's aggregator in chunks, then tells the coordinator.
 /// </summary>
+[Orleans.Placement.ActivationCountBasedPlacement] // spread compute over silos; the default prefers the caller's silo
 public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<ShardWorkerGrain> logger) : Grain, IShardWorkerGrain
 {
     private readonly FisherOptions _options = options.Value;
