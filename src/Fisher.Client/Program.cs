@@ -140,6 +140,8 @@ var cancel = JobCommand("cancel", "Cancel a running job.", async (connection, id
 
 var root = new RootCommand("fisher: diagonal Fisher information (Î1, Î2, exact, empirical) with the variance of every estimate, on one machine or an Orleans cluster.")
 {
-    estimate, submit, status, watch, fetch, cancel,
+    estimate, submit, status, watch, fetch, cancel, ReportCommand.Create(),
 };
+foreach (var command in TrainCommands.Create())
+    root.Subcommands.Add(command);
 return await root.Parse(args).InvokeAsync();
