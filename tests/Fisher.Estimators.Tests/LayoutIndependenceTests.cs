@@ -55,7 +55,7 @@ public sealed class LayoutIndependenceTests
         var y = likelihoodName == "categorical"
             ? randint(0, outputs, new long[] { 300 }, generator: new Generator(11))
             : likelihoodName == "poisson" ? randint(0, 3, new long[] { 300, outputs }, generator: new Generator(11)).to(ScalarType.Float64) : randn(new long[] { 300, outputs }, ScalarType.Float64, generator: new Generator(11));
-        var estimator = new FisherEstimator(network, likelihood, new EstimatorOptions { Quantities = FisherQuantity.All, DrawsPerInput = 3, Seed = 8 });
+        var estimator = new FisherEstimator(network, likelihood, new EstimatorOptions { Quantities = FisherQuantity.Everything, DrawsPerInput = 3, Seed = 8 });
 
         FisherMoments Run(int batch)
         {
