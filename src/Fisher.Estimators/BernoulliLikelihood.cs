@@ -27,6 +27,9 @@ public sealed class BernoulliLikelihood(int outputs) : IndependentOutputsLikelih
         return v.mul(v.Times(-6).Plus(1));
     }
 
+    /// <summary>2v² + κ4 = p(1−p)(1−2p)² with 1 − 2p = −tanh(f/2): no cancellation near p = 1/2.</summary>
+    protected override Tensor OutputSquareVariance(Tensor f) => OutputVariance(f).mul(f.Times(0.5).tanh().Sq());
+
     public override Tensor SampleLabels(Tensor f, Tensor uniforms) =>
         uniforms.lt(f.to(ScalarType.Float64).sigmoid().unsqueeze(1)).to(f.dtype);
 

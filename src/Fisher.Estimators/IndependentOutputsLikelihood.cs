@@ -21,6 +21,9 @@ public abstract class IndependentOutputsLikelihood : Likelihood
     /// <summary>Per-output fourth cumulant κ4 of e, (batch, outputs).</summary>
     protected abstract Tensor OutputFourthCumulant(Tensor f);
 
+    /// <summary>Per-output Var(e_o²) = 2v² + κ4 ≥ 0, (batch, outputs); override where a cancellation-free form exists.</summary>
+    protected virtual Tensor OutputSquareVariance(Tensor f) => OutputVariance(f).Sq().Times(2).add(OutputFourthCumulant(f)).relu();
+
     public override Tensor Score(Tensor f, Tensor labels) => labels - Mean(f).unsqueeze(1);
 
     public override Tensor OutputFisher(Tensor f) => Diagonal(OutputVariance(f));
@@ -47,7 +50,7 @@ public abstract class IndependentOutputsLikelihood : Likelihood
         // Ψ_(ab),(cd) = v_a v_b ([a=c, b=d] + [a=d, b=c]) + κ4_a [a=b=c=d]: on symmetric arguments its eigenvalues are
         // 2 v_a v_b for a < b (pairs e_a⊗e_b + e_b⊗e_a) and Var(e_a²) = 2v_a² + κ4_a (on e_a⊗e_a); 0 on antisymmetric ones.
         var v = OutputVariance(f);
-        var diagonal = v.Sq().Times(2).add(OutputFourthCumulant(f)).relu(); // ≥ 0 in theory; clamp rounding
+        var diagonal = OutputSquareVariance(f);
         var lower = diagonal.amin(1);
         var upper = diagonal.amax(1);
         if (Outputs >= 2)

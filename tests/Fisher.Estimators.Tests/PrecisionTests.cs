@@ -31,7 +31,7 @@ public sealed class PrecisionTests
         };
         FisherMoments Run(FeedForwardNetwork network, bool dm)
         {
-            var estimator = new FisherEstimator(network, likelihood, new EstimatorOptions { Quantities = FisherQuantity.All, DrawsPerInput = 2, Seed = 4, DoublePrecisionMoments = dm });
+            var estimator = new FisherEstimator(network, likelihood, new EstimatorOptions { Quantities = FisherQuantity.Everything, DrawsPerInput = 2, Seed = 4, DoublePrecisionMoments = dm });
             using var accumulator = new FisherAccumulator();
             for (int start = 0; start < 300; start += 100)
                 estimator.Accumulate(accumulator, x[TensorIndex.Slice(start, start + 100)], y[TensorIndex.Slice(start, start + 100)], start);
@@ -44,6 +44,12 @@ public sealed class PrecisionTests
         {
             var s = single.Streams[key];
             Assert.Equal(m.Count, s.Count);
+            if (key.Quantity == FisherQuantity.NegativeHessianNegative)
+            {
+                // Signs of Î2 terms within float32 rounding of 0 may flip: the shares agree to a few flips in 600 terms.
+                Assertions.Close(s.Mean, m.Mean, 0, $"{key} share", floor: 0.01, scale: 1);
+                continue;
+            }
             Assertions.Close(s.Mean, m.Mean, 1e-4, $"{key} mean", floor: 1e-5);
             if (doubleMoments)
             {
