@@ -42,7 +42,15 @@ public static class FisherHosting
     }
 
     /// <summary>In-memory grain state: the embedded single-silo default.</summary>
-    public static ISiloBuilder AddFisherMemoryStorage(this ISiloBuilder silo) => silo.AddMemoryGrainStorage(StorageName);
+    public static ISiloBuilder AddFisherMemoryStorage(this ISiloBuilder silo)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        silo.AddMemoryGrainStorage(StorageName);
+        // The default JSON serializer turned a 26 MB aggregate into 71 MB of JSON per merge (1-2 s each); binary: 0.06 s.
+        silo.Services.AddOptions<MemoryGrainStorageOptions>(StorageName)
+            .Configure<IServiceProvider>((o, services) => o.GrainStorageSerializer = ActivatorUtilities.CreateInstance<OrleansGrainStorageSerializer>(services));
+        return silo;
+    }
 
     /// <summary>Redis membership and Redis grain state (binary serializer: arrays of doubles), for real clusters.</summary>
     public static ISiloBuilder UseFisherRedis(this ISiloBuilder silo, string connectionString, bool clustering = true)
