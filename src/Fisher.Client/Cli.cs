@@ -28,6 +28,9 @@ internal static class Cli
         }
     }
 
+    /// <summary>What a job computes unless --estimators says otherwise (empirical is added when labels are given).</summary>
+    public const string DefaultQuantities = "i1,i2,exact,v1,v2,bounds,i2_negative";
+
     public static string NewJobId() =>
         $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
 
@@ -73,7 +76,7 @@ internal static class Cli
             LabelsPath = labelsPath is null ? null : Path.GetFullPath(labelsPath),
             Likelihood = result.GetValue(likelihood),
             Variance = result.GetValue(variance),
-            Quantities = result.GetValue(estimators) ?? (labelsPath is null ? "i1,i2,exact" : "i1,i2,exact,empirical"),
+            Quantities = result.GetValue(estimators) ?? (labelsPath is null ? DefaultQuantities : DefaultQuantities + ",empirical"),
             DrawsPerInput = result.GetValue(draws),
             FirstInput = result.GetValue(first),
             Inputs = result.GetValue(inputs),

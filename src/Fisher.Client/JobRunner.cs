@@ -82,20 +82,24 @@ internal static class JobRunner
             throw new JobFailedException($"job '{status.JobId}' is {status.State}{(status.Error is null ? "" : ": " + status.Error)}");
         var groups = await JobResults.Fetch(client, status);
         var architecture = ModelArchitecture.Read(status.Spec!.ArchitecturePath);
-        var summary = ResultFolder.Summarize(groups);
+        var summary = ResultFolder.Summarize(groups, status.Spec);
         ResultFolder.Write(folder, status, architecture, groups, summary);
         return summary;
     }
 
     public static void PrintTable(JobStatus status, IReadOnlyList<GroupSummary> summary, string folder)
     {
-        var quantities = summary.SelectMany(g => g.Quantities.Select(q => q.Quantity)).Distinct().ToArray();
+        string[] estimates = ["i1", "i2", "exact", "empirical"];
+        var quantities = summary.SelectMany(g => g.Quantities.Select(q => q.Quantity)).Distinct().Where(estimates.Contains).ToArray();
+        bool decisions = summary.Any(g => g.Decision.Better is not null);
         var table = new Table().Border(TableBorder.Rounded)
             .Title("mean diagonal entry per group ± relative standard error");
         table.AddColumn("group");
         table.AddColumn(new TableColumn("parameters").RightAligned());
         foreach (var q in quantities)
             table.AddColumn(new TableColumn(Header(q)).RightAligned());
+        if (decisions)
+            table.AddColumn(new TableColumn("lower var.").Centered());
         foreach (var g in summary)
         {
             var cells = new List<string> { Markup.Escape(g.Group), g.Size.ToString("N0", CultureInfo.InvariantCulture) };
@@ -106,6 +110,8 @@ internal static class JobRunner
                     ? ResultFolder.Format(value.MeanEstimate)
                     : $"{ResultFolder.Format(value.MeanEstimate)} ±{value.RelativeStandardError.ToString("P0", CultureInfo.InvariantCulture).Replace(" ", "", StringComparison.Ordinal)}");
             }
+            if (decisions)
+                cells.Add(g.Decision.Better is null ? "-" : Header(g.Decision.Better));
             table.AddRow(cells.ToArray());
         }
         AnsiConsole.Write(table);

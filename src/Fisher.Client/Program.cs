@@ -14,7 +14,7 @@ var data = new Option<string?>("--data") { Description = "Inputs: IDX (plain or 
 var labels = new Option<string?>("--labels") { Description = "Observed labels (IDX or NPY), for the empirical Fisher. Default: the bundled labels when --data is default." };
 var likelihood = new Option<string?>("--likelihood") { Description = "Override the architecture's likelihood: gaussian, categorical, bernoulli or poisson." };
 var variance = new Option<double?>("--variance") { Description = "Override the Gaussian likelihood's fixed variance σ²." };
-var estimators = new Option<string?>("--estimators") { Description = "Comma-separated: i1, i2, exact, empirical, v1, v2 or all. Default: i1,i2,exact, plus empirical when labels are given." };
+var estimators = new Option<string?>("--estimators") { Description = "Comma-separated: i1, i2, exact, empirical, v1, v2 or all. Also i1_input_mean, i2_input_mean, i2_negative, v1_upper, v1_lower, v2_upper, v2_lower, bounds, everything. Default: i1,i2,exact,v1,v2,bounds,i2_negative, plus empirical when labels are given." };
 var draws = new Option<int>("--draws") { Description = "Label draws per input for Î1 and Î2.", DefaultValueFactory = _ => 1 };
 var first = new Option<long>("--first") { Description = "First input row.", DefaultValueFactory = _ => 0 };
 var inputs = new Option<long>("--inputs") { Description = "Number of inputs (0: all rows from --first on).", DefaultValueFactory = _ => 0 };

@@ -10,71 +10,142 @@ using Fisher.Grains;
 namespace Fisher.Client;
 
 /// <summary>Summary of one quantity over one parameter group.</summary>
-internal sealed record GroupQuantity(string Quantity, long Count, double MeanEstimate, double RelativeStandardError);
+internal sealed record GroupQuantity(string Quantity, long Count, double MeanEstimate, double RelativeStandardError, double InputsNeeded);
+
+/// <summary>
+/// Which estimator a group should use: the one with the lower label variance E_x V (from the closed-form V1, V2 when
+/// computed, else from the empirical variances of Î1 and Î2), and the inputs each needs for relative error ε with
+/// probability 1 − δ (Chebyshev, §7.1).
+/// </summary>
+internal sealed record GroupDecision(string? Better, string Basis, double LabelVarianceI1, double LabelVarianceI2, double Epsilon, double Delta);
 
 /// <summary>One row of the per-group table.</summary>
-internal sealed record GroupSummary(string Group, IReadOnlyList<string> Parameters, long Size, IReadOnlyList<GroupQuantity> Quantities);
+internal sealed record GroupSummary(string Group, IReadOnlyList<string> Parameters, long Size, IReadOnlyList<GroupQuantity> Quantities, GroupDecision Decision);
 
 /// <summary>
 /// Writes a finished job's results: <c>fisher.safetensors</c> (one float32 tensor per parameter and quantity,
-/// named <c>&lt;parameter&gt;.&lt;quantity&gt;</c>, plus <c>_var</c>, the variance of the estimate) and
-/// <c>summary.json</c> (spec, counts, versions and the per-group table).
+/// named <c>&lt;parameter&gt;.&lt;quantity&gt;</c>, plus <c>_var</c>, the variance of the estimate, and the
+/// diagnostics of architecture.md) and <c>summary.json</c> (spec, counts, versions, the per-group table and decisions).
 /// </summary>
 internal static class ResultFolder
 {
     /// <summary>Quantities that are estimates of the Fisher diagonal (and get a variance tensor).</summary>
     private static readonly string[] Estimates = ["i1", "i2", "exact", "empirical"];
 
-    public static IReadOnlyList<GroupSummary> Summarize(IReadOnlyList<GroupMoments> groups)
+    /// <summary>Streams that only serve other results (the variance split) and are not written themselves.</summary>
+    private static readonly string[] Internal = ["i1_input_mean", "i2_input_mean"];
+
+    /// <summary>ε of the sample sizes when the job has no target relative error.</summary>
+    public const double DefaultEpsilon = 0.1;
+
+    /// <summary>The per-input moments behind an estimate's variance: the per-input means of the draws when streamed.</summary>
+    private static Moments PerInput(GroupMoments group, string parameter, string quantity) =>
+        group.Streams.TryGetValue($"{parameter}.{quantity}_input_mean", out var means) ? means : group.Streams[$"{parameter}.{quantity}"];
+
+    private static IEnumerable<string> Parameters(GroupMoments group) => group.Streams.Keys.Select(k => Split(k).Parameter).Distinct();
+
+    public static IReadOnlyList<GroupSummary> Summarize(IReadOnlyList<GroupMoments> groups, JobSpec spec)
     {
+        ArgumentNullException.ThrowIfNull(spec);
+        double epsilon = spec.TargetRelativeError ?? DefaultEpsilon;
         var result = new List<GroupSummary>();
         foreach (var group in groups)
         {
-            var parameters = group.Streams.Keys.Select(k => Split(k).Parameter).Distinct().ToArray();
+            var parameters = Parameters(group).ToArray();
+            var present = group.Streams.Keys.Select(k => Split(k).Quantity).ToHashSet();
             var quantities = new List<GroupQuantity>();
-            foreach (var quantity in FisherQuantityNames.Singles.Select(q => q.Key()))
+            foreach (var quantity in FisherQuantityNames.Singles.Select(q => q.Key()).Where(present.Contains).Except(Internal))
             {
-                var streams = group.Streams.Where(s => Split(s.Key).Quantity == quantity).Select(s => s.Value).ToArray();
-                if (streams.Length == 0)
-                    continue;
-                long size = streams.Sum(s => (long)s.Length);
-                double sum = 0, squares = 0, variance = 0;
-                foreach (var s in streams)
+                var streams = parameters.Select(p => group.Streams[$"{p}.{quantity}"]).ToArray();
+                double mean = streams.Sum(m => m.Mean.Sum()) / streams.Sum(m => (double)m.Length);
+                double rse = double.NaN, needed = double.NaN;
+                if (Estimates.Contains(quantity))
                 {
-                    var v = s.VarianceOfMean();
-                    for (int i = 0; i < s.Length; i++)
-                    {
-                        sum += s.Mean[i];
-                        squares += s.Mean[i] * s.Mean[i];
-                        variance += double.IsNaN(v[i]) ? 0 : v[i];
-                    }
+                    var precision = Precision.Of(parameters.Select(p => PerInput(group, p, quantity)));
+                    rse = precision.RelativeStandardError;
+                    needed = precision.InputsNeeded(epsilon, spec.Delta);
                 }
-                // Relative standard error of the group's diagonal as a vector: ||s.e.||_2 / ||estimate||_2.
-                double rse = squares > 0 && Estimates.Contains(quantity) ? Math.Sqrt(variance / squares) : double.NaN;
-                quantities.Add(new GroupQuantity(quantity, streams[0].Count, sum / size, rse));
+                quantities.Add(new GroupQuantity(quantity, streams[0].Count, mean, rse, needed));
             }
-            long parameterCount = parameters.Sum(p => (long)group.Streams.First(s => Split(s.Key).Parameter == p).Value.Length);
-            result.Add(new GroupSummary(group.Group, parameters, parameterCount, quantities));
+            long size = parameters.Sum(p => (long)group.Streams.First(s => Split(s.Key).Parameter == p).Value.Length);
+            result.Add(new GroupSummary(group.Group, parameters, size, quantities, Decide(group, parameters, present, epsilon, spec.Delta)));
         }
         return result;
+    }
+
+    private static GroupDecision Decide(GroupMoments group, string[] parameters, HashSet<string> present, double epsilon, double delta)
+    {
+        double MeanOver(string quantity, Func<Moments, int, double> value) =>
+            parameters.Sum(p => { var m = group.Streams[$"{p}.{quantity}"]; return Enumerable.Range(0, m.Length).Sum(i => value(m, i)); })
+            / parameters.Sum(p => (double)group.Streams[$"{p}.{quantity}"].Length);
+        if (present.Contains("v1") && present.Contains("v2"))
+        {
+            // E_x V(θ|x) per parameter, averaged over the group: the input part Var_x I is the same for both (§3.2).
+            double v1 = MeanOver("v1", (m, i) => m.Mean[i]), v2 = MeanOver("v2", (m, i) => m.Mean[i]);
+            return new GroupDecision(v1 == v2 ? null : v2 < v1 ? "i2" : "i1", "closed-form E_x V1, E_x V2", v1, v2, epsilon, delta);
+        }
+        if (present.Contains("i1") && present.Contains("i2"))
+        {
+            double v1 = MeanOver("i1", (m, i) => m.Count > 1 ? m.M2[i] / (m.Count - 1) : double.NaN);
+            double v2 = MeanOver("i2", (m, i) => m.Count > 1 ? m.M2[i] / (m.Count - 1) : double.NaN);
+            return new GroupDecision(v1 == v2 ? null : v2 < v1 ? "i2" : "i1", "empirical variances of the Î1 and Î2 terms", v1, v2, epsilon, delta);
+        }
+        return new GroupDecision(null, "needs i1 and i2 (or v1 and v2)", double.NaN, double.NaN, epsilon, delta);
+    }
+
+    /// <summary>The tensors of <c>fisher.safetensors</c> (architecture.md, "What a result contains").</summary>
+    public static IReadOnlyList<NamedArray> Tensors(IReadOnlyList<GroupMoments> groups, IReadOnlyDictionary<string, long[]> shapes)
+    {
+        var tensors = new List<NamedArray>();
+        foreach (var group in groups)
+        {
+            foreach (var parameter in Parameters(group))
+            {
+                var shape = shapes.TryGetValue(parameter, out var s) ? s : [group.Streams.First(x => Split(x.Key).Parameter == parameter).Value.Length];
+                Moments? Stream(string q) => group.Streams.TryGetValue($"{parameter}.{q}", out var m) ? m : null;
+                void Add(string q, double[] values) => tensors.Add(new NamedArray($"{parameter}.{q}", shape, values));
+                double[]? inputPart = null;
+                foreach (var quantity in FisherQuantityNames.Singles.Select(q => q.Key()).Except(Internal))
+                {
+                    if (Stream(quantity) is not { } moments)
+                        continue;
+                    switch (quantity)
+                    {
+                        case "i1" or "i2" when Stream(quantity + "_input_mean") is { } means:
+                            var split = VarianceSplit.Compute(moments, means, (int)(moments.Count / Math.Max(1, means.Count)));
+                            Add(quantity, moments.Mean);
+                            Add(quantity + "_var", split.VarianceOfEstimate);
+                            Add(quantity + "_var_labels", split.LabelPart);
+                            inputPart ??= split.InputPart;
+                            break;
+                        case "i1" or "i2" or "exact" or "empirical":
+                            Add(quantity, moments.Mean);
+                            Add(quantity + "_var", moments.VarianceOfMean());
+                            break;
+                        case "i2_negative":
+                            Add("i2_negative_share", moments.Mean);
+                            break;
+                        default:
+                            Add(quantity, moments.Mean);
+                            break;
+                    }
+                }
+                // Var_x I(θ|x): directly the sample variance of the exact per-input values when computed, else the
+                // input part of the Î1/Î2 split (K ≥ 2).
+                if (Stream("exact") is { } exact)
+                    Add("var_inputs", exact.SampleVariance());
+                else if (inputPart is not null)
+                    Add("var_inputs", inputPart);
+            }
+        }
+        return tensors;
     }
 
     public static void Write(string folder, JobStatus status, ModelArchitecture architecture, IReadOnlyList<GroupMoments> groups, IReadOnlyList<GroupSummary> summary)
     {
         Directory.CreateDirectory(folder);
         var shapes = architecture.ExpectedParameters().ToDictionary(p => p.Name, p => p.Shape);
-        var tensors = new List<NamedArray>();
-        foreach (var group in groups)
-        {
-            foreach (var (key, moments) in group.Streams)
-            {
-                var (parameter, quantity) = Split(key);
-                var shape = shapes.TryGetValue(parameter, out var s) ? s : [moments.Length];
-                tensors.Add(new NamedArray(key, shape, moments.Mean));
-                if (Estimates.Contains(quantity))
-                    tensors.Add(new NamedArray(key + "_var", shape, moments.VarianceOfMean()));
-            }
-        }
+        var tensors = Tensors(groups, shapes);
         var spec = JsonSerializer.Serialize(status.Spec, JsonOptions);
         Safetensors.Write(Path.Combine(folder, "fisher.safetensors"), tensors, new Dictionary<string, string>
         {
@@ -105,6 +176,8 @@ internal static class ResultFolder
                 ["dotnet"] = Environment.Version.ToString(),
             },
             ["relativeStandardError"] = "per group: ||standard errors||_2 / ||estimates||_2 over the group's parameters",
+            ["inputsNeeded"] = "per group and estimate: inputs for relative error epsilon with probability 1 - delta (Chebyshev on the group's diagonal as a vector, estimators.md 7.1)",
+            ["decision"] = "per group: the estimator with the lower label variance E_x V (the input part Var_x I is common to both)",
             ["groups"] = new JsonArray(summary.Select(g => (JsonNode)new JsonObject
             {
                 ["name"] = g.Group,
@@ -115,7 +188,17 @@ internal static class ResultFolder
                     ["count"] = q.Count,
                     ["meanEstimate"] = Finite(q.MeanEstimate),
                     ["relativeStandardError"] = Finite(q.RelativeStandardError),
+                    ["inputsNeeded"] = Finite(q.InputsNeeded),
                 }))),
+                ["decision"] = new JsonObject
+                {
+                    ["better"] = g.Decision.Better,
+                    ["basis"] = g.Decision.Basis,
+                    ["labelVarianceI1"] = Finite(g.Decision.LabelVarianceI1),
+                    ["labelVarianceI2"] = Finite(g.Decision.LabelVarianceI2),
+                    ["epsilon"] = g.Decision.Epsilon,
+                    ["delta"] = g.Decision.Delta,
+                },
             }).ToArray()),
         };
         var summaryPath = Path.Combine(folder, "summary.json");

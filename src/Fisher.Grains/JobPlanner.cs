@@ -33,6 +33,15 @@ public static class JobPlanner
         }
         if (quantities == FisherQuantity.None)
             throw new JobSpecException("--estimators: name at least one of i1, i2, exact, empirical, v1, v2");
+        // With several draws per input, the per-input means of the draws give the correct variance of Î1/Î2 (the
+        // draws of one input are correlated through x) and its split into input and label parts (§3.2).
+        if (spec.DrawsPerInput >= 2)
+        {
+            if (quantities.HasFlag(FisherQuantity.SquaredScore))
+                quantities |= FisherQuantity.SquaredScoreInputMean;
+            if (quantities.HasFlag(FisherQuantity.NegativeHessian))
+                quantities |= FisherQuantity.NegativeHessianInputMean;
+        }
         var dtype = spec.Precision.Trim().ToLowerInvariant() switch
         {
             "float32" or "f32" or "single" => ScalarType.Float32,
