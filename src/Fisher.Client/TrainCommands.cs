@@ -1,24 +1,116 @@
 using System.CommandLine;
+using Spectre.Console;
 
 namespace Fisher.Client;
 
 /// <summary><c>fisher train</c> and <c>fisher sweep</c>: the paper's study of an MLP during training.</summary>
 internal static class TrainCommands
 {
-    public static IEnumerable<Command> Create()
+    public static IEnumerable<Command> Create() => [CreateTrain(), CreateSweep()];
+
+    private static Command CreateTrain()
     {
-        var train = new Command("train", "Train an MLP (architecture file, Adam) on an IDX/NPY dataset, saving a checkpoint per epoch.");
-        train.SetAction(_ =>
+        var architecture = new Option<string>("--architecture") { Description = "Architecture JSON (widths, activations, likelihood, variance, input scaling), as samples/fashion-mnist/model.json.", Required = true };
+        var data = new Option<string>("--data") { Description = "Training inputs: IDX (plain or .gz) or NPY.", Required = true };
+        var labels = new Option<string>("--labels") { Description = "Training labels: class indices (one-hot targets for gaussian/bernoulli/poisson with several outputs) or one target column per output.", Required = true };
+        var testData = new Option<string?>("--test-data") { Description = "Test inputs, evaluated after every epoch." };
+        var testLabels = new Option<string?>("--test-labels") { Description = "Test labels." };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs.", DefaultValueFactory = _ => 10 };
+        var batch = new Option<int>("--batch-size") { Description = "Examples per Adam step.", DefaultValueFactory = _ => 128 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the initial weights and the shuffling.", DefaultValueFactory = _ => 0 };
+        var rows = new Option<long>("--rows") { Description = "Use only the first N training rows (0: all).", DefaultValueFactory = _ => 0 };
+        var output = new Option<string>("--out") { Description = "Folder for epoch-00.safetensors (initial weights) .. epoch-NN.safetensors, model.json and training.json.", Required = true };
+
+        var command = new Command("train", "Train an MLP (architecture file, Adam) on an IDX/NPY dataset, saving a checkpoint per epoch.")
         {
-            Console.Error.WriteLine("fisher train: not built yet");
-            return 2;
-        });
-        var sweep = new Command("sweep", "Estimate a list of checkpoints (one job each) and plot every group's quantities against the epoch.");
-        sweep.SetAction(_ =>
+            architecture, data, labels, testData, testLabels, epochs, batch, lr, seed, rows, output,
+        };
+        command.SetAction((result, cancellation) => Cli.Run(() =>
         {
-            Console.Error.WriteLine("fisher sweep: not built yet");
-            return 2;
-        });
-        return [train, sweep];
+            var options = new TrainOptions
+            {
+                ArchitecturePath = result.GetValue(architecture)!,
+                DataPath = result.GetValue(data)!,
+                LabelsPath = result.GetValue(labels)!,
+                TestDataPath = result.GetValue(testData),
+                TestLabelsPath = result.GetValue(testLabels),
+                OutFolder = result.GetValue(output)!,
+                Epochs = result.GetValue(epochs),
+                BatchSize = result.GetValue(batch),
+                LearningRate = result.GetValue(lr),
+                Seed = result.GetValue(seed),
+                Rows = result.GetValue(rows),
+            };
+            Training.Run(options, Console.Out, cancellation);
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+
+    private static Command CreateSweep()
+    {
+        var checkpoints = new Option<string[]>("--checkpoints") { Description = "A folder (every epoch-*.safetensors in it, sorted) or a list of checkpoint files.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var architecture = new Option<string?>("--architecture") { Description = "Architecture JSON. Default: model.json next to the checkpoints." };
+        var data = new Option<string?>("--data") { Description = "Inputs: IDX (plain or .gz) or NPY. Default: the bundled 2,000 Fashion-MNIST test images." };
+        var labels = new Option<string?>("--labels") { Description = "Observed labels (IDX or NPY), for the empirical Fisher. Default: the bundled labels when --data is default." };
+        var likelihood = new Option<string?>("--likelihood") { Description = "Override the architecture's likelihood: gaussian, categorical, bernoulli or poisson." };
+        var variance = new Option<double?>("--variance") { Description = "Override the Gaussian likelihood's fixed variance σ²." };
+        var estimators = new Option<string>("--estimators") { Description = "Comma-separated: i1, i2, exact, empirical, v1, v2 or all.", DefaultValueFactory = _ => "all" };
+        var draws = new Option<int>("--draws") { Description = "Label draws per input for Î1 and Î2.", DefaultValueFactory = _ => 1 };
+        var first = new Option<long>("--first") { Description = "First input row.", DefaultValueFactory = _ => 0 };
+        var inputs = new Option<long>("--inputs") { Description = "Number of inputs (0: all rows from --first on).", DefaultValueFactory = _ => 0 };
+        var shards = new Option<int>("--shards") { Description = "Data shards per job.", DefaultValueFactory = _ => Math.Max(2, Environment.ProcessorCount) };
+        var grouping = new Option<string>("--grouping") { Description = "Parameter groups: layer, tensor or all.", DefaultValueFactory = _ => "layer" };
+        var batch = new Option<int>("--batch-size") { Description = "Inputs per batch inside a worker.", DefaultValueFactory = _ => 256 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the label draws (the same for every checkpoint).", DefaultValueFactory = _ => 0 };
+        var precision = new Option<string>("--precision") { Description = "Network compute dtype: float32 or float64.", DefaultValueFactory = _ => "float32" };
+        var output = new Option<string?>("--out") { Description = "Sweep folder: epoch-NN/ result folders, sweep.json, plots/. Default: results/sweep-<time>." };
+        var cluster = new Option<string?>("--cluster") { Description = "Run on a cluster found through this Redis connection string. Absent: one in-process silo for the whole sweep." };
+        var gateway = new Option<string?>("--gateway") { Description = "Run on a cluster reached through this silo gateway (host:port)." };
+        var noProgress = new Option<bool>("--no-progress") { Description = "No progress lines." };
+        var verbose = new Option<bool>("--verbose") { Description = "Log the silo's and client's information messages." };
+
+        var command = new Command("sweep", "Estimate a list of checkpoints (one job each) and plot every group's quantities against the epoch.")
+        {
+            checkpoints, architecture, data, labels, likelihood, variance, estimators, draws, first, inputs, shards, grouping, batch, seed, precision, output, cluster, gateway, noProgress, verbose,
+        };
+        command.SetAction((result, cancellation) => Cli.Run(async () =>
+        {
+            var files = Sweep.ResolveCheckpoints(result.GetValue(checkpoints)!);
+            var dataPath = result.GetValue(data);
+            var labelsPath = result.GetValue(labels);
+            if (dataPath is null)
+            {
+                var sample = Sample.Find();
+                dataPath = sample.Images;
+                labelsPath ??= sample.Labels;
+            }
+            var options = new SweepOptions
+            {
+                Checkpoints = files,
+                ArchitecturePath = result.GetValue(architecture) ?? Path.Combine(Path.GetDirectoryName(files[0].Path)!, "model.json"),
+                DataPath = dataPath,
+                LabelsPath = labelsPath,
+                Likelihood = result.GetValue(likelihood),
+                Variance = result.GetValue(variance),
+                Estimators = result.GetValue(estimators)!,
+                Draws = result.GetValue(draws),
+                FirstInput = result.GetValue(first),
+                Inputs = result.GetValue(inputs),
+                Shards = result.GetValue(shards),
+                Grouping = result.GetValue(grouping)!,
+                BatchSize = result.GetValue(batch),
+                Seed = result.GetValue(seed),
+                Precision = result.GetValue(precision)!,
+                OutFolder = result.GetValue(output) ?? Path.Combine("results", "sweep-" + Cli.NewJobId()),
+                Progress = !result.GetValue(noProgress),
+            };
+            await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), cancellation);
+            AnsiConsole.MarkupLine(Markup.Escape($"Sweep of {files.Count} checkpoints on the {connection.Description}: {options.Estimators}, {options.Grouping} groups, {Path.GetFileName(options.DataPath)}"));
+            await Sweep.Run(connection.Client, options, Console.Out, cancellation);
+            return 0;
+        }));
+        return command;
     }
 }

@@ -1,0 +1,197 @@
+using System.Text.Json.Nodes;
+using Fisher.Client;
+using Fisher.Data;
+
+namespace Fisher.Grains.Tests;
+
+/// <summary>
+/// <c>fisher train</c> and <c>fisher sweep</c> on the bundled Fashion-MNIST sample: checkpoints per epoch that the
+/// model loader reads, a decreasing loss, byte-identical checkpoints for the same seed, and a sweep over them on an
+/// embedded silo (one result folder per epoch, sweep.json, the three PNGs).
+/// </summary>
+[Collection("clusters")]
+public sealed class TrainTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "fisher-train-tests-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public TrainTests() => Directory.CreateDirectory(_folder);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private string Architecture(string likelihood)
+    {
+        var path = Path.Combine(_folder, $"tiny-{likelihood}.json");
+        File.WriteAllText(path, $$"""
+            { "widths": [784, 16, 8, 10], "activation": "sigmoid", "likelihood": "{{likelihood}}", "variance": 1.0,
+              "input": { "scale": 0.00392156862745098, "shift": 0.0 } }
+            """);
+        return path;
+    }
+
+    private IReadOnlyList<EpochMetrics> Train(string likelihood, string outName, ulong seed = 7) =>
+        Training.Run(new TrainOptions
+        {
+            ArchitecturePath = Architecture(likelihood),
+            DataPath = TestData.Images,
+            LabelsPath = TestData.Labels,
+            TestDataPath = TestData.Images,
+            TestLabelsPath = TestData.Labels,
+            OutFolder = Path.Combine(_folder, outName),
+            Rows = 1024,
+            Epochs = 2,
+            BatchSize = 64,
+            LearningRate = 1e-2,
+            Seed = seed,
+        }, TextWriter.Null);
+
+    [Fact]
+    public void Train_writes_loadable_checkpoints_per_epoch_with_decreasing_loss_and_is_reproducible()
+    {
+        var metrics = Train("categorical", "a");
+        var folder = Path.Combine(_folder, "a");
+        Assert.Equal([0, 1, 2], metrics.Select(m => m.Epoch));
+        var architecture = ModelArchitecture.Read(Path.Combine(folder, "model.json"));
+        Assert.Equal([784, 16, 8, 10], architecture.Widths);
+        foreach (var epoch in new[] { 0, 1, 2 })
+        {
+            var path = Path.Combine(folder, Training.CheckpointName(epoch));
+            Assert.True(File.Exists(path), path);
+            var state = ModelLoader.ReadStateDict(path);
+            Assert.Equal(["0.bias", "0.weight", "2.bias", "2.weight", "4.bias", "4.weight"], state.Keys.Order(StringComparer.Ordinal));
+            using var network = ModelLoader.Load(architecture, path);
+        }
+        Assert.False(File.Exists(Path.Combine(folder, Training.CheckpointName(3))));
+
+        // nn.Linear's default initialisation: every initial weight and bias within ±1/sqrt(fan_in).
+        var initial = ModelLoader.ReadStateDict(Path.Combine(folder, Training.CheckpointName(0)));
+        Assert.All(initial["0.weight"].Data, w => Assert.InRange(Math.Abs(w), 0, 1 / Math.Sqrt(784)));
+        Assert.All(initial["2.bias"].Data, b => Assert.InRange(Math.Abs(b), 0, 1 / Math.Sqrt(16)));
+
+        Assert.True(metrics[1].TrainLoss < metrics[0].TrainLoss, $"epoch 1 loss {metrics[1].TrainLoss} vs initial {metrics[0].TrainLoss}");
+        Assert.True(metrics[2].TrainLoss < metrics[1].TrainLoss, $"epoch 2 loss {metrics[2].TrainLoss} vs epoch 1 {metrics[1].TrainLoss}");
+        Assert.True(metrics[2].TestLoss < metrics[0].TestLoss);
+        Assert.True(metrics[2].TestAccuracy > 0.3, $"test accuracy {metrics[2].TestAccuracy}");
+
+        var training = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "training.json")))!;
+        Assert.Equal(3, training["perEpoch"]!.AsArray().Count);
+
+        // Same seed: byte-identical checkpoints; another seed: other weights.
+        Train("categorical", "b");
+        Train("categorical", "c", seed: 8);
+        foreach (var epoch in new[] { 0, 1, 2 })
+        {
+            var name = Training.CheckpointName(epoch);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(folder, name)), File.ReadAllBytes(Path.Combine(_folder, "b", name)));
+            Assert.NotEqual(File.ReadAllBytes(Path.Combine(folder, name)), File.ReadAllBytes(Path.Combine(_folder, "c", name)));
+        }
+    }
+
+    [Fact]
+    public void Train_gaussian_on_one_hot_targets_decreases_the_squared_error()
+    {
+        var metrics = Train("gaussian", "g");
+        // Initial outputs are near 0 and targets one-hot: ½‖y − f‖² starts near ½.
+        Assert.InRange(metrics[0].TrainLoss, 0.3, 1.5);
+        Assert.True(metrics[2].TrainLoss < metrics[0].TrainLoss, $"epoch 2 loss {metrics[2].TrainLoss} vs initial {metrics[0].TrainLoss}");
+        Assert.NotNull(metrics[2].TrainAccuracy);
+    }
+
+    [Fact]
+    public void Train_rejects_a_dataset_that_does_not_fit_the_architecture()
+    {
+        var path = Path.Combine(_folder, "wide.json");
+        File.WriteAllText(path, """{ "widths": [100, 10], "likelihood": "categorical" }""");
+        var e = Assert.Throws<ArgumentException>(() => Training.Run(new TrainOptions
+        {
+            ArchitecturePath = path,
+            DataPath = TestData.Images,
+            LabelsPath = TestData.Labels,
+            OutFolder = Path.Combine(_folder, "x"),
+            Epochs = 1,
+        }, TextWriter.Null));
+        Assert.Contains("784", e.Message);
+    }
+
+    [Fact]
+    public async Task Sweep_over_three_checkpoints_writes_result_folders_sweep_json_and_plots()
+    {
+        Train("categorical", "s");
+        var checkpoints = Sweep.ResolveCheckpoints([Path.Combine(_folder, "s")]);
+        Assert.Equal([0, 1, 2], checkpoints.Select(c => c.Epoch));
+        var output = Path.Combine(_folder, "sweep");
+        await using var connection = await ClusterConnection.StartEmbedded(verbose: false, CancellationToken.None);
+        var epochs = await Sweep.Run(connection.Client, new SweepOptions
+        {
+            Checkpoints = checkpoints,
+            ArchitecturePath = Path.Combine(_folder, "s", "model.json"),
+            DataPath = TestData.Images,
+            LabelsPath = TestData.Labels,
+            Estimators = "all",
+            Inputs = 200,
+            Shards = 2,
+            BatchSize = 64,
+            Seed = 3,
+            OutFolder = output,
+            Progress = false,
+        }, TextWriter.Null);
+
+        Assert.Equal(3, epochs.Count);
+        foreach (var epoch in new[] { 0, 1, 2 })
+        {
+            var folder = Path.Combine(output, Sweep.EpochFolder(epoch));
+            Assert.True(File.Exists(Path.Combine(folder, "fisher.safetensors")), folder);
+            Assert.True(File.Exists(Path.Combine(folder, "summary.json")), folder);
+        }
+
+        var sweep = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "sweep.json")))!;
+        var perEpoch = sweep["epochs"]!.AsArray();
+        Assert.Equal([0, 1, 2], perEpoch.Select(e => e!["epoch"]!.GetValue<int>()));
+        foreach (var e in perEpoch)
+        {
+            Assert.NotNull(e!["testAccuracy"]); // from training.json next to the checkpoints
+            var groups = e["groups"]!.AsArray();
+            Assert.Equal(["layer1", "layer2", "layer3"], groups.Select(g => g!["name"]!.GetValue<string>()));
+            foreach (var g in groups)
+            {
+                foreach (var key in new[] { "i1", "i2", "exact", "empirical", "i1Rse", "i2Rse", "exactRse", "empiricalRse", "v1", "v2", "v2BelowV1Share" })
+                    Assert.True(g![key] is not null, $"{g["name"]}: {key} missing");
+                Assert.True(g!["exact"]!.GetValue<double>() > 0);
+            }
+            // Last layer: Î2 has no label variance (the network output is affine in its parameters).
+            Assert.Equal(0, groups[2]!["v2"]!.GetValue<double>());
+            Assert.True(groups[2]!["v1"]!.GetValue<double>() > 0);
+        }
+
+        foreach (var name in new[] { "sweep-estimates.png", "sweep-variances.png", "sweep-rse.png" })
+        {
+            var path = Path.Combine(output, "plots", name);
+            Assert.True(File.Exists(path), path);
+            var bytes = File.ReadAllBytes(path);
+            Assert.True(bytes.Length > 5_000, $"{name}: {bytes.Length} bytes");
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, bytes[..8]);
+        }
+    }
+
+    [Fact]
+    public void Sweep_resolves_a_list_of_checkpoints_in_the_given_order_and_rejects_missing_files()
+    {
+        Directory.CreateDirectory(Path.Combine(_folder, "list"));
+        var a = Path.Combine(_folder, "list", "epoch-03.safetensors");
+        var b = Path.Combine(_folder, "list", "epoch-10.safetensors");
+        File.WriteAllText(a, "");
+        File.WriteAllText(b, "");
+        Assert.Equal([3, 10], Sweep.ResolveCheckpoints([Path.Combine(_folder, "list")]).Select(c => c.Epoch));
+        Assert.Equal([10, 3], Sweep.ResolveCheckpoints([b, a]).Select(c => c.Epoch));
+        Assert.Throws<ArgumentException>(() => Sweep.ResolveCheckpoints([Path.Combine(_folder, "nothing")]));
+        Assert.Throws<ArgumentException>(() => Sweep.ResolveCheckpoints([a, a]));
+    }
+}
