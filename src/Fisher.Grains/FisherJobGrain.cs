@@ -91,7 +91,7 @@ public sealed class FisherJobGrain(
         if (state.RecordExists && state.State.Spec is not null)
         {
             if (state.State.Spec != spec)
-                throw new InvalidOperationException($"job '{JobId}' already exists with another spec");
+                throw new ArgumentException($"job id '{JobId}' is taken by a job with another spec; choose another --job-id");
             return Status();
         }
         JobPlan plan;
