@@ -168,13 +168,22 @@ internal static class ReportPlots
         var zero = plot.Add.HorizontalLine(0, 2, Grey, LinePattern.Dashed);
         zero.LegendText = "bound = V";
         double width = 0.7 / keys.Length;
+        var all = groups.SelectMany(g => g.Tightness.Values).ToArray();
+        double low = Math.Min(0, all.Min(t => t.P5)), high = Math.Max(0, all.Max(t => t.P95));
+        double pad = Math.Max(0.1, 0.08 * (high - low));
         for (int k = 0; k < keys.Length; k++)
         {
             var boxes = new List<Box>();
             for (int g = 0; g < groups.Count; g++)
             {
                 if (!groups[g].Tightness.TryGetValue(keys[k], out var t))
+                {
+                    // A group whose V is 0 throughout (Î2 in the last layer): say so once, under its upper-bound slot.
+                    bool first = keys[k].EndsWith("_upper", StringComparison.Ordinal) || !keys.Contains(keys[k][..2] + "_upper");
+                    if (first && groups[g].TightnessExcluded.TryGetValue(keys[k], out int excluded) && excluded > 0)
+                        AddNote(plot, $"{(keys[k][1] == '1' ? "Î1: V1" : "Î2: V2")} = 0", g + Offset(k, keys.Length, width), low - pad * 0.8, styles[keys[k]].Color);
                     continue;
+                }
                 boxes.Add(new Box
                 {
                     Position = g + Offset(k, keys.Length, width),
@@ -193,7 +202,7 @@ internal static class ReportPlots
             plottable.LineColor = Colors.Black;
             plottable.LegendText = styles[keys[k]].Name;
         }
-        plot.Axes.Margins(0.05, 0.1);
+        plot.Axes.SetLimitsY(low - pad, high + pad);
         plot.ShowLegend(Edge.Right);
         return plot;
     }

@@ -96,7 +96,7 @@ public static class ReportWriter
                 : "This result has no draw-based split (it needs K ≥ 2 and the split tensors), so an approximation is shown: the label part is the closed-form mean V1 or V2, "
                   + $"and the input part is N·Var(exact) (the exact diagonal has no label noise, so its per-input variance is Var_x I(θ|x)), with K = {data.Draws}.")
             + SplitTable(groups),
-            "neither the draw-based split (`var_inputs`, `i1_var_labels`, `i2_var_labels`) nor `v1`/`v2` with `exact_var` are in this result");
+            "neither the draw-based split (`var_inputs`, `i1_var_labels`, `i2_var_labels`) nor `v1`/`v2` with `exact_var` and the input count are in this result");
 
         // 5. Negative Î2 terms.
         var negative = ReportPlots.NegativeShare(groups);
