@@ -84,6 +84,7 @@ internal static class JobRunner
         var architecture = ModelArchitecture.Read(status.Spec!.ArchitecturePath);
         var summary = ResultFolder.Summarize(groups, status.Spec);
         ResultFolder.Write(folder, status, architecture, groups, summary);
+        Fisher.Data.Reports.ReportWriter.Write(folder);
         return summary;
     }
 
@@ -126,7 +127,7 @@ internal static class JobRunner
         }
         var seconds = status.FinishedAt is { } end ? (end - status.StartedAt).TotalSeconds : double.NaN;
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
-            $"{status.InputsMerged:N0} inputs x {status.Spec?.DrawsPerInput} draws, {status.TasksTotal} tasks, {seconds:F1} s. Results: [bold]{Markup.Escape(Path.GetFullPath(folder))}[/] (fisher.safetensors, summary.json)"));
+            $"{status.InputsMerged:N0} inputs x {status.Spec?.DrawsPerInput} draws, {status.TasksTotal} tasks, {seconds:F1} s. Results: [bold]{Markup.Escape(Path.GetFullPath(folder))}[/] (fisher.safetensors, summary.json, report.md, plots/)"));
     }
 
     private static string Header(string quantity) => quantity switch
