@@ -1,5 +1,6 @@
 using Fisher.Contracts;
 using Fisher.Estimators;
+using Fisher.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -163,6 +164,7 @@ public sealed class FisherJobGrain(
         // merged this task id exactly once, so the first completion wins.
         task.Phase = TaskPhase.Done;
         task.RowsDone = task.Rows;
+        JobMetrics.TaskCompleted(task.GroupName);
         _leases.Remove(taskId);
         if (state.State.State == JobState.Running && state.State.Spec!.TargetRelativeError is not null)
             await CheckTarget();
@@ -182,6 +184,7 @@ public sealed class FisherJobGrain(
     {
         if (state.State.State != JobState.Running || Find(taskId) is not { } task)
             return;
+        JobMetrics.TaskFailed();
         state.State.State = JobState.Failed;
         state.State.Error = $"task {taskId} (rows {task.FirstRow}..{task.FirstRow + task.Rows - 1}, group {task.GroupName}): {error}";
         state.State.FinishedAt = DateTimeOffset.UtcNow;
@@ -228,13 +231,23 @@ public sealed class FisherJobGrain(
 
     private TaskRecord? Find(string taskId) => state.State.Tasks.Find(t => t.TaskId == taskId);
 
-    private void StartTimer() =>
+    private void StartTimer()
+    {
+        JobMetrics.Running(this, JobId);
         _timer ??= this.RegisterGrainTimer(Tick, new GrainTimerCreationOptions(_options.DispatchPeriod, _options.DispatchPeriod) { KeepAlive = true });
+    }
 
     private void StopTimer()
     {
         _timer?.Dispose();
         _timer = null;
+        JobMetrics.Stopped(this, state.State.State);
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        JobMetrics.Stopped(this, state.State.State);
+        return Task.CompletedTask;
     }
 
     private async Task Tick(CancellationToken cancellation)
@@ -254,12 +267,14 @@ public sealed class FisherJobGrain(
             task.Phase = TaskPhase.Pending;
             task.RowsDone = 0;
             state.State.Redispatches++;
+            JobMetrics.TaskRedispatched();
             _leases.Remove(task.TaskId);
             changed = true;
         }
         if (changed)
             await state.WriteStateAsync();
         await Dispatch();
+        JobMetrics.Progress(this, Status());
     }
 
     private async Task Dispatch()
@@ -285,7 +300,10 @@ public sealed class FisherJobGrain(
         // Persist the attempt numbers before any worker can report with them.
         await state.WriteStateAsync();
         foreach (var start in starts)
+        {
+            using var span = JobMetrics.Dispatch(this, start);
             await GrainFactory.GetGrain<IShardWorkerGrain>($"{JobId}/{start.TaskId}/{start.Attempt}").Start(start);
+        }
     }
 
     private async Task<int> ActiveSilos()

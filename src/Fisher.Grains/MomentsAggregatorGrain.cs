@@ -1,5 +1,6 @@
 using Fisher.Contracts;
 using Fisher.Estimators;
+using Fisher.Grains.Telemetry;
 
 namespace Fisher.Grains;
 
@@ -34,13 +35,20 @@ public sealed class MomentsAggregatorGrain(
     public async Task<MergeOutcome> AddChunk(PartialChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
+        AggregatorMetrics.Received(chunk);
         if (state.State.MergedTasks.Contains(chunk.TaskId))
+        {
+            AggregatorMetrics.Rejected("duplicate");
             return MergeOutcome.Duplicate;
+        }
         var id = (chunk.TaskId, chunk.Attempt);
         if (!_pending.TryGetValue(id, out var pending))
         {
             if (chunk.Index != 0)
+            {
+                AggregatorMetrics.Rejected("incomplete");
                 return MergeOutcome.Incomplete;
+            }
             _pending[id] = pending = new Pending(chunk.Count);
         }
         else if (chunk.Index == 0)
@@ -50,6 +58,7 @@ public sealed class MomentsAggregatorGrain(
         if (chunk.Index != pending.Next || chunk.Count != pending.Count)
         {
             _pending.Remove(id);
+            AggregatorMetrics.Rejected("incomplete");
             return MergeOutcome.Incomplete;
         }
         pending.Add(chunk);
@@ -57,6 +66,7 @@ public sealed class MomentsAggregatorGrain(
             return MergeOutcome.Pending;
 
         _pending.Remove(id);
+        using var telemetry = AggregatorMetrics.StartMerge(this.GetPrimaryKeyString(), chunk);
         var merged = Merge(state.State, pending, chunk.TaskId, chunk.Inputs);
         state.State = merged;
         try
@@ -68,6 +78,7 @@ public sealed class MomentsAggregatorGrain(
             DeactivateOnIdle(); // reload what storage holds; the sender retries
             throw;
         }
+        telemetry.Merged(state.State);
         return MergeOutcome.Merged;
     }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using Fisher.Contracts;
 using Fisher.Data;
 using Fisher.Estimators;
+using Fisher.Grains.Telemetry;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -79,6 +80,7 @@ public sealed class ShardComputation : IDisposable
         {
             int count = (int)Math.Min(_task.Spec.BatchSize, _task.Rows - RowsDone);
             long first = _task.FirstRow + RowsDone;
+            long started = Stopwatch.GetTimestamp();
             try
             {
                 MergeBatch(first, count);
@@ -91,6 +93,7 @@ public sealed class ShardComputation : IDisposable
                     $"{file}, rows {first}..{first + count - 1}: {e.Message}"), e);
             }
             RowsDone += count;
+            WorkerMetrics.BatchMerged(_task.GroupName, count, Stopwatch.GetElapsedTime(started));
         }
         return IsDone;
     }

@@ -1,5 +1,6 @@
 using Fisher.Contracts;
 using Fisher.Estimators;
+using Fisher.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -18,6 +19,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
     private ShardComputation? _compute;
     private IGrainTimer? _timer;
     private bool _stopped;
+    private WorkerMetrics.TaskTelemetry? _telemetry;
 
     public Task Start(TaskAssignment assignment)
     {
@@ -25,6 +27,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
         if (_task is not null)
             return Task.CompletedTask; // a duplicate delivery of the same attempt
         _task = assignment;
+        _telemetry = WorkerMetrics.TaskStarted(assignment);
         _timer = this.RegisterGrainTimer(Step, new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromMilliseconds(1)) { KeepAlive = true });
         return Task.CompletedTask;
     }
@@ -47,6 +50,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
             if (!done)
                 return;
             var moments = await Task.Run(compute.Result, cancellation);
+            using var ship = WorkerMetrics.Shipping(_telemetry, task);
             await PartialShipper.Ship(GrainFactory, task, moments, _options.ChunkElements, cancellation);
             await coordinator.TaskCompleted(task.TaskId, task.Attempt);
             Stop();
@@ -65,12 +69,14 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
         {
             // Transient: the next tick tries again; if this silo is unhealthy, the lease expires and the task moves.
             logger.LogInformation(e, "Task {Task} of job {Job}: transient failure, retrying", task.TaskId, task.JobId);
+            WorkerMetrics.Retry("transient");
         }
         catch (Exception e)
         {
             // Anything else (a native torch error, say) would fail again on every attempt: after a few tries the
             // job fails with the message instead of being re-dispatched forever.
             logger.LogError(e, "Task {Task} of job {Job}: unexpected failure {Count}", task.TaskId, task.JobId, _failures + 1);
+            WorkerMetrics.Retry("error");
             if (++_failures >= MaxUnexpectedFailures)
             {
                 Stop();
@@ -89,6 +95,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
         _timer = null;
         _compute?.Dispose();
         _compute = null;
+        _telemetry?.Dispose();
         DeactivateOnIdle();
     }
 
@@ -97,6 +104,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
         _timer?.Dispose();
         _compute?.Dispose();
         _compute = null;
+        _telemetry?.Dispose();
         return Task.CompletedTask;
     }
 }
@@ -144,10 +152,13 @@ public static class PartialShipper
         for (int round = 0; round < 5; round++)
         {
             MergeOutcome outcome = MergeOutcome.Pending;
+            if (round > 0)
+                WorkerMetrics.Retry("resend");
             foreach (var chunk in chunks)
             {
                 cancellation.ThrowIfCancellationRequested();
                 outcome = await aggregator.AddChunk(chunk);
+                WorkerMetrics.ChunkSent(task.GroupName, chunk);
                 if (outcome is MergeOutcome.Duplicate or MergeOutcome.Incomplete)
                     break;
             }

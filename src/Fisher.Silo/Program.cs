@@ -1,5 +1,7 @@
 using System.Net;
 using Fisher.Grains;
+using Fisher.Grains.Telemetry;
+using Fisher.Silo;
 
 // Fisher.Silo: one Orleans silo hosting the job grains, in an ASP.NET Core host.
 // Configuration (appsettings, environment variables with "__" for ":", or --Fisher:Redis=... arguments):
@@ -9,9 +11,17 @@ using Fisher.Grains;
 //   Fisher:AdvertisedIP   address other silos and clients use (default 127.0.0.1; on Kubernetes the pod IP)
 //   Fisher:Grains:*       FisherOptions (LeaseDuration, WorkerSlice, TasksPerSilo, ...)
 //   FISHER_REDIS          shorthand for Fisher:Redis
+//   Fisher:Otlp           OTLP (gRPC) endpoint for traces (or the standard OTEL_EXPORTER_OTLP_ENDPOINT); absent: no tracing
+//   Fisher:Health:*       DrainDelay (ready answers 503 this long before stopping, default 1 s), LiveFromAnyAddress
+// Endpoints: /metrics (Prometheus), /health/live, /health/ready, /health/startup (README.md).
 var builder = WebApplication.CreateBuilder(args);
 var config = builder.Configuration;
 var redis = config["Fisher:Redis"] ?? Environment.GetEnvironmentVariable("FISHER_REDIS");
+// Kestrel answers /health/* while the silo is still starting (startup and ready say 503 until it is Active).
+builder.Services.Configure<HostOptions>(o => o.ServicesStartConcurrently = true);
+builder.Services.AddSingleton<SiloHealth>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<SiloHealth>());
+builder.Services.AddFisherTelemetry(config, "fisher-silo", prometheus: true);
 int siloPort = config.GetValue("Fisher:SiloPort", 11111);
 int gatewayPort = config.GetValue("Fisher:GatewayPort", 30000);
 var advertised = IPAddress.Parse(config["Fisher:AdvertisedIP"] ?? "127.0.0.1");
@@ -30,11 +40,13 @@ builder.UseOrleans(silo =>
     }
     silo.UseFisherClusterIds();
     silo.AddFisherGrains();
+    silo.AddActivityPropagation();
     silo.Services.Configure<FisherOptions>(config.GetSection("Fisher:Grains"));
 });
 
 var app = builder.Build();
 app.MapGet("/", () => Results.Text($"Fisher.Silo {(string.IsNullOrWhiteSpace(redis) ? "localhost clustering" : "Redis membership")}, silo port {siloPort}, gateway {gatewayPort}\n"));
-app.MapGet("/health/live", () => Results.Text("live\n"));
+app.MapPrometheusScrapingEndpoint();
+app.MapFisherHealth();
 app.Logger.LogInformation("Fisher.Silo: {Mode}, silo port {SiloPort}, gateway port {GatewayPort}", string.IsNullOrWhiteSpace(redis) ? "localhost clustering, in-memory state" : "Redis membership and state", siloPort, gatewayPort);
 await app.RunAsync();

@@ -1,0 +1,81 @@
+using System.Net;
+using Orleans.Runtime;
+
+namespace Fisher.Silo;
+
+/// <summary>
+/// The silo's health as the /health/* endpoints report it. Starting: startup 503, ready 503. Running (every hosted
+/// service started and this silo Active in the membership): startup 200, ready 200. Stopping (the host was asked to
+/// stop): ready 503 for <c>Fisher:Health:DrainDelay</c> (default 1 s) before the server and the silo stop, so load
+/// balancers and Kubernetes stop sending work first. /health/live answers 200 whenever the process serves HTTP, to
+/// loopback callers only (others get 403) unless <c>Fisher:Health:LiveFromAnyAddress</c> is true.
+/// </summary>
+public sealed class SiloHealth(IServiceProvider services, IConfiguration configuration) : IHostedLifecycleService
+{
+    private volatile bool _started;
+    private volatile bool _stopping;
+
+    public TimeSpan DrainDelay { get; } = configuration.GetValue("Fisher:Health:DrainDelay", TimeSpan.FromSeconds(1));
+
+    public bool LiveFromAnyAddress { get; } = configuration.GetValue("Fisher:Health:LiveFromAnyAddress", false);
+
+    /// <summary>Every hosted service (the silo among them) has started.</summary>
+    public bool Started => _started;
+
+    /// <summary>Started, not stopping, and this silo is Active in the cluster's membership.</summary>
+    public bool Ready => _started && !_stopping && services.GetService<ISiloStatusOracle>()?.CurrentStatus == SiloStatus.Active;
+
+    public string Describe() =>
+        _stopping ? "stopping" : !_started ? "starting" : $"silo {services.GetService<ISiloStatusOracle>()?.CurrentStatus.ToString() ?? "unknown"}";
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        _started = true;
+        return Task.CompletedTask;
+    }
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        _stopping = true;
+        if (DrainDelay > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(DrainDelay, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>True for 127.0.0.0/8, ::1 and IPv4-mapped loopback addresses.</summary>
+    public static bool IsLoopback(IPAddress? address) =>
+        address is not null && (IPAddress.IsLoopback(address) || (address.IsIPv4MappedToIPv6 && IPAddress.IsLoopback(address.MapToIPv4())));
+}
+
+/// <summary>Maps /health/live, /health/ready and /health/startup.</summary>
+public static class HealthEndpoints
+{
+    public static IEndpointRouteBuilder MapFisherHealth(this IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGet("/health/live", (HttpContext context, SiloHealth health) =>
+            health.LiveFromAnyAddress || SiloHealth.IsLoopback(context.Connection.RemoteIpAddress)
+                ? Results.Text("live\n")
+                : Results.Text("live answers local callers only\n", statusCode: StatusCodes.Status403Forbidden));
+        app.MapGet("/health/startup", (SiloHealth health) =>
+            health.Started ? Results.Text("started\n") : Results.Text($"{health.Describe()}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/health/ready", (SiloHealth health) =>
+            health.Ready ? Results.Text("ready\n") : Results.Text($"not ready: {health.Describe()}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        return app;
+    }
+}
