@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using Fisher.Grains;
+using Fisher.Grains.Telemetry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -28,21 +31,50 @@ internal sealed class ClusterConnection : IAsyncDisposable
 
     public string Description { get; }
 
+    /// <summary>
+    /// <c>fisher estimate --metrics-port N</c>: the embedded silo serves Prometheus <c>/metrics</c> on 127.0.0.1:N (a
+    /// minimal Kestrel host in this process). Unset: the <c>FISHER_METRICS_PORT</c> environment variable, else none.
+    /// </summary>
+    public static int? MetricsPort { get; set; }
+
+    private static int? ConfiguredMetricsPort =>
+        MetricsPort ?? (int.TryParse(Environment.GetEnvironmentVariable("FISHER_METRICS_PORT"), out var port) && port > 0 ? port : null);
+
     /// <summary>Starts one silo in this process on free loopback ports, with in-memory grain state.</summary>
     public static async Task<ClusterConnection> StartEmbedded(bool verbose, CancellationToken cancellation)
     {
         int siloPort = FreePort(), gatewayPort = FreePort();
-        var builder = Host.CreateApplicationBuilder();
-        ConfigureLogging(builder.Logging, verbose);
-        builder.UseOrleans(silo => silo
+        void Silo(ISiloBuilder silo) => silo
             .UseLocalhostClustering(siloPort, gatewayPort)
             .Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback)
             .UseFisherClusterIds()
             .AddFisherGrains()
-            .AddFisherMemoryStorage());
-        var host = builder.Build();
+            .AddFisherMemoryStorage()
+            .AddActivityPropagation();
+        IHost host;
+        string metrics = "";
+        if (ConfiguredMetricsPort is int metricsPort)
+        {
+            var web = WebApplication.CreateSlimBuilder();
+            web.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, metricsPort));
+            ConfigureLogging(web.Logging, verbose);
+            web.UseOrleans(Silo);
+            web.Services.AddFisherTelemetry(web.Configuration, "fisher-cli", prometheus: true);
+            var app = web.Build();
+            app.MapPrometheusScrapingEndpoint();
+            host = app;
+            metrics = $", metrics on http://127.0.0.1:{metricsPort}/metrics";
+        }
+        else
+        {
+            var builder = Host.CreateApplicationBuilder();
+            ConfigureLogging(builder.Logging, verbose);
+            builder.UseOrleans(Silo);
+            builder.Services.AddFisherTelemetry(builder.Configuration, "fisher-cli", prometheus: false); // OTLP traces when configured
+            host = builder.Build();
+        }
         await host.StartAsync(cancellation);
-        return new ClusterConnection(host, $"embedded silo (127.0.0.1:{siloPort})");
+        return new ClusterConnection(host, $"embedded silo (127.0.0.1:{siloPort}{metrics})");
     }
 
     /// <summary>Connects to a running cluster: <c>redis</c> is a Redis connection string, <c>gateway</c> a host:port.</summary>
@@ -50,8 +82,10 @@ internal sealed class ClusterConnection : IAsyncDisposable
     {
         var builder = Host.CreateApplicationBuilder();
         ConfigureLogging(builder.Logging, verbose);
+        builder.Services.AddFisherTelemetry(builder.Configuration, "fisher-cli", prometheus: false); // OTLP traces when configured
         builder.UseOrleansClient(client =>
         {
+            client.AddActivityPropagation();
             if (!string.IsNullOrWhiteSpace(redis))
             {
                 client.UseFisherRedis(redis);
