@@ -1,0 +1,86 @@
+using System.Net;
+using System.Runtime.InteropServices;
+using Fisher.EndToEnd.Tests;
+
+namespace Fisher.Silo.Tests;
+
+/// <summary>/health/* of a Fisher.Silo while it starts, runs and stops (src/Fisher.Silo/README.md).</summary>
+public sealed class HealthTests
+{
+    /// <summary>
+    /// The silo uses Redis membership on a port where Redis is not running yet, so it stays in its start: live 200,
+    /// startup 503, ready 503. Then Redis starts (its own redis-server on a free port), the silo joins: all 200,
+    /// /metrics serves. On SIGTERM ready turns 503 during the drain delay while live stays 200, then the process exits.
+    /// </summary>
+    [Fact]
+    public async Task Health_endpoints_follow_the_silo_from_starting_to_running_to_stopping()
+    {
+        const string redisServer = "/usr/bin/redis-server";
+        Assert.True(File.Exists(redisServer), $"{redisServer} is missing: apt-get install redis-server (.ci/run does)");
+        var ports = TestProcess.FreePorts(4);
+        int http = ports[0], redisPort = ports[3];
+        using var silo = TestProcess.Start(TestProcess.SiloPath,
+        [
+            "--urls", $"http://127.0.0.1:{http}",
+            $"--Fisher:Redis=127.0.0.1:{redisPort}",
+            $"--Fisher:SiloPort={ports[1]}",
+            $"--Fisher:GatewayPort={ports[2]}",
+            "--Fisher:Health:DrainDelay=00:00:03",
+            "--Logging:LogLevel:Microsoft.AspNetCore=Warning",
+        ]);
+        TestProcess? redis = null;
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{http}/"), Timeout = TimeSpan.FromSeconds(5) };
+        try
+        {
+            // Starting: the HTTP server is up before the silo has joined.
+            await MonitoredSilo.Until(async () => await Status(client, "health/live") == HttpStatusCode.OK, TimeSpan.FromSeconds(20), "/health/live");
+            for (int i = 0; i < 5; i++)
+            {
+                Assert.Equal(HttpStatusCode.OK, await Status(client, "health/live"));
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, await Status(client, "health/startup"));
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, await Status(client, "health/ready"));
+                await Task.Delay(200);
+            }
+
+            // Running: Redis appears, the silo finishes its start and is Active.
+            redis = TestProcess.Start(redisServer, ["--bind", "127.0.0.1", "--port", redisPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no"]);
+            await MonitoredSilo.Until(async () => await Status(client, "health/ready") == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "/health/ready 200 after Redis started");
+            Assert.Equal(HttpStatusCode.OK, await Status(client, "health/startup"));
+            Assert.Equal(HttpStatusCode.OK, await Status(client, "health/live"));
+            var metrics = await client.GetStringAsync("metrics");
+            Assert.Contains("orleans_", metrics, StringComparison.Ordinal);
+            Assert.Contains("fisher_job_active", metrics, StringComparison.Ordinal);
+
+            // Stopping: ready 503 (live still 200) during the drain delay, then the process ends.
+            Assert.Equal(0, Kill(silo.Id, 15)); // SIGTERM: the host stops gracefully
+            await MonitoredSilo.Until(async () => await Status(client, "health/ready") == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(2), "/health/ready 503 after SIGTERM");
+            Assert.Equal(HttpStatusCode.OK, await Status(client, "health/live"));
+            await silo.WaitForExit(TimeSpan.FromSeconds(30));
+        }
+        catch (Exception e) when (e is TimeoutException or Xunit.Sdk.XunitException)
+        {
+            Assert.Fail($"{e.Message}\n{silo.Describe(30)}");
+        }
+        finally
+        {
+            redis?.Terminate(TimeSpan.FromSeconds(5));
+            redis?.Dispose();
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    private static async Task<HttpStatusCode?> Status(HttpClient client, string path)
+    {
+        try
+        {
+            using var response = await client.GetAsync(path);
+            return response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+}
