@@ -8,7 +8,8 @@ namespace Fisher.Silo.Tests;
 /// <summary>
 /// One Fisher.Silo (localhost clustering, in-memory state, traces to an in-test OTLP receiver), a Prometheus server
 /// scraping it every second with the shipped configuration, and one job run through the silo's gateway with the
-/// fisher CLI. <c>FISHER_DASHBOARD_INPUTS</c> / <c>FISHER_DASHBOARD_DRAWS</c> make the job larger (for docs/dashboard.png).
+/// fisher CLI. <c>FISHER_DASHBOARD_INPUTS</c>, <c>FISHER_DASHBOARD_DRAWS</c> and <c>FISHER_DASHBOARD_SHARDS</c> make the job
+/// larger (for docs/dashboard.png).
 /// </summary>
 public sealed class MonitoredSilo : IAsyncLifetime
 {
@@ -27,6 +28,8 @@ public sealed class MonitoredSilo : IAsyncLifetime
     public string JobId { get; private set; } = "";
 
     public long Inputs { get; private set; }
+
+    public int Shards { get; private set; }
 
     public IReadOnlyList<string> Groups { get; private set; } = [];
 
@@ -81,13 +84,14 @@ public sealed class MonitoredSilo : IAsyncLifetime
         await Task.Delay(2000); // a few scrapes before the job, so rates start from the idle silo
 
         int inputs = EnvInt("FISHER_DASHBOARD_INPUTS", 400), draws = EnvInt("FISHER_DASHBOARD_DRAWS", 1);
+        Shards = EnvInt("FISHER_DASHBOARD_SHARDS", 4);
         var output = Path.Combine(Scratch.FullName, "result");
         JobStarted = DateTimeOffset.UtcNow;
         Cli = await TestProcess.Run(TestProcess.FisherPath,
         [
             "estimate", "--gateway", $"127.0.0.1:{GatewayPort}", "--no-progress",
             "--inputs", inputs.ToString(CultureInfo.InvariantCulture), "--draws", draws.ToString(CultureInfo.InvariantCulture),
-            "--shards", "4", "--estimators", "i1,i2,exact", "--seed", "3", "--out", output,
+            "--shards", Shards.ToString(CultureInfo.InvariantCulture), "--estimators", "i1,i2,exact", "--seed", "3", "--out", output,
         ], TimeSpan.FromMinutes(10));
         JobFinished = DateTimeOffset.UtcNow;
         Assert.True(Cli.ExitCode == 0, $"{Cli.Describe()}\n{Logs()}");

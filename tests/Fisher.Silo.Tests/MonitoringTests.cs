@@ -37,8 +37,8 @@ public sealed partial class MonitoringTests(MonitoredSilo silo) : IClassFixture<
             r => double.Parse(r.GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture));
         Assert.Equal(silo.Groups.Order(StringComparer.Ordinal), groups.Keys.Order(StringComparer.Ordinal));
         Assert.All(groups.Values, v => Assert.Equal(silo.Inputs, v));
-        Assert.Equal(silo.Groups.Count * 4, await silo.Prometheus.Scalar("sum(fisher_job_tasks_completed_total)"));
-        Assert.Equal(silo.Groups.Count * 4, await silo.Prometheus.Scalar("sum(fisher_aggregator_partials_total{outcome=\"merged\"})"));
+        Assert.Equal(silo.Groups.Count * silo.Shards, await silo.Prometheus.Scalar("sum(fisher_job_tasks_completed_total)"));
+        Assert.Equal(silo.Groups.Count * silo.Shards, await silo.Prometheus.Scalar("sum(fisher_aggregator_partials_total{outcome=\"merged\"})"));
 
         var names = await silo.Prometheus.MetricNames();
         var orleans = names.Where(n => n.StartsWith("orleans_", StringComparison.Ordinal)).ToArray();
@@ -133,7 +133,7 @@ public sealed partial class MonitoringTests(MonitoredSilo silo) : IClassFixture<
         var byId = spans.GroupBy(s => s.SpanId).ToDictionary(g => g.Key, g => g.First());
         var job = Assert.Single(spans, s => s.Name == "fisher.job");
         var merges = spans.Where(s => s.Name == "fisher.merge").ToArray();
-        Assert.Equal(silo.Groups.Count * 4, merges.Length);
+        Assert.Equal(silo.Groups.Count * silo.Shards, merges.Length);
         foreach (var merge in merges)
         {
             Assert.Equal(job.TraceId, merge.TraceId);
