@@ -39,9 +39,9 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
         var coordinator = GrainFactory.GetGrain<IFisherJobGrain>(task.JobId);
         try
         {
-            _compute ??= await Task.Run(() => new ShardComputation(task, _options.TorchThreads), cancellation);
+            _compute ??= await ComputeThreads.Run(() => new ShardComputation(task, _options.TorchThreads), cancellation);
             var compute = _compute;
-            var done = await Task.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
+            var done = await ComputeThreads.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
             if (!await coordinator.Heartbeat(task.TaskId, task.Attempt, compute.RowsDone))
             {
                 Stop();
@@ -49,7 +49,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
             }
             if (!done)
                 return;
-            var moments = await Task.Run(compute.Result, cancellation);
+            var moments = await ComputeThreads.Run(compute.Result, cancellation);
             using var ship = WorkerMetrics.Shipping(_telemetry, task);
             await PartialShipper.Ship(GrainFactory, task, moments, _options.ChunkElements, cancellation);
             await coordinator.TaskCompleted(task.TaskId, task.Attempt);
