@@ -29,6 +29,7 @@ var delta = new Option<double>("--delta") { Description = "δ for --target-rel-e
 var output = new Option<string?>("--out") { Description = "Result folder (fisher.safetensors, summary.json). Default: results/<job id>." };
 var cluster = new Option<string?>("--cluster") { Description = "Run on a cluster of Fisher.Silo processes found through this Redis connection string (e.g. 127.0.0.1:6379). Absent: an in-process silo." };
 var gateway = new Option<string?>("--gateway") { Description = "Run on a cluster reached through this silo gateway (host:port), e.g. a single Fisher.Silo without Redis." };
+var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve the embedded silo's Prometheus /metrics on 127.0.0.1:N while the job runs." };
 var jobIdOption = new Option<string?>("--job-id") { Description = "Job id (default: a new one)." };
 var noProgress = new Option<bool>("--no-progress") { Description = "No progress bar." };
 var verbose = new Option<bool>("--verbose") { Description = "Log the silo's and client's information messages." };
@@ -43,6 +44,7 @@ estimate.Options.Add(output);
 estimate.Options.Add(cluster);
 estimate.Options.Add(gateway);
 estimate.Options.Add(jobIdOption);
+estimate.Options.Add(metricsPort);
 estimate.Options.Add(noProgress);
 estimate.Options.Add(verbose);
 estimate.SetAction((result, cancellation) => Cli.Run(async () =>
@@ -54,6 +56,8 @@ estimate.SetAction((result, cancellation) => Cli.Run(async () =>
     };
     var id = result.GetValue(jobIdOption) ?? Cli.NewJobId();
     var folder = result.GetValue(output) ?? Path.Combine("results", id);
+    if (result.GetValue(metricsPort) is { } port)
+        ClusterConnection.MetricsPort = port;
     await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), cancellation);
     AnsiConsole.MarkupLine($"Job [bold]{id}[/] on the {Markup.Escape(connection.Description)}: {Markup.Escape(spec.Quantities)} for {Markup.Escape(Path.GetFileName(spec.ModelPath))} on {Markup.Escape(Path.GetFileName(spec.InputsPath))}");
     try

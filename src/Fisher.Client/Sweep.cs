@@ -19,7 +19,7 @@ internal sealed record SweepOptions
     public string? LabelsPath { get; init; }
     public string? Likelihood { get; init; }
     public double? Variance { get; init; }
-    public string Estimators { get; init; } = "all";
+    public string Estimators { get; init; } = Cli.DefaultQuantities;
     public int Draws { get; init; } = 1;
     public long FirstInput { get; init; }
     public long Inputs { get; init; }
@@ -113,7 +113,7 @@ internal static partial class Sweep
                 LabelsPath = options.LabelsPath is null ? null : Path.GetFullPath(options.LabelsPath),
                 Likelihood = options.Likelihood,
                 Variance = options.Variance,
-                Quantities = options.Estimators,
+                Quantities = options.Estimators == Cli.DefaultQuantities && options.LabelsPath is not null ? Cli.DefaultQuantities + ",empirical" : options.Estimators,
                 DrawsPerInput = options.Draws,
                 FirstInput = options.FirstInput,
                 Inputs = options.Inputs,

@@ -56,7 +56,7 @@ internal static class TrainCommands
         var labels = new Option<string?>("--labels") { Description = "Observed labels (IDX or NPY), for the empirical Fisher. Default: the bundled labels when --data is default." };
         var likelihood = new Option<string?>("--likelihood") { Description = "Override the architecture's likelihood: gaussian, categorical, bernoulli or poisson." };
         var variance = new Option<double?>("--variance") { Description = "Override the Gaussian likelihood's fixed variance σ²." };
-        var estimators = new Option<string>("--estimators") { Description = "Comma-separated: i1, i2, exact, empirical, v1, v2 or all.", DefaultValueFactory = _ => "all" };
+        var estimators = new Option<string>("--estimators") { Description = "Comma-separated quantities as for estimate (default: the same as estimate, plus empirical when labels are given).", DefaultValueFactory = _ => Cli.DefaultQuantities };
         var draws = new Option<int>("--draws") { Description = "Label draws per input for Î1 and Î2.", DefaultValueFactory = _ => 1 };
         var first = new Option<long>("--first") { Description = "First input row.", DefaultValueFactory = _ => 0 };
         var inputs = new Option<long>("--inputs") { Description = "Number of inputs (0: all rows from --first on).", DefaultValueFactory = _ => 0 };
