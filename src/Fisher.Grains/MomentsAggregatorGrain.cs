@@ -67,15 +67,18 @@ public sealed class MomentsAggregatorGrain(
 
         _pending.Remove(id);
         using var telemetry = AggregatorMetrics.StartMerge(this.GetPrimaryKeyString(), chunk);
-        var merged = Merge(state.State, pending, chunk.TaskId, chunk.Inputs);
-        state.State = merged;
+        var previous = state.State;
+        state.State = Merge(previous, pending, chunk.TaskId, chunk.Inputs);
         try
         {
             await state.WriteStateAsync();
         }
         catch
         {
-            DeactivateOnIdle(); // reload what storage holds; the sender retries
+            // Not persisted, so not merged: put the untouched previous state back (a retry of this task must not
+            // be taken for a duplicate) and reload what storage holds on the next activation. The sender retries.
+            state.State = previous;
+            DeactivateOnIdle();
             throw;
         }
         telemetry.Merged(state.State);
