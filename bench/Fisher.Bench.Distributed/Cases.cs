@@ -212,7 +212,7 @@ internal static class Cases
                 .UseLocalhostClustering(siloPort, gatewayPort)
                 .Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback)
                 .UseFisherClusterIds()
-                .AddFisherGrains()
+                .AddFisherGrains(o => o.PersistAggregates = false) // as the CLI's embedded silo
                 .AddFisherMemoryStorage());
             if (binaryStorage)
             {

@@ -48,7 +48,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
             .UseLocalhostClustering(siloPort, gatewayPort)
             .Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback)
             .UseFisherClusterIds()
-            .AddFisherGrains()
+            .AddFisherGrains(o => o.PersistAggregates = false) // one process: nothing to persist for
             .AddFisherMemoryStorage()
             .AddActivityPropagation();
         IHost host;

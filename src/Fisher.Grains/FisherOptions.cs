@@ -18,6 +18,13 @@ public sealed class FisherOptions
     /// <summary>Torch threads per silo process (parallelism comes from running several workers).</summary>
     public int TorchThreads { get; set; } = 1;
 
+    /// <summary>
+    /// Persist an aggregator's merged state after every merge (default). An embedded single silo turns this off: its
+    /// process is the only place the state could live anyway, so each merge skips a copy and serialization of the
+    /// whole aggregate, and aggregators are kept from idle collection instead.
+    /// </summary>
+    public bool PersistAggregates { get; set; } = true;
+
     /// <summary>Tasks per active silo when a job does not set its own limit.</summary>
     public int TasksPerSilo { get; set; } = 2;
 }

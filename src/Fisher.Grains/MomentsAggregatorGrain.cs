@@ -28,9 +28,19 @@ public sealed class StreamState
 /// re-dispatched task cannot double count, and a silo loss loses no merged work.
 /// </summary>
 public sealed class MomentsAggregatorGrain(
-    [PersistentState("aggregate", FisherHosting.StorageName)] IPersistentState<AggregateState> state) : Grain, IMomentsAggregatorGrain
+    [PersistentState("aggregate", FisherHosting.StorageName)] IPersistentState<AggregateState> state,
+    Microsoft.Extensions.Options.IOptions<FisherOptions> options) : Grain, IMomentsAggregatorGrain
 {
     private readonly Dictionary<(string Task, int Attempt), Pending> _pending = [];
+    private readonly bool _persist = options.Value.PersistAggregates;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Without persistence the merged state lives only in this activation: never collect it while the silo runs.
+        if (!_persist)
+            DelayDeactivation(TimeSpan.FromDays(3650));
+        return base.OnActivateAsync(cancellationToken);
+    }
 
     public async Task<MergeOutcome> AddChunk(PartialChunk chunk)
     {
@@ -68,7 +78,12 @@ public sealed class MomentsAggregatorGrain(
         _pending.Remove(id);
         using var telemetry = AggregatorMetrics.StartMerge(this.GetPrimaryKeyString(), chunk);
         var previous = state.State;
-        state.State = Merge(previous, pending, chunk.TaskId, chunk.Inputs);
+        state.State = Merge(previous, pending, chunk.TaskId, chunk.Inputs, copy: _persist);
+        if (!_persist)
+        {
+            telemetry.Merged(state.State);
+            return MergeOutcome.Merged;
+        }
         try
         {
             await state.WriteStateAsync();
@@ -85,8 +100,28 @@ public sealed class MomentsAggregatorGrain(
         return MergeOutcome.Merged;
     }
 
-    private static AggregateState Merge(AggregateState current, Pending partial, string taskId, long inputs)
+    private static AggregateState Merge(AggregateState current, Pending partial, string taskId, long inputs, bool copy)
     {
+        if (!copy)
+        {
+            // In place: nothing is written, so nothing can fail half-way.
+            current.MergedTasks.Add(taskId);
+            current.Inputs += inputs;
+            foreach (var (key, stream) in partial.Streams)
+            {
+                if (current.Streams.TryGetValue(key, out var existing))
+                {
+                    var mine = new Moments(existing.Count, existing.Mean, existing.M2);
+                    mine.Merge(new Moments(stream.Count, stream.Mean, stream.M2));
+                    existing.Count = mine.Count;
+                }
+                else
+                {
+                    current.Streams[key] = stream;
+                }
+            }
+            return current;
+        }
         // Merge into copies so a failed write leaves nothing half-merged in memory.
         var next = new AggregateState
         {
