@@ -83,7 +83,8 @@ public sealed class MonitoredSilo : IAsyncLifetime
         await Until(async () => await Prometheus.Scalar("up{job=\"fisher-silo\"}") == 1, TimeSpan.FromSeconds(20), "Prometheus to scrape the silo");
         await Task.Delay(2000); // a few scrapes before the job, so rates start from the idle silo
 
-        int inputs = EnvInt("FISHER_DASHBOARD_INPUTS", 400), draws = EnvInt("FISHER_DASHBOARD_DRAWS", 1);
+        // Long enough (a few seconds) that the 1 s scrapes see the counters move: rates need two samples of a series.
+        int inputs = EnvInt("FISHER_DASHBOARD_INPUTS", 2000), draws = EnvInt("FISHER_DASHBOARD_DRAWS", 400);
         Shards = EnvInt("FISHER_DASHBOARD_SHARDS", 4);
         var output = Path.Combine(Scratch.FullName, "result");
         JobStarted = DateTimeOffset.UtcNow;
