@@ -5,7 +5,7 @@ namespace Fisher.Data.Reports;
 /// <param name="StandardError">√(Σ variances) / size (from the <c>_var</c> tensors), or NaN without them.</param>
 /// <param name="RelativeStandardError">‖s.e.‖₂ / ‖estimate‖₂ over the group (summary.json's, else computed).</param>
 /// <param name="Count">The stream's sample count (summary.json), when stated.</param>
-public sealed record EstimateStatistics(double Mean, double StandardError, double RelativeStandardError, long? Count);
+public sealed record EstimateStatistics(double Mean, double StandardError, double RelativeStandardError, long? Count, double? InputsNeeded = null);
 
 /// <summary>Where a variance split comes from.</summary>
 public enum SplitSource
@@ -106,7 +106,7 @@ public sealed class GroupStatistics
             group.Quantities.TryGetValue(key, out var stated);
             if (stated?.RelativeStandardError is { } statedRse && double.IsFinite(statedRse))
                 rse = statedRse;
-            estimates[key] = new EstimateStatistics(sum / values.Length, se, rse, stated?.Count);
+            estimates[key] = new EstimateStatistics(sum / values.Length, se, rse, stated?.Count, stated?.InputsNeeded);
         }
 
         var means = new Dictionary<string, double>(StringComparer.Ordinal);

@@ -231,8 +231,10 @@ public static class ReportWriter
             markdown.Append(" |");
             if (sampleSizes)
             {
-                var needed = new[] { "i1", "i2" }.Select(k => g.Estimates.TryGetValue(k, out var e) && double.IsFinite(e.RelativeStandardError)
-                    ? Math.Ceiling(data.Inputs!.Value * e.RelativeStandardError * e.RelativeStandardError / (delta * epsilon * epsilon)).ToString("N0", CultureInfo.InvariantCulture)
+                // summary.json's own figure when it has one (so report and summary cannot disagree), else N·rse²/(δε²).
+                var needed = new[] { "i1", "i2" }.Select(k => !g.Estimates.TryGetValue(k, out var e) ? "–"
+                    : e.InputsNeeded is { } stated && double.IsFinite(stated) ? Math.Ceiling(stated).ToString("N0", CultureInfo.InvariantCulture)
+                    : double.IsFinite(e.RelativeStandardError) ? Math.Ceiling(data.Inputs!.Value * e.RelativeStandardError * e.RelativeStandardError / (delta * epsilon * epsilon)).ToString("N0", CultureInfo.InvariantCulture)
                     : "–");
                 markdown.Append(' ').Append(string.Join(" / ", needed)).Append(" |");
             }

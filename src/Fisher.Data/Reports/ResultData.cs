@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Fisher.Data.Reports;
 
 /// <summary>One quantity of one group as summary.json states it (any field may be absent).</summary>
-public sealed record SummaryQuantity(long? Count, double? MeanEstimate, double? RelativeStandardError);
+public sealed record SummaryQuantity(long? Count, double? MeanEstimate, double? RelativeStandardError, double? InputsNeeded = null);
 
 /// <summary>One parameter group of summary.json: its name, parameter tensor names and quantities.</summary>
 public sealed record SummaryGroup(string Name, IReadOnlyList<string> Parameters, long? Size, IReadOnlyDictionary<string, SummaryQuantity> Quantities);
@@ -139,7 +139,7 @@ public sealed class ResultData
                     if (g.TryGetProperty("quantities", out var qs) && qs.ValueKind == JsonValueKind.Object)
                     {
                         foreach (var q in qs.EnumerateObject().Where(q => q.Value.ValueKind == JsonValueKind.Object))
-                            quantities[q.Name] = new SummaryQuantity((long?)Number(q.Value, "count"), Number(q.Value, "meanEstimate"), Number(q.Value, "relativeStandardError"));
+                            quantities[q.Name] = new SummaryQuantity((long?)Number(q.Value, "count"), Number(q.Value, "meanEstimate"), Number(q.Value, "relativeStandardError"), Number(q.Value, "inputsNeeded"));
                     }
                     groups.Add(new SummaryGroup(name, parameters, (long?)Number(g, "size"), quantities));
                     index++;
