@@ -10,24 +10,14 @@ namespace Fisher.Client;
 /// <summary>A checkpoint of a sweep and its epoch (from <c>epoch-NN</c> in the file name, else its position).</summary>
 internal sealed record Checkpoint(int Epoch, string Path);
 
-/// <summary>What <c>fisher sweep</c> estimates: the spec of <c>fisher estimate</c> minus the model, for a list of checkpoints.</summary>
+/// <summary>
+/// What <c>fisher sweep</c> estimates: the job spec of <c>fisher estimate</c> (its <see cref="JobSpec.ModelPath"/> is
+/// replaced by each checkpoint in turn) for a list of checkpoints.
+/// </summary>
 internal sealed record SweepOptions
 {
     public required IReadOnlyList<Checkpoint> Checkpoints { get; init; }
-    public required string ArchitecturePath { get; init; }
-    public required string DataPath { get; init; }
-    public string? LabelsPath { get; init; }
-    public string? Likelihood { get; init; }
-    public double? Variance { get; init; }
-    public string Estimators { get; init; } = Cli.DefaultQuantities;
-    public int Draws { get; init; } = 1;
-    public long FirstInput { get; init; }
-    public long Inputs { get; init; }
-    public int Shards { get; init; } = 2;
-    public string Grouping { get; init; } = "layer";
-    public int BatchSize { get; init; } = 256;
-    public ulong Seed { get; init; }
-    public string Precision { get; init; } = "float32";
+    public required JobSpec Spec { get; init; }
     public required string OutFolder { get; init; }
     public bool Progress { get; init; } = true;
 }
@@ -92,9 +82,7 @@ internal static partial class Sweep
     public static async Task<IReadOnlyList<SweepEpoch>> Run(IClusterClient client, SweepOptions options, TextWriter log, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (!File.Exists(options.ArchitecturePath))
-            throw new ArgumentException($"--architecture: no file '{options.ArchitecturePath}'");
-        foreach (var (path, option) in new[] { (options.DataPath, "--data"), (options.LabelsPath, "--labels") })
+        foreach (var (path, option) in new[] { (options.Spec.ArchitecturePath, "--architecture"), (options.Spec.InputsPath, "--data"), (options.Spec.LabelsPath, "--labels") })
         {
             if (path is not null && !File.Exists(path))
                 throw new ArgumentException($"{option}: no file '{path}'");
@@ -105,24 +93,7 @@ internal static partial class Sweep
         var total = System.Diagnostics.Stopwatch.StartNew();
         foreach (var checkpoint in options.Checkpoints)
         {
-            var spec = new JobSpec
-            {
-                ModelPath = checkpoint.Path,
-                ArchitecturePath = Path.GetFullPath(options.ArchitecturePath),
-                InputsPath = Path.GetFullPath(options.DataPath),
-                LabelsPath = options.LabelsPath is null ? null : Path.GetFullPath(options.LabelsPath),
-                Likelihood = options.Likelihood,
-                Variance = options.Variance,
-                Quantities = options.Estimators == Cli.DefaultQuantities && options.LabelsPath is not null ? Cli.DefaultQuantities + ",empirical" : options.Estimators,
-                DrawsPerInput = options.Draws,
-                FirstInput = options.FirstInput,
-                Inputs = options.Inputs,
-                Shards = options.Shards,
-                Grouping = options.Grouping,
-                BatchSize = options.BatchSize,
-                Seed = options.Seed,
-                Precision = options.Precision,
-            };
+            var spec = options.Spec with { ModelPath = checkpoint.Path };
             var id = $"sweep-{stamp}-{EpochFolder(checkpoint.Epoch)}";
             var folder = Path.Combine(options.OutFolder, EpochFolder(checkpoint.Epoch));
             JobStatus status;
@@ -232,17 +203,17 @@ internal static partial class Sweep
     {
         var root = new JsonObject
         {
-            ["architecture"] = Path.GetFullPath(options.ArchitecturePath),
-            ["data"] = Path.GetFullPath(options.DataPath),
-            ["labels"] = options.LabelsPath is null ? null : Path.GetFullPath(options.LabelsPath),
-            ["likelihood"] = options.Likelihood ?? ModelArchitecture.Read(options.ArchitecturePath).Likelihood,
-            ["estimators"] = options.Estimators,
-            ["draws"] = options.Draws,
-            ["firstInput"] = options.FirstInput,
-            ["inputs"] = options.Inputs,
-            ["grouping"] = options.Grouping,
-            ["seed"] = options.Seed,
-            ["precision"] = options.Precision,
+            ["architecture"] = options.Spec.ArchitecturePath,
+            ["data"] = options.Spec.InputsPath,
+            ["labels"] = options.Spec.LabelsPath,
+            ["likelihood"] = options.Spec.Likelihood ?? ModelArchitecture.Read(options.Spec.ArchitecturePath).Likelihood,
+            ["estimators"] = options.Spec.Quantities,
+            ["draws"] = options.Spec.DrawsPerInput,
+            ["firstInput"] = options.Spec.FirstInput,
+            ["inputs"] = options.Spec.Inputs,
+            ["grouping"] = options.Spec.Grouping,
+            ["seed"] = options.Spec.Seed,
+            ["precision"] = options.Spec.Precision,
             ["meaning"] = "per epoch and group: mean over the group's parameters of each estimate (i1, i2, exact, empirical) and of v1/v2 (E_x of the conditional variance of one label draw's Î1/Î2 term); rse = ||standard errors||_2 / ||estimates||_2 over the group; v2BelowV1Share = share of the group's parameters with E_x V2 < E_x V1",
             ["epochs"] = new JsonArray(epochs.Select(e =>
             {

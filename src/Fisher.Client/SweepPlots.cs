@@ -38,7 +38,7 @@ internal static class SweepPlots
     {
         Directory.CreateDirectory(folder);
         string setting = string.Create(CultureInfo.InvariantCulture,
-            $"{options.Likelihood ?? Fisher.Data.ModelArchitecture.Read(options.ArchitecturePath).Likelihood}{(options.Inputs > 0 ? $", {options.Inputs:N0} inputs" : "")}, K = {options.Draws}");
+            $"{options.Spec.Likelihood ?? Fisher.Data.ModelArchitecture.Read(options.Spec.ArchitecturePath).Likelihood}{(options.Spec.Inputs > 0 ? $", {options.Spec.Inputs:N0} inputs" : "")}, K = {options.Spec.DrawsPerInput}");
         Render(Path.Combine(folder, "sweep-estimates.png"), epochs, EstimateSeries, g => g.Means,
             "Î1, Î2, exact", "mean diagonal entry", setting);
         Render(Path.Combine(folder, "sweep-variances.png"), epochs, VarianceSeries, g => g.Means,

@@ -1,3 +1,4 @@
+using Fisher.Contracts;
 using System.CommandLine;
 using Spectre.Console;
 
@@ -86,28 +87,33 @@ internal static class TrainCommands
                 dataPath = sample.Images;
                 labelsPath ??= sample.Labels;
             }
+            var estimatorsText = result.GetValue(estimators)!;
             var options = new SweepOptions
             {
                 Checkpoints = files,
-                ArchitecturePath = result.GetValue(architecture) ?? Path.Combine(Path.GetDirectoryName(files[0].Path)!, "model.json"),
-                DataPath = dataPath,
-                LabelsPath = labelsPath,
-                Likelihood = result.GetValue(likelihood),
-                Variance = result.GetValue(variance),
-                Estimators = result.GetValue(estimators)!,
-                Draws = result.GetValue(draws),
-                FirstInput = result.GetValue(first),
-                Inputs = result.GetValue(inputs),
-                Shards = result.GetValue(shards),
-                Grouping = result.GetValue(grouping)!,
-                BatchSize = result.GetValue(batch),
-                Seed = result.GetValue(seed),
-                Precision = result.GetValue(precision)!,
+                Spec = new JobSpec
+                {
+                    ModelPath = files[0].Path, // replaced by each checkpoint
+                    ArchitecturePath = Path.GetFullPath(result.GetValue(architecture) ?? Path.Combine(Path.GetDirectoryName(files[0].Path)!, "model.json")),
+                    InputsPath = Path.GetFullPath(dataPath),
+                    LabelsPath = labelsPath is null ? null : Path.GetFullPath(labelsPath),
+                    Likelihood = result.GetValue(likelihood),
+                    Variance = result.GetValue(variance),
+                    Quantities = estimatorsText == Cli.DefaultQuantities && labelsPath is not null ? Cli.DefaultQuantities + ",empirical" : estimatorsText,
+                    DrawsPerInput = result.GetValue(draws),
+                    FirstInput = result.GetValue(first),
+                    Inputs = result.GetValue(inputs),
+                    Shards = result.GetValue(shards),
+                    Grouping = result.GetValue(grouping)!,
+                    BatchSize = result.GetValue(batch),
+                    Seed = result.GetValue(seed),
+                    Precision = result.GetValue(precision)!,
+                },
                 OutFolder = result.GetValue(output) ?? Path.Combine("results", "sweep-" + Cli.NewJobId()),
                 Progress = !result.GetValue(noProgress),
             };
             await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), cancellation);
-            AnsiConsole.MarkupLine(Markup.Escape($"Sweep of {files.Count} checkpoints on the {connection.Description}: {options.Estimators}, {options.Grouping} groups, {Path.GetFileName(options.DataPath)}"));
+            AnsiConsole.MarkupLine(Markup.Escape($"Sweep of {files.Count} checkpoints on the {connection.Description}: {options.Spec.Quantities}, {options.Spec.Grouping} groups, {Path.GetFileName(options.Spec.InputsPath)}"));
             await Sweep.Run(connection.Client, options, Console.Out, cancellation);
             return 0;
         }));

@@ -132,14 +132,18 @@ public sealed class TrainTests : IDisposable
         var epochs = await Sweep.Run(connection.Client, new SweepOptions
         {
             Checkpoints = checkpoints,
-            ArchitecturePath = Path.Combine(_folder, "s", "model.json"),
-            DataPath = TestData.Images,
-            LabelsPath = TestData.Labels,
-            Estimators = "all",
-            Inputs = 200,
-            Shards = 2,
-            BatchSize = 64,
-            Seed = 3,
+            Spec = new Fisher.Contracts.JobSpec
+            {
+                ModelPath = checkpoints[0].Path,
+                ArchitecturePath = Path.Combine(_folder, "s", "model.json"),
+                InputsPath = TestData.Images,
+                LabelsPath = TestData.Labels,
+                Quantities = "all",
+                Inputs = 200,
+                Shards = 2,
+                BatchSize = 64,
+                Seed = 3,
+            },
             OutFolder = output,
             Progress = false,
         }, TextWriter.Null);
