@@ -8,26 +8,27 @@ namespace Fisher.Bench;
 /// <summary>
 /// For each MLP: a plain TorchSharp forward+backward (autograd, cross-entropy) as the baseline, then the
 /// estimator with Î1 alone (K = 1), Î2 alone, the exact diagonal alone and all quantities together, each merged
-/// into a running FisherAccumulator as a worker does (moment reduction and Chan merge included). Reports samples/s, the ratio of time per sample to the baseline, and peak RSS.
+/// into a running FisherAccumulator as a worker does (moment reduction and Chan merge included). Reports samples/s, the ratio of time per sample to the baseline (timed in alternating rounds with it), and peak RSS.
 /// </summary>
 internal static class EstimatorBenchmark
 {
     private static readonly (string Name, FisherQuantity Quantities, bool DoubleMoments)[] Cases =
     [
-        ("Î1 (K=1)", FisherQuantity.SquaredScore, true),
-        ("Î2", FisherQuantity.NegativeHessian, true),
-        ("exact diagonal", FisherQuantity.Exact, true),
-        ("all quantities", FisherQuantity.All, true),
-        ("Î1 (K=1), float32 Gram", FisherQuantity.SquaredScore, false),
-        ("Î2, float32 Gram", FisherQuantity.NegativeHessian, false),
-        ("exact diagonal, float32 Gram", FisherQuantity.Exact, false),
-        ("all quantities, float32 Gram", FisherQuantity.All, false),
+        ("Î1 (K=1)", FisherQuantity.SquaredScore, false),
+        ("Î2", FisherQuantity.NegativeHessian, false),
+        ("exact diagonal", FisherQuantity.Exact, false),
+        ("Î1, Î2, exact, empirical", FisherQuantity.SquaredScore | FisherQuantity.NegativeHessian | FisherQuantity.Exact | FisherQuantity.Empirical, false),
+        ("all quantities", FisherQuantity.All, false),
+        ("Î1 (K=1), float64 Gram", FisherQuantity.SquaredScore, true),
+        ("Î2, float64 Gram", FisherQuantity.NegativeHessian, true),
+        ("exact diagonal, float64 Gram", FisherQuantity.Exact, true),
+        ("all quantities, float64 Gram", FisherQuantity.All, true),
     ];
 
     public static int Run(BenchOptions options)
     {
         TorchRuntime.Configure(options.Threads);
-        Console.WriteLine($"# Fisher.Estimators benchmark: float32 compute, float64 moments, batch {options.Batch}, {options.Threads} torch threads, {options.SecondsPerCase:0.#} s per case");
+        Console.WriteLine($"# Fisher.Estimators benchmark: float32 compute (Gram products float32 per batch unless marked float64 Gram), float64 moments across batches, batch {options.Batch}, {options.Threads} torch threads, {options.SecondsPerCase:0.#} s per case");
         Console.WriteLine();
         Console.WriteLine("| network | case | samples/s | time ratio to fwd+bwd | peak RSS (MB) |");
         Console.WriteLine("|---|---|---:|---:|---:|");
@@ -54,8 +55,9 @@ internal static class EstimatorBenchmark
                     var estimator = new FisherEstimator(network, likelihood, new EstimatorOptions { Quantities = quantities, DrawsPerInput = 1, Seed = 3, DoublePrecisionMoments = doubleMoments });
                     long index = 0;
                     using var accumulator = new FisherAccumulator(); // what a worker does: merge batch after batch
-                    var (seconds, memory) = Measure(options, () => estimator.Accumulate(accumulator, x, y, (index++) * options.Batch));
-                    Row(name, caseName, options.Batch / seconds, seconds / baseline, memory);
+                    var (seconds, ratio, memory) = MeasureAgainst(options, () => estimator.Accumulate(accumulator, x, y, (index++) * options.Batch), () => ForwardBackward(network, x, y));
+                    Row(name, caseName, options.Batch / seconds, ratio, memory);
+
                 }
             }
         }
@@ -85,6 +87,52 @@ internal static class EstimatorBenchmark
         }
         rounds.Sort();
         return (rounds[rounds.Count / 2], PeakMemory.PeakMegabytes());
+    }
+
+    /// <summary>
+    /// Seconds per call of <paramref name="action"/> and its time ratio to <paramref name="baseline"/>, timed in
+    /// alternating rounds of about 0.2 s each (each round starts with one untimed call, so both run with warm caches)
+    /// so that a machine whose speed drifts during the run (a shared VM) slows both alike: the ratio is the median
+    /// over rounds of the ratio of the two rounds' median call times. Peak RSS while running.
+    /// </summary>
+    private static (double Seconds, double Ratio, double PeakMegabytes) MeasureAgainst(BenchOptions options, Action action, Action baseline)
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            action();
+            baseline();
+        }
+        GC.Collect();
+        PeakMemory.Reset();
+        static double Round(Action call)
+        {
+            call(); // untimed: warms the caches after the other case
+            var times = new List<double>();
+            var round = Stopwatch.StartNew();
+            while (round.Elapsed.TotalSeconds < 0.2 || times.Count < 3)
+            {
+                var sw = Stopwatch.StartNew();
+                call();
+                times.Add(sw.Elapsed.TotalSeconds);
+            }
+            times.Sort();
+            return times[times.Count / 2];
+        }
+        var seconds = new List<double>();
+        var ratios = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (total.Elapsed.TotalSeconds < options.SecondsPerCase || seconds.Count < 5)
+        {
+            double reference = Round(baseline);
+            double elapsed = Round(action);
+            seconds.Add(elapsed);
+            ratios.Add(elapsed / reference);
+        }
+        if (Environment.GetEnvironmentVariable("BENCH_DEBUG") is not null)
+            Console.WriteLine("rounds: " + string.Join(" ", seconds.Zip(ratios, (x, r) => $"{x * 1000:F1}ms/{x / r * 1000:F2}ms")));
+        seconds.Sort();
+        ratios.Sort();
+        return (seconds[seconds.Count / 2], ratios[ratios.Count / 2], PeakMemory.PeakMegabytes());
     }
 
     private static readonly Dictionary<FeedForwardNetwork, (nn.Module<Tensor, Tensor> Model, TorchSharp.Modules.Parameter[] Parameters)> Models = [];

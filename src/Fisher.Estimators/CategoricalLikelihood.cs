@@ -53,6 +53,17 @@ public sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
         return p.mul(s2.Sq()).sum(1).sub(i.Sq());
     }
 
+    internal override Tensor? StreamCentering(Tensor f) => f.softmax(-1);
+
+    internal override (Tensor? Fisher, Tensor? V1) CenteredForms(Tensor f, Tensor rows, bool fisher, bool v1)
+    {
+        // Rows s = R − 1pᵀR: I = Σ p_c s_c², V1 = Σ p_c s_c⁴ − I², as p-weighted sums over the output axis (batched products).
+        var p = f.softmax(-1).unsqueeze(1);            // (B, 1, C)
+        var s2 = rows.Sq();
+        var i = p.matmul(s2).squeeze(1);               // (B, n)
+        return (fisher ? i : null, v1 ? p.matmul(s2.Sq()).squeeze(1).sub(i.Sq()) : null);
+    }
+
     public override Tensor ProjectRows(Tensor rows) => rows.sub(rows.mean([1], keepdim: true));
 
     public override (Tensor Lower, Tensor Upper) OutputFisherEigenvalues(Tensor f)

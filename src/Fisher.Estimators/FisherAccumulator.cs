@@ -5,20 +5,30 @@ namespace Fisher.Estimators;
 
 /// <summary>
 /// A worker's running moments per (parameter, quantity), kept as float64 tensors so the hot loop allocates no
-/// managed arrays. Batches add their power sums S1 = Σv, S2 = Σv² to a pending chunk (two in-place adds per
-/// stream); every <see cref="BatchesPerFold"/> batches, and before a copy is taken, the chunk is folded into the
-/// (n, mean, M2) state with Chan's update (estimators.md §9.6). A chunk of a few thousand values keeps the
-/// cancellation in S2 − S1²/n at float64 rounding for any realistic coefficient of variation, while the fold —
-/// a dozen element-wise passes per stream — runs rarely. Take a managed copy with <see cref="ToMoments"/> when a
-/// partial leaves the worker. Not thread-safe (one per worker). Owns native memory: dispose it.
+/// managed arrays. Batches add their power sums S1 = Σv, S2 = Σv² to a pending chunk; every
+/// <see cref="BatchesPerFold"/> batches, and before a copy is taken, the chunk is folded into the (n, mean, M2) state
+/// with Chan's update (estimators.md §9.6). A chunk of a few thousand values keeps the cancellation in S2 − S1²/n at
+/// float64 rounding for any realistic coefficient of variation, while the fold — a dozen element-wise passes per
+/// stream — runs rarely. Weight sums arrive as the factors of their Gram products (<see cref="GramBlock"/>), which
+/// are multiplied straight into a pending product per block (one fused multiply-add, no product tensor and no
+/// separate add per batch); float64 pending products join the chunk at the fold, float32 ones (float32 networks)
+/// every <see cref="Float32BatchesPerFlush"/> batches. Take a managed copy with <see cref="ToMoments"/> when a partial
+/// leaves the worker. Not thread-safe (one per worker). Owns native memory: dispose it.
 /// </summary>
 public sealed class FisherAccumulator : IDisposable
 {
     private readonly Dictionary<MomentKey, Entry> _entries = [];
+    private readonly Dictionary<string, PendingProduct> _products = [];
     private int _pendingBatches;
 
     /// <summary>Batches summed raw before they are folded into the Chan state.</summary>
-    public int BatchesPerFold { get; init; } = 16;
+    public int BatchesPerFold { get; init; } = 64;
+
+    /// <summary>
+    /// Batches whose float32 Gram products are summed in float32 before they join the float64 sums: a sum of four
+    /// float32 products of a few hundred terms each keeps float32 accuracy (MomentPrecisionTests).
+    /// </summary>
+    public int Float32BatchesPerFlush { get; init; } = 8;
 
     /// <summary>Number of inputs merged.</summary>
     public long Inputs { get; private set; }
@@ -27,17 +37,26 @@ public sealed class FisherAccumulator : IDisposable
     public int Count => _entries.Count;
 
     /// <summary>
-    /// Merges one batch of <paramref name="inputs"/> inputs: per stream the power sums S1 = Σv, S2 = Σv². Called with
-    /// every stream of a batch at once, after all of its tensor work succeeded, so a failing batch changes nothing.
+    /// Merges one batch of <paramref name="inputs"/> inputs: per stream the count and power sums S1 = Σv, S2 = Σv²,
+    /// and the Gram blocks of the weights. Called with every stream of a batch at once, after all of its tensor work
+    /// succeeded, so a failing batch changes nothing.
     /// </summary>
-    internal void Merge(long inputs, IReadOnlyList<PowerSums> batch)
+    internal void Merge(long inputs, IReadOnlyList<PowerSums> batch, IReadOnlyList<GramBlock> gramBlocks)
     {
         using var scope = NewDisposeScope();
         foreach (var sums in batch)
         {
             if (!_entries.TryGetValue(sums.Key, out var entry))
-                _entries[sums.Key] = entry = new Entry(sums.Sum.numel());
+                _entries[sums.Key] = entry = new Entry(sums.Elements);
             entry.Add(sums);
+        }
+        foreach (var block in gramBlocks)
+        {
+            if (!_products.TryGetValue(block.Signature, out var product))
+                _products[block.Signature] = product = new PendingProduct(block);
+            product.Add(block);
+            if (product.Batches >= Float32BatchesPerFlush && product.IsSingle)
+                product.Flush(_entries);
         }
         Inputs += inputs;
         if (++_pendingBatches >= BatchesPerFold)
@@ -61,6 +80,9 @@ public sealed class FisherAccumulator : IDisposable
         foreach (var entry in _entries.Values)
             entry.Dispose();
         _entries.Clear();
+        foreach (var product in _products.Values)
+            product.Dispose();
+        _products.Clear();
         Inputs = 0;
         _pendingBatches = 0;
     }
@@ -71,12 +93,49 @@ public sealed class FisherAccumulator : IDisposable
     private void Fold()
     {
         using var scope = NewDisposeScope();
+        foreach (var product in _products.Values)
+            product.Flush(_entries);
         foreach (var entry in _entries.Values)
             entry.Fold();
         _pendingBatches = 0;
     }
 
     private static double[] Copy(Tensor t) => MemoryMarshal.Cast<byte, double>(t.bytes).ToArray();
+
+    /// <summary>Σ over pending batches of Valuesᵀ·InputPower for one Gram block layout, in the blocks' dtype.</summary>
+    private sealed class PendingProduct(GramBlock layout) : IDisposable
+    {
+        private readonly Tensor _product = zeros([layout.Values.shape[1], layout.InputPower.shape[1]], layout.Values.dtype).DetachFromDisposeScope();
+        private readonly IReadOnlyList<List<SumTarget>> _targets = layout.Targets;
+        private readonly long _width = layout.Width;
+
+        public int Batches { get; private set; }
+
+        public bool IsSingle => _product.dtype == ScalarType.Float32;
+
+        public void Add(GramBlock block)
+        {
+            _product.addmm_(block.Values.t(), block.InputPower);
+            Batches++;
+        }
+
+        /// <summary>Adds every slice into the float64 sums of its streams and restarts.</summary>
+        public void Flush(Dictionary<MomentKey, Entry> entries)
+        {
+            if (Batches == 0)
+                return;
+            for (int i = 0; i < _targets.Count; i++)
+            {
+                var slice = _product.narrow(0, i * _width, _width).reshape(-1);
+                foreach (var target in _targets[i])
+                    entries[target.Key].AddSlice(slice, target.SumOfSquares, target.Factor);
+            }
+            _product.zero_();
+            Batches = 0;
+        }
+
+        public void Dispose() => _product.Dispose();
+    }
 
     /// <summary>Chan state (n, mean, M2) plus the raw power sums of the pending chunk.</summary>
     private sealed class Entry : IDisposable
@@ -97,10 +156,19 @@ public sealed class FisherAccumulator : IDisposable
         private Tensor Sum { get; }
         private Tensor SumOfSquares { get; }
 
+        /// <summary>Adds a slice of a pending product into S1 or S2.</summary>
+        public void AddSlice(Tensor slice, bool sumOfSquares, int factor)
+        {
+            var target = sumOfSquares ? SumOfSquares : Sum;
+            target.add_(factor == 1 ? slice : slice.mul(TensorMath.C(factor, slice.dtype)));
+        }
+
         public void Add(PowerSums sums)
         {
-            Sum.add_(sums.Sum.reshape(-1));
-            SumOfSquares.add_(sums.SumOfSquares.reshape(-1));
+            if (sums.Sum is not null)
+                Sum.add_(sums.Sum.reshape(-1));
+            if (sums.SumOfSquares is not null)
+                SumOfSquares.add_(sums.SumOfSquares.reshape(-1));
             _pending += sums.Count;
         }
 
@@ -131,5 +199,9 @@ public sealed class FisherAccumulator : IDisposable
     }
 }
 
-/// <summary>Power sums of one stream of a batch: S1 = Σv and S2 = Σv² per element, float64, over Count values.</summary>
-internal readonly record struct PowerSums(MomentKey Key, long Count, Tensor Sum, Tensor SumOfSquares);
+/// <summary>
+/// Power sums of one stream of a batch: S1 = Σv and S2 = Σv² per element over Count values, float64 or float32 (the
+/// dtype of the Gram products, EstimatorOptions.DoublePrecisionMoments); added into float64 sums either way. Null sums:
+/// every value was zero (only the count moves).
+/// </summary>
+internal readonly record struct PowerSums(MomentKey Key, long Count, Tensor? Sum, Tensor? SumOfSquares, long Elements);

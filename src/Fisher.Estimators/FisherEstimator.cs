@@ -119,13 +119,15 @@ public sealed class FisherEstimator
             throw new InvalidBatchException("inputs", "the network output is NaN or infinite for this batch");
 
         var sums = new List<PowerSums>();
+        var gramBlocks = new List<GramBlock>();
         int layers = _network.Layers.Count;
 
         int outputs = _likelihood.Outputs;
         int draws = _options.DrawsPerInput;
 
-        // One pass over K identity streams gives the Jacobian rows J^l[o] = ∂f_o/∂z^l and, with residuals, the
-        // diagonals R^l[o] = diag ∂²f_o/∂z^l² (H_i per output, §1.2). Everything label-free follows per unit:
+        // One pass over the K output-space identity streams gives the Jacobian rows J^l[o] = ∂f_o/∂z^l and, with
+        // residuals, the diagonals R^l[o] = diag ∂²f_o/∂z^l² (H_i per output, §1.2); for the softmax the streams are
+        // centred (e_o − p: rows J − 1pᵀJ, Likelihood.StreamCentering), which leaves every form below unchanged. Everything label-free follows per unit:
         // I = Jᵀ Σ_f J, V1 = E(Jᵀe)⁴ − I², V2 = Rᵀ Σ_f R (§3.1). Back-propagation is linear in the top vector, so
         // for any score e the first-order vector is eᵀJ and the residual eᵀR: draws and observed labels need no
         // pass of their own once this one exists.
@@ -134,10 +136,11 @@ public sealed class FisherEstimator
         bool jacobianPass = needGamma || needExact || needV1 || needV2 || needV1Bounds || needV2Bounds;
         bool jacobianResidual = smooth && (needV2 || needV2Bounds || (needGamma && draws >= outputs));
         StreamBackward? jacobian = null;
+        Tensor? centering = null; // the Jacobian rows are centred (J − 1pᵀJ for the softmax): same quadratic forms, cheaper
         if (jacobianPass)
         {
-            var identity = eye(outputs, dtype: f.dtype).expand(batch, outputs, outputs);
-            jacobian = StreamBackward.Run(trace, identity, jacobianResidual, _lowestLayer);
+            centering = _likelihood.StreamCentering(f);
+            jacobian = StreamBackward.RunJacobian(trace, centering, jacobianResidual, _lowestLayer);
         }
 
         Tensor? score = null;
@@ -165,7 +168,13 @@ public sealed class FisherEstimator
                 continue;
             var rows = jacobian?.FirstOrder[l];      // (B, K, n_l)
             var rowResiduals = jacobian?.Residual[l]; // (B, K, n_l); null in the output layer (zero)
-            var exact = rows is null ? null : _likelihood.QuadraticForm(f, rows);
+            Tensor? exact = null, v1 = null;
+            if (rows is not null)
+            {
+                (exact, v1) = centering is null
+                    ? (_likelihood.QuadraticForm(f, rows), needV1 ? _likelihood.ScoreFourthMomentVariance(f, rows) : null)
+                    : _likelihood.CenteredForms(f, rows, fisher: true, v1: needV1);
+            }
             var units = new List<UnitValues>(13);
             if (needScores)
             {
@@ -179,17 +188,34 @@ public sealed class FisherEstimator
             {
                 // −∂²ℓ/∂z² = G − R(e): the GGN part is label-free, the residual is driven by e (§9.2).
                 var residual = drawn?.Residual[l] ?? (rowResiduals is null ? null : score!.matmul(rowResiduals));
-                var gamma = exact!.unsqueeze(1);
-                gamma = residual is null ? gamma.expand(batch, draws, gamma.shape[2]) : gamma.sub(residual);
-                if (needI2)
-                    units.Add(new UnitValues(FisherQuantity.NegativeHessian, gamma, 2));
-                if (needI2Mean)
-                    units.Add(new UnitValues(FisherQuantity.NegativeHessianInputMean, gamma.mean([1]), 2));
-                if (needNegative)
+                if (residual is null)
                 {
-                    // a_k² Γ_j < 0 ⇔ Γ_j < 0 and a_k ≠ 0 (§7.2): an indicator of Γ against an indicator of A.
-                    var negative = gamma.lt(TensorMath.C(0, gamma.dtype)).to(gamma.dtype);
-                    units.Add(new UnitValues(FisherQuantity.NegativeHessianNegative, negative, LinearMomentRule.NonZeroIndicator));
+                    // No residual curvature at this layer (the output layer; every layer of a piecewise-linear net): every
+                    // Î2 draw equals the exact diagonal (§5.3d), whose products serve for Î2 as well.
+                    if (needI2)
+                        units.Add(needExact
+                            ? UnitValues.Repeat(FisherQuantity.NegativeHessian, FisherQuantity.Exact, draws)
+                            : new UnitValues(FisherQuantity.NegativeHessian, exact!, 2, Repeats: draws));
+                    if (needI2Mean)
+                        units.Add(needExact
+                            ? UnitValues.Repeat(FisherQuantity.NegativeHessianInputMean, FisherQuantity.Exact, 1)
+                            : new UnitValues(FisherQuantity.NegativeHessianInputMean, exact!, 2));
+                    if (needNegative)
+                        units.Add(UnitValues.Zero(FisherQuantity.NegativeHessianNegative, batch * draws)); // the exact diagonal is ≥ 0
+                }
+                else
+                {
+                    var gamma = exact!.unsqueeze(1).sub(residual);
+                    if (needI2)
+                        units.Add(new UnitValues(FisherQuantity.NegativeHessian, gamma, 2));
+                    if (needI2Mean)
+                        units.Add(new UnitValues(FisherQuantity.NegativeHessianInputMean, gamma.mean([1]), 2));
+                    if (needNegative)
+                    {
+                        // a_k² Γ_j < 0 ⇔ Γ_j < 0 and a_k ≠ 0 (§7.2): an indicator of Γ against an indicator of A.
+                        var negative = gamma.lt(TensorMath.C(0, gamma.dtype)).to(gamma.dtype);
+                        units.Add(new UnitValues(FisherQuantity.NegativeHessianNegative, negative, LinearMomentRule.NonZeroIndicator));
+                    }
                 }
             }
             if (needExact)
@@ -200,9 +226,11 @@ public sealed class FisherEstimator
                 units.Add(new UnitValues(FisherQuantity.Empirical, delta.Sq(), 2));
             }
             if (needV1)
-                units.Add(new UnitValues(FisherQuantity.SquaredScoreVariance, _likelihood.ScoreFourthMomentVariance(f, rows!), 4));
+                units.Add(new UnitValues(FisherQuantity.SquaredScoreVariance, v1!, 4));
             if (needV2)
-                units.Add(new UnitValues(FisherQuantity.NegativeHessianVariance, rowResiduals is null ? zeros_like(exact!) : _likelihood.QuadraticForm(f, rowResiduals), 4));
+                units.Add(rowResiduals is null
+                    ? UnitValues.Zero(FisherQuantity.NegativeHessianVariance, batch)
+                    : new UnitValues(FisherQuantity.NegativeHessianVariance, centering is null ? _likelihood.QuadraticForm(f, rowResiduals) : _likelihood.CenteredForms(f, rowResiduals, fisher: true, v1: false).Fisher!, 4));
             if (needV1Bounds)
             {
                 // ‖J_i‖⁴ = a_k⁴ ‖J_j‖⁴ for W_jk (pre-activation trick), so the bound is a per-unit value times a_k⁴.
@@ -215,15 +243,15 @@ public sealed class FisherEstimator
             if (needV2Bounds)
             {
                 // ‖H_i‖² = a_k⁴ ‖R_j‖² for W_jk; zero where h is affine in the parameter (output layer, ReLU layers).
-                var h2 = rowResiduals is null ? zeros_like(exact!) : _likelihood.ProjectRows(rowResiduals).Sq().sum(1);
+                var h2 = rowResiduals is null ? null : _likelihood.ProjectRows(rowResiduals).Sq().sum(1);
                 if (quantities.HasFlag(FisherQuantity.V2Upper))
-                    units.Add(new UnitValues(FisherQuantity.V2Upper, h2.mul(fisherEigenvalues.Upper.unsqueeze(1)), 4));
+                    units.Add(h2 is null ? UnitValues.Zero(FisherQuantity.V2Upper, batch) : new UnitValues(FisherQuantity.V2Upper, h2.mul(fisherEigenvalues.Upper.unsqueeze(1)), 4));
                 if (quantities.HasFlag(FisherQuantity.V2Lower))
-                    units.Add(new UnitValues(FisherQuantity.V2Lower, h2.mul(fisherEigenvalues.Lower.unsqueeze(1)), 4));
+                    units.Add(h2 is null ? UnitValues.Zero(FisherQuantity.V2Lower, batch) : new UnitValues(FisherQuantity.V2Lower, h2.mul(fisherEigenvalues.Lower.unsqueeze(1)), 4));
             }
-            LinearMomentRule.Accumulate(sums, weight, bias, units, trace.LayerInputs[l], _options.DoublePrecisionMoments ? ScalarType.Float64 : _network.DType);
+            LinearMomentRule.Accumulate(sums, gramBlocks, weight, bias, units, trace.LayerInputs[l], _options.DoublePrecisionMoments ? ScalarType.Float64 : _network.DType);
         }
-        accumulator.Merge(batch, sums);
+        accumulator.Merge(batch, sums, gramBlocks);
     }
 
     /// <summary>

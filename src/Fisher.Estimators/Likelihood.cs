@@ -61,6 +61,20 @@ public abstract class Likelihood
     public abstract Tensor ScoreFourthMomentVariance(Tensor f, Tensor rows);
 
     /// <summary>
+    /// Weights w (batch, outputs) with which the Jacobian pass may start from the streams e_o − w instead of e_o, giving
+    /// rows R − 1 wᵀR, when every score satisfies 1ᵀe = 0 (so eᵀ(R − 1wᵀR) = eᵀR) and Σ_f 1 = 0 (so the quadratic
+    /// forms are unchanged): the softmax, with w = p. Null: start from the identity.
+    /// </summary>
+    internal virtual Tensor? StreamCentering(Tensor f) => null;
+
+    /// <summary>
+    /// <see cref="QuadraticForm"/> and <see cref="ScoreFourthMomentVariance"/> of rows that already are centred with
+    /// <see cref="StreamCentering"/>; the default ignores the centring.
+    /// </summary>
+    internal virtual (Tensor? Fisher, Tensor? V1) CenteredForms(Tensor f, Tensor rows, bool fisher, bool v1) =>
+        (fisher ? QuadraticForm(f, rows) : null, v1 ? ScoreFourthMomentVariance(f, rows) : null);
+
+    /// <summary>
     /// Projects rows (batch, outputs, n) onto the subspace the score e lives in, along the output axis: the identity,
     /// except for the softmax, where 1ᵀe = 0 and rows are projected onto 1⊥ (P = I − 11ᵀ/C). Since eᵀu = eᵀPu,
     /// V1 and V2 of u equal those of Pu, so the bounds of §4 may use ‖Pu‖ instead of ‖u‖.

@@ -24,8 +24,31 @@ internal sealed class StreamBackward
     /// <summary>diag ∂²φ/∂z^l² per layer, (batch, streams, n_l); null where zero (output layer, piecewise-linear layers above) or not requested.</summary>
     public Tensor?[] Residual { get; }
 
+    /// <summary>
+    /// The pass over the identity streams (one per output: the Jacobian rows ∂f_o/∂z^l), or, with centring weights w
+    /// (batch, outputs), over the streams e_o − w (rows J − 1wᵀJ; Likelihood.StreamCentering). The first pull-back is
+    /// the output weight itself (minus wᵀW), broadcast over the batch, so it costs no batched product.
+    /// </summary>
+    public static StreamBackward RunJacobian(ForwardTrace trace, Tensor? centering, bool withResidual, int lowest)
+    {
+        var f = trace.Output;
+        int outputs = (int)f.shape[1];
+        var top = eye(outputs, dtype: f.dtype).unsqueeze(0);
+        top = centering is null ? top.expand(f.shape[0], outputs, outputs) : top.sub(centering.unsqueeze(1));
+        Tensor? firstPull = null;
+        if (trace.Network.Layers.Count > 1)
+        {
+            var weight = trace.Network.Layers[^1].Weight;
+            firstPull = centering is null ? weight.unsqueeze(0) : weight.unsqueeze(0).sub(centering.matmul(weight).unsqueeze(1));
+        }
+        return Run(trace, top, withResidual, lowest, firstPull);
+    }
+
     /// <summary>Runs the pass from the output (layer L−1) down to <paramref name="lowest"/>.</summary>
-    public static StreamBackward Run(ForwardTrace trace, Tensor top, bool withResidual, int lowest)
+    public static StreamBackward Run(ForwardTrace trace, Tensor top, bool withResidual, int lowest) =>
+        Run(trace, top, withResidual, lowest, firstPull: null);
+
+    private static StreamBackward Run(ForwardTrace trace, Tensor top, bool withResidual, int lowest, Tensor? firstPull)
     {
         var layers = trace.Network.Layers;
         int last = layers.Count - 1;
@@ -39,7 +62,7 @@ internal sealed class StreamBackward
         for (int l = last - 1; l >= lowest; l--)
         {
             var weight = layers[l + 1].Weight;        // (n_{l+1}, n_l)
-            var pulled = g.matmul(weight);            // (W^{l+1})ᵀ g^{l+1}, row form
+            var pulled = l == last - 1 && firstPull is not null ? firstPull : g.matmul(weight); // (W^{l+1})ᵀ g^{l+1}, row form
             var d1 = trace.FirstDerivative[l]!.unsqueeze(1);
             g = d1 * pulled;
             firstOrder[l] = g;

@@ -59,7 +59,7 @@ public static class TestData
     }
 
     /// <summary>The same quantities computed directly by the estimator core, one accumulator over all rows, no grains.</summary>
-    public static Dictionary<string, Moments> Direct(JobSpec spec)
+    public static Dictionary<string, Moments> Direct(JobSpec spec, bool doublePrecisionMoments = true)
     {
         TorchRuntime.Configure(1);
         var architecture = ModelArchitecture.Read(spec.ArchitecturePath);
@@ -71,6 +71,7 @@ public static class TestData
             Quantities = quantities,
             DrawsPerInput = spec.DrawsPerInput,
             Seed = spec.Seed,
+            DoublePrecisionMoments = doublePrecisionMoments,
         });
         using var accumulator = new FisherAccumulator();
         long rows = spec.Inputs == 0 ? data.Rows - spec.FirstInput : spec.Inputs;
