@@ -84,7 +84,7 @@ internal static class Breakdown
             using var scope = NewDisposeScope();
             Array.Copy(x, first * features, buffer, 0, count * features);
             Array.Copy(y, first, labels, 0, count);
-            var input = (tensor(buffer, [batch, features]).narrow(0, 0, count) * architecture.Input.Scale + architecture.Input.Shift).to(dtype);
+            var input = architecture.Input.Apply(tensor(buffer, [batch, features]).narrow(0, 0, count)).to(dtype);
             var label = tensor(labels, [batch]).narrow(0, 0, count);
             inputsPerBatch[b] = input.MoveToOuterDisposeScope();
             labelsPerBatch[b] = label.MoveToOuterDisposeScope();

@@ -20,8 +20,9 @@ namespace Fisher.Bench.Distributed;
 internal sealed record RunResult(double Seconds, long Inputs, int Groups, string Note = "");
 
 /// <summary>
-/// The cases, each run in its own process by <see cref="Program"/>: first on a few batches (warm-up: JIT, torch kernels,
-/// Orleans activations), then timed on the requested inputs.
+/// The cases, each run in its own process by <see cref="Program"/>: first untimed on the warm-up inputs (JIT, torch
+/// kernels, Orleans activations), then, after a 1 s pause for the runtime's background JIT to finish, timed on the
+/// requested inputs.
 /// </summary>
 internal static class Cases
 {
@@ -43,12 +44,15 @@ internal static class Cases
             case Direct2:
                 int threads = name == Direct1 ? 1 : 2;
                 DirectLoop(options, warmInputs, threads);
+                Settle();
                 return Time(() => DirectLoop(options, inputs, threads));
             case Workers:
                 WorkersWithoutOrleans(options, warmInputs, "all");
+                Settle();
                 return Time(() => WorkersWithoutOrleans(options, inputs, "all"));
             case WorkersPool:
                 await WorkersOnThreadPool(options, warmInputs, "all");
+                Settle();
                 var clock = Stopwatch.StartNew();
                 var (merged, groupCount) = await WorkersOnThreadPool(options, inputs, "all");
                 return new RunResult(clock.Elapsed.TotalSeconds, merged, groupCount);
@@ -59,11 +63,19 @@ internal static class Cases
                 {
                     string grouping = name == GrainsLayer ? "layer" : "all";
                     await silo.RunJob(options, warmInputs, grouping);
+                    Settle();
                     return await silo.RunJob(options, inputs, grouping);
                 }
             default:
                 throw new ArgumentException($"unknown case '{name}'");
         }
+    }
+
+    /// <summary>A pause after the warm-up: the tiered JIT recompiles hot methods on a background thread.</summary>
+    private static void Settle()
+    {
+        GC.Collect();
+        Thread.Sleep(1000);
     }
 
     private static RunResult Time(Func<(long Inputs, int Groups)> run)
@@ -119,7 +131,7 @@ internal static class Cases
             using var scope = NewDisposeScope();
             data.ReadInputs(first, count, x.AsSpan(0, count * data.Features));
             data.ReadLabels(first, count, y.AsSpan(0, count));
-            var input = tensor(x, [batch, data.Features]).narrow(0, 0, count) * architecture.Input.Scale + architecture.Input.Shift;
+            var input = architecture.Input.Apply(tensor(x, [batch, data.Features]).narrow(0, 0, count));
             var labels = tensor(y, [batch]).narrow(0, 0, count);
             estimator.Accumulate(accumulator, input.to(dtype), labels, first);
         }
@@ -230,6 +242,8 @@ internal static class Cases
             var grains = _host.Services.GetRequiredService<IClusterClient>();
             var spec = Workload.Spec(options, inputs, grouping);
             var job = grains.GetGrain<IFisherJobGrain>(string.Create(CultureInfo.InvariantCulture, $"bench-{++_jobs}"));
+            var threadsBefore = ThreadSnapshot();
+            using var jit = options.Trace ? new JitListener { Enabled = true } : null;
             var clock = Stopwatch.StartNew();
             var status = await job.Start(spec);
             var trace = new List<string>();
@@ -243,8 +257,18 @@ internal static class Cases
             }
             foreach (var line in trace)
                 Console.Error.WriteLine($"  trace {spec.Inputs} {grouping}: {line}");
+            if (jit is not null)
+            {
+                jit.Enabled = false;
+                lock (jit.Counts)
+                {
+                    foreach (var (type, count) in jit.Counts.OrderByDescending(p => p.Value).Take(10))
+                        Console.Error.WriteLine($"  trace {spec.Inputs} {grouping}: JIT compiled {count,6} methods of {type}");
+                    Console.Error.WriteLine($"  trace {spec.Inputs} {grouping}: JIT compiled {jit.Counts.Values.Sum()} methods during the job");
+                }
+            }
             if (options.Trace)
-                foreach (var line in ThreadTimes())
+                foreach (var line in ThreadTimes(threadsBefore))
                     Console.Error.WriteLine($"  trace {spec.Inputs} {grouping}: {line}");
             if (status.State != JobState.Completed)
                 throw new InvalidOperationException($"job {status.JobId} ended {status.State}: {status.Error}");
@@ -281,12 +305,12 @@ internal static class Cases
                 $"storage serializer {serializer.GetType().Name}: aggregator state of group '{largest.Group}' ({doubles * 8 / 1e6:0.0} MB of doubles) serializes to {bytes.ToMemory().Length / 1e6:0.0} MB in {write:0.000} s, deserializes in {read:0.000} s");
         }
 
-        /// <summary>CPU seconds of the process's busiest threads so far (Linux /proc), to find who spins.</summary>
-        private static IEnumerable<string> ThreadTimes()
+        /// <summary>CPU seconds per thread of this process so far (Linux /proc; empty elsewhere), by thread id.</summary>
+        private static Dictionary<string, (string Name, double Seconds)> ThreadSnapshot()
         {
+            var threads = new Dictionary<string, (string Name, double Seconds)>();
             if (!Directory.Exists("/proc/self/task"))
-                yield break;
-            var threads = new List<(string Name, double Seconds)>();
+                return threads;
             foreach (var dir in Directory.EnumerateDirectories("/proc/self/task"))
             {
                 try
@@ -295,15 +319,22 @@ internal static class Cases
                     int open = stat.IndexOf('('), close = stat.LastIndexOf(')');
                     var fields = stat[(close + 2)..].Split(' ');
                     double ticks = double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture);
-                    threads.Add((stat[(open + 1)..close], ticks / 100));
+                    threads[Path.GetFileName(dir)] = (stat[(open + 1)..close], ticks / 100);
                 }
                 catch (IOException)
                 {
                 }
             }
+            return threads;
+        }
+
+        /// <summary>CPU seconds of the process's busiest threads since <paramref name="before"/>, to find who competes with the compute threads.</summary>
+        private static IEnumerable<string> ThreadTimes(Dictionary<string, (string Name, double Seconds)> before)
+        {
+            var threads = ThreadSnapshot().Select(p => (p.Value.Name, Seconds: p.Value.Seconds - (before.TryGetValue(p.Key, out var b) ? b.Seconds : 0))).ToList();
             foreach (var (name, seconds) in threads.OrderByDescending(t => t.Seconds).Take(10))
-                yield return string.Create(CultureInfo.InvariantCulture, $"thread {name,-16} {seconds,6:0.00} s CPU");
-            yield return string.Create(CultureInfo.InvariantCulture, $"{threads.Count} threads, {threads.Sum(t => t.Seconds):0.00} s CPU in all");
+                yield return string.Create(CultureInfo.InvariantCulture, $"thread {name,-16} {seconds,6:0.00} s CPU during the job");
+            yield return string.Create(CultureInfo.InvariantCulture, $"{threads.Count} threads, {threads.Sum(t => t.Seconds):0.00} s CPU in all during the job");
         }
 
         private static int FreePort()

@@ -21,7 +21,7 @@ static async Task<int> RunChild(Options options, string name)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BREAKDOWN\t{label}\t{seconds:R}\t{note}"));
         return 0;
     }
-    long warm = Math.Min(options.Inputs, Math.Max(options.Shards, 2L * options.Batch));
+    long warm = Math.Min(options.Inputs, Math.Max(options.WarmInputs ?? options.Inputs, options.Shards));
     var result = await Cases.Run(name, options, warm, options.Inputs);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"RESULT\t{result.Seconds:R}\t{result.Inputs}\t{result.Groups}\t{PeakMemory.PeakMegabytes():R}\t{result.Note}\t{Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:R}"));

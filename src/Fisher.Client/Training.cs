@@ -280,8 +280,8 @@ internal static class Training
                 double bound = 1.0 / Math.Sqrt(fanIn);
                 using var low = tensor(-bound, ScalarType.Float32);
                 using var width = tensor(2 * bound, ScalarType.Float32);
-                var w = rand([fanOut, fanIn], ScalarType.Float32, generator: generator).mul(width).add(low);
-                var b = rand([fanOut], ScalarType.Float32, generator: generator).mul(width).add(low);
+                var w = rand([fanOut, fanIn], ScalarType.Float32, generator: generator).mul(width).Plus(low);
+                var b = rand([fanOut], ScalarType.Float32, generator: generator).mul(width).Plus(low);
                 _weights[l] = new Parameter(w.detach(), requires_grad: true);
                 _biases[l] = new Parameter(b.detach(), requires_grad: true);
                 _weights[l].DetachFromDisposeScope();
@@ -311,7 +311,7 @@ internal static class Training
             ActivationKind.LeakyRelu => nn.functional.leaky_relu(z, activation.NegativeSlope),
             ActivationKind.Tanh => z.tanh(),
             ActivationKind.Sigmoid => z.sigmoid(),
-            ActivationKind.Softplus => z.relu().add(z.abs().neg().exp().log1p()),
+            ActivationKind.Softplus => z.relu().Plus(z.abs().neg().exp().log1p()),
             ActivationKind.Gelu => nn.functional.gelu(z),
             ActivationKind.Silu => z.mul(z.sigmoid()),
             _ => throw new ArgumentException($"activation {activation.Name} cannot be trained"),
@@ -321,10 +321,10 @@ internal static class Training
         public Tensor Loss(Tensor f, Tensor target) => _architecture.Likelihood switch
         {
             "categorical" => nn.functional.cross_entropy(f, target),
-            "gaussian" => Square(f.sub(target)).sum(1).mean().mul(_lossScale),
+            "gaussian" => Square(f.Minus(target)).sum(1).mean().mul(_lossScale),
             // softplus(f) − y f = max(f, 0) − y f + log(1 + e^−|f|)
-            "bernoulli" => f.relu().sub(f.mul(target)).add(f.abs().neg().exp().log1p()).sum(1).mean(),
-            "poisson" => f.exp().sub(f.mul(target)).sum(1).mean(),
+            "bernoulli" => f.relu().Minus(f.mul(target)).Plus(f.abs().neg().exp().log1p()).sum(1).mean(),
+            "poisson" => f.exp().Minus(f.mul(target)).sum(1).mean(),
             var other => throw new ArgumentException($"likelihood {other} cannot be trained"),
         };
 

@@ -48,14 +48,19 @@ internal sealed record ArrayHeader(string Format, string DType, ElementType? Typ
 /// <summary>
 /// Reads rows of an IDX or NPY array file, plain or gzip-compressed (detected by the magic 1F 8B). Plain files are
 /// read at the offset of the requested rows; gzip files are decompressed as a stream, keeping the position so that
-/// sequential reads never restart. Not thread-safe.
+/// sequential reads never restart. A read that would skip or go back at least <see cref="CopyThresholdBytes"/> of
+/// decompressed data switches to a plain copy of the file (<see cref="DecompressedCopies"/>) when one can be had.
+/// Not thread-safe.
 /// </summary>
 internal sealed partial class ArrayFile : IDisposable
 {
     private const int ChunkBytes = 1 << 20;
     private static readonly byte[] NpyMagic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
-    private readonly SafeFileHandle? _handle;
+    /// <summary>Skips (or backward reads) shorter than this decompress in place; longer ones use a plain copy.</summary>
+    internal const long CopyThresholdBytes = 4 << 20;
+
+    private SafeFileHandle? _handle;
     private FileStream? _gzipFile;
     private GZipStream? _gzip;
     private long _gzipPosition;
@@ -71,6 +76,7 @@ internal sealed partial class ArrayFile : IDisposable
         _gzip = gzip;
         _gzipPosition = gzipPosition;
         RowBytes = checked(header.RowElements * header.ElementSize);
+        Compressed = handle is null;
     }
 
     public string Path { get; }
@@ -79,7 +85,10 @@ internal sealed partial class ArrayFile : IDisposable
 
     public long RowBytes { get; }
 
-    public bool Compressed => _handle is null;
+    public bool Compressed { get; }
+
+    /// <summary>True once reads go to a plain copy of the compressed file.</summary>
+    internal bool UsesCopy => Compressed && _handle is not null;
 
     /// <summary>How many times the gzip stream was reopened from the start (a backward read).</summary>
     internal int Restarts { get; private set; }
@@ -144,7 +153,7 @@ internal sealed partial class ArrayFile : IDisposable
             int rows = Math.Min(chunkRows, count - done);
             var bytes = _buffer.AsSpan(0, checked((int)(rows * RowBytes)));
             if (_handle is not null)
-                ReadPlain(start + done, bytes);
+                ReadPlain(start + done, bytes); // a plain file, or the plain copy of a compressed one
             else
                 ReadCompressed(start + done, bytes);
             Decode(bytes, destination.Slice(done * elements, rows * elements));
@@ -167,6 +176,12 @@ internal sealed partial class ArrayFile : IDisposable
     private void ReadCompressed(long row, Span<byte> bytes)
     {
         long target = Header.DataOffset + row * RowBytes;
+        long distance = target < _gzipPosition ? target : target - _gzipPosition; // bytes to decompress before the rows
+        if (distance >= CopyThresholdBytes && SwitchToCopy())
+        {
+            ReadPlain(row, bytes);
+            return;
+        }
         if (target < _gzipPosition)
             Restart();
         try
@@ -202,6 +217,26 @@ internal sealed partial class ArrayFile : IDisposable
             Restart(); // leave a usable reader behind
             throw new DataFormatException(Path, $"row {(at - Header.DataOffset) / RowBytes}: damaged gzip data after {at} decompressed bytes: {e.Message}", e);
         }
+    }
+
+    private bool SwitchToCopy()
+    {
+        var copy = DecompressedCopies.TryGet(Path, Header.DataOffset + Header.Rows * RowBytes);
+        if (copy is null)
+            return false;
+        try
+        {
+            _handle = File.OpenHandle(copy, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.RandomAccess);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // removed meanwhile: decompress in place
+        }
+        _gzip?.Dispose();
+        _gzipFile?.Dispose();
+        _gzip = null;
+        _gzipFile = null;
+        return true;
     }
 
     private void Restart()

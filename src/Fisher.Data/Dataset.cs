@@ -7,7 +7,9 @@ namespace Fisher.Data;
 /// <c>|i1</c>, <c>|u1</c>) or float (<c>&lt;f4</c>, <c>&lt;f8</c>) dtype with shape (N) or (N, C). Either file may be
 /// gzip-compressed (detected by content). Values are returned raw (no scaling, no NaN check).
 /// <para>Not thread-safe: use one <see cref="Dataset"/> per worker. Sequential reads of a gzip file continue from the
-/// last position; reading backwards restarts decompression from the beginning.</para>
+/// last position; reading backwards restarts decompression from the beginning. A read that would skip or rescan 4 MB
+/// or more of decompressed data uses a plain copy of the file instead, made once per machine in
+/// <c>$FISHER_CACHE_DIR</c> (default: the temporary folder's <c>fisher-cache</c>; empty: never).</para>
 /// </summary>
 public sealed class Dataset : IDisposable
 {
@@ -85,6 +87,9 @@ public sealed class Dataset : IDisposable
 
     /// <summary>Bytes decompressed from the inputs file so far.</summary>
     internal long InputBytesDecompressed => _inputs.DecompressedBytes;
+
+    /// <summary>True once the inputs are read from a plain copy of their gzip file.</summary>
+    internal bool InputsUseCopy => _inputs.UsesCopy;
 
     /// <summary>Reads input rows [start, start + count) row-major into <paramref name="destination"/> (count * Features values).</summary>
     public void ReadInputs(long start, int count, Span<double> destination)

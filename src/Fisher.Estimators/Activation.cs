@@ -94,14 +94,14 @@ public sealed record Activation(ActivationKind Kind, double NegativeSlope = 0.01
                 var z2 = z.Sq();
                 var phi = z2.Times(-0.5).exp().Times(1.0 / Math.Sqrt(2 * Math.PI));
                 var cdf = special.erf(z.Times(1.0 / Math.Sqrt(2))).Plus(1).Times(0.5);
-                return (z.mul(cdf), cdf.add(z.mul(phi)), withSecond ? phi.mul(z2.From(2)) : null);
+                return (z.mul(cdf), cdf.Plus(z.mul(phi)), withSecond ? phi.mul(z2.From(2)) : null);
             }
             case ActivationKind.Silu:
             {
                 // z s(z): σ' = s + z s(1 − s), σ'' = s(1 − s)(2 + z(1 − 2s)).
                 var s = z.sigmoid();
                 var ds = s.mul(s.From(1));
-                return (z.mul(s), s.add(z.mul(ds)), withSecond ? ds.mul(z.mul(s.Times(-2).Plus(1)).Plus(2)) : null);
+                return (z.mul(s), s.Plus(z.mul(ds)), withSecond ? ds.mul(z.mul(s.Times(-2).Plus(1)).Plus(2)) : null);
             }
             default:
                 throw new InvalidOperationException($"activation {Kind} has no rule");

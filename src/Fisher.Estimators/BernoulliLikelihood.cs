@@ -11,7 +11,7 @@ public sealed class BernoulliLikelihood(int outputs) : IndependentOutputsLikelih
     public override string Name => "bernoulli";
 
     public override Tensor LogLikelihood(Tensor f, Tensor labels) =>
-        labels.mul(f.unsqueeze(1)).sub(f.Softplus().unsqueeze(1)).sum(-1);
+        labels.mul(f.unsqueeze(1)).Minus(f.Softplus().unsqueeze(1)).sum(-1);
 
     public override Tensor Mean(Tensor f) => f.sigmoid();
 

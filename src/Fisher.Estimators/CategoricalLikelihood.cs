@@ -23,34 +23,34 @@ public sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
     public override Tensor Mean(Tensor f) => f.softmax(-1);
 
     public override Tensor Score(Tensor f, Tensor labels) =>
-        nn.functional.one_hot(labels, Classes).to(f.dtype) - f.softmax(-1).unsqueeze(1);
+        nn.functional.one_hot(labels, Classes).to(f.dtype).Minus(f.softmax(-1).unsqueeze(1));
 
     public override Tensor OutputFisher(Tensor f)
     {
         var p = f.softmax(-1);
-        return Diagonal(p).sub(p.unsqueeze(2).mul(p.unsqueeze(1)));
+        return Diagonal(p).Minus(p.unsqueeze(2).mul(p.unsqueeze(1)));
     }
 
     public override Tensor SqrtOutputFisher(Tensor f)
     {
         var p = f.softmax(-1);
         var sqrtP = p.sqrt();
-        return Diagonal(sqrtP).sub(p.unsqueeze(2).mul(sqrtP.unsqueeze(1)));
+        return Diagonal(sqrtP).Minus(p.unsqueeze(2).mul(sqrtP.unsqueeze(1)));
     }
 
     public override Tensor QuadraticForm(Tensor f, Tensor rows)
     {
         var p = f.softmax(-1).unsqueeze(2);          // (B, C, 1)
         var mean = p.mul(rows).sum(1, keepdim: true);  // pᵀu per direction
-        return p.mul(rows.sub(mean).Sq()).sum(1);
+        return p.mul(rows.Minus(mean).Sq()).sum(1);
     }
 
     public override Tensor ScoreFourthMomentVariance(Tensor f, Tensor rows)
     {
         var p = f.softmax(-1).unsqueeze(2);
-        var s2 = rows.sub(p.mul(rows).sum(1, keepdim: true)).Sq();
+        var s2 = rows.Minus(p.mul(rows).sum(1, keepdim: true)).Sq();
         var i = p.mul(s2).sum(1);
-        return p.mul(s2.Sq()).sum(1).sub(i.Sq());
+        return p.mul(s2.Sq()).sum(1).Minus(i.Sq());
     }
 
     internal override Tensor? StreamCentering(Tensor f) => f.softmax(-1);
@@ -61,10 +61,10 @@ public sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
         var p = f.softmax(-1).unsqueeze(1);            // (B, 1, C)
         var s2 = rows.Sq();
         var i = p.matmul(s2).squeeze(1);               // (B, n)
-        return (fisher ? i : null, v1 ? p.matmul(s2.Sq()).squeeze(1).sub(i.Sq()) : null);
+        return (fisher ? i : null, v1 ? p.matmul(s2.Sq()).squeeze(1).Minus(i.Sq()) : null);
     }
 
-    public override Tensor ProjectRows(Tensor rows) => rows.sub(rows.mean([1], keepdim: true));
+    public override Tensor ProjectRows(Tensor rows) => rows.Minus(rows.mean([1], keepdim: true));
 
     public override (Tensor Lower, Tensor Upper) OutputFisherEigenvalues(Tensor f)
     {
@@ -76,7 +76,7 @@ public sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
             var zero = zeros(f.shape[0], f.dtype);
             return (zero, zero);
         }
-        var sigma = Diagonal(p).sub(p.unsqueeze(2).mul(p.unsqueeze(1)));
+        var sigma = Diagonal(p).Minus(p.unsqueeze(2).mul(p.unsqueeze(1)));
         var eigenvalues = linalg.eigvalsh(sigma);
         var sorted = p.sort(1, descending: true).Values;
         var upper = eigenvalues[.., Classes - 1].maximum(sorted[.., 1]).minimum(sorted[.., 0].AtMost(0.5));
@@ -91,10 +91,10 @@ public sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
         var f64 = f.to(ScalarType.Float64);
         var p = f64.softmax(-1);
         var inner = eye(Classes, dtype: ScalarType.Float64).unsqueeze(0)
-            .sub(p.unsqueeze(2)).sub(p.unsqueeze(1)).add(p.Sq().sum(1).unsqueeze(1).unsqueeze(2));
+            .Minus(p.unsqueeze(2)).Minus(p.unsqueeze(1)).Plus(p.Sq().sum(1).unsqueeze(1).unsqueeze(2));
         var a = SqrtOutputFisher(f64);
         var m = a.transpose(1, 2).matmul(inner.Sq()).matmul(a);
-        var upper = linalg.eigvalsh(m.add(m.transpose(1, 2)).Times(0.5))[.., Classes - 1].relu();
+        var upper = linalg.eigvalsh(m.Plus(m.transpose(1, 2)).Times(0.5))[.., Classes - 1].relu();
         // Symmetric arguments u⊗u with u ∈ 1⊥ span C(C−1)/2 dimensions, Ψ has rank ≤ C − 1: the minimum is 0 unless
         // C = 2, where 1⊥ is a line and V1 = λ‖Pu‖⁴ exactly (λ = 4p₁p₂(1 − 2p₁)² = λmax(Ψ)).
         var lower = Classes == 2 ? upper : zeros_like(upper);

@@ -160,15 +160,15 @@ public sealed class FisherAccumulator : IDisposable
         public void AddSlice(Tensor slice, bool sumOfSquares, int factor)
         {
             var target = sumOfSquares ? SumOfSquares : Sum;
-            target.add_(factor == 1 ? slice : slice.mul(TensorMath.C(factor, slice.dtype)));
+            target.PlusInPlace(factor == 1 ? slice : slice.mul(TensorMath.C(factor, slice.dtype)));
         }
 
         public void Add(PowerSums sums)
         {
             if (sums.Sum is not null)
-                Sum.add_(sums.Sum.reshape(-1));
+                Sum.PlusInPlace(sums.Sum.reshape(-1));
             if (sums.SumOfSquares is not null)
-                SumOfSquares.add_(sums.SumOfSquares.reshape(-1));
+                SumOfSquares.PlusInPlace(sums.SumOfSquares.reshape(-1));
             _pending += sums.Count;
         }
 
@@ -179,10 +179,10 @@ public sealed class FisherAccumulator : IDisposable
                 return;
             double nb = _pending, na = Count, n = na + nb;
             var meanB = Sum.div(tensor(nb, ScalarType.Float64));
-            var m2B = SumOfSquares.sub(Sum.mul(meanB)).relu(); // clamp at 0 without a Scalar
-            var d = meanB.sub(Mean);
-            Mean.add_(d.mul(tensor(nb / n, ScalarType.Float64)));
-            M2.add_(m2B.add(d.mul(d).mul(tensor(na * nb / n, ScalarType.Float64))));
+            var m2B = SumOfSquares.Minus(Sum.mul(meanB)).relu(); // clamp at 0 without a Scalar
+            var d = meanB.Minus(Mean);
+            Mean.PlusInPlace(d.mul(tensor(nb / n, ScalarType.Float64)));
+            M2.PlusInPlace(m2B.Plus(d.mul(d).mul(tensor(na * nb / n, ScalarType.Float64))));
             Count += _pending;
             _pending = 0;
             Sum.zero_();

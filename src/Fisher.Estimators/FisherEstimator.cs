@@ -205,7 +205,7 @@ public sealed class FisherEstimator
                 }
                 else
                 {
-                    var gamma = exact!.unsqueeze(1).sub(residual);
+                    var gamma = exact!.unsqueeze(1).Minus(residual);
                     if (needI2)
                         units.Add(new UnitValues(FisherQuantity.NegativeHessian, gamma, 2));
                     if (needI2Mean)

@@ -25,13 +25,13 @@ public sealed class GaussianLikelihood : Likelihood
 
     public override Tensor LogLikelihood(Tensor f, Tensor labels)
     {
-        var r = labels - f.unsqueeze(1);
+        var r = labels.Minus(f.unsqueeze(1));
         return r.Sq().sum(-1).Times(-1 / (2 * Variance)).Plus(-0.5 * Outputs * Math.Log(2 * Math.PI * Variance));
     }
 
     public override Tensor Mean(Tensor f) => f.alias();
 
-    public override Tensor Score(Tensor f, Tensor labels) => labels.sub(f.unsqueeze(1)).Over(Variance);
+    public override Tensor Score(Tensor f, Tensor labels) => labels.Minus(f.unsqueeze(1)).Over(Variance);
 
     public override Tensor OutputFisher(Tensor f) =>
         eye(Outputs, dtype: f.dtype).Over(Variance).expand(f.shape[0], Outputs, Outputs);
@@ -66,7 +66,7 @@ public sealed class GaussianLikelihood : Likelihood
         var u1 = uniforms[.., .., TensorIndex.Slice(0, Outputs)];
         var u2 = uniforms[.., .., TensorIndex.Slice(Outputs, 2 * Outputs)];
         var z = u1.log().Times(-2).sqrt().mul(u2.Times(2 * Math.PI).cos());
-        return f.to(ScalarType.Float64).unsqueeze(1).add(z.Times(Math.Sqrt(Variance))).to(f.dtype);
+        return f.to(ScalarType.Float64).unsqueeze(1).Plus(z.Times(Math.Sqrt(Variance))).to(f.dtype);
     }
 
     public override Tensor PrepareObservedLabels(Tensor labels, long batch, ScalarType dtype) => RealLabels(labels, batch, dtype);

@@ -22,9 +22,9 @@ public abstract class IndependentOutputsLikelihood : Likelihood
     protected abstract Tensor OutputFourthCumulant(Tensor f);
 
     /// <summary>Per-output Var(e_o²) = 2v² + κ4 ≥ 0, (batch, outputs); override where a cancellation-free form exists.</summary>
-    protected virtual Tensor OutputSquareVariance(Tensor f) => OutputVariance(f).Sq().Times(2).add(OutputFourthCumulant(f)).relu();
+    protected virtual Tensor OutputSquareVariance(Tensor f) => OutputVariance(f).Sq().Times(2).Plus(OutputFourthCumulant(f)).relu();
 
-    public override Tensor Score(Tensor f, Tensor labels) => labels - Mean(f).unsqueeze(1);
+    public override Tensor Score(Tensor f, Tensor labels) => labels.Minus(Mean(f).unsqueeze(1));
 
     public override Tensor OutputFisher(Tensor f) => Diagonal(OutputVariance(f));
 
@@ -36,7 +36,7 @@ public abstract class IndependentOutputsLikelihood : Likelihood
     {
         var q = QuadraticForm(f, rows);
         var u2 = rows.Sq();
-        return OutputFourthCumulant(f).unsqueeze(2).mul(u2.Sq()).sum(1).add(q.Sq().Times(2));
+        return OutputFourthCumulant(f).unsqueeze(2).mul(u2.Sq()).sum(1).Plus(q.Sq().Times(2));
     }
 
     public override (Tensor Lower, Tensor Upper) OutputFisherEigenvalues(Tensor f)

@@ -13,7 +13,7 @@ public sealed class PoissonLikelihood(int outputs) : IndependentOutputsLikelihoo
     public override string Name => "poisson";
 
     public override Tensor LogLikelihood(Tensor f, Tensor labels) =>
-        labels.mul(f.unsqueeze(1)).sub(f.exp().unsqueeze(1)).sub(labels.Plus(1).lgamma()).sum(-1);
+        labels.mul(f.unsqueeze(1)).Minus(f.exp().unsqueeze(1)).Minus(labels.Plus(1).lgamma()).sum(-1);
 
     public override Tensor Mean(Tensor f) => f.exp();
 
@@ -38,9 +38,9 @@ public sealed class PoissonLikelihood(int outputs) : IndependentOutputsLikelihoo
             var more = uniforms.gt(cdf);
             if (!more.any().item<bool>())
                 break;
-            y = y.add(more.to(ScalarType.Float64));
+            y = y.Plus(more.to(ScalarType.Float64));
             pmf = pmf.mul(rate).Over(k + 1);
-            cdf = cdf.add(pmf);
+            cdf = cdf.Plus(pmf);
         }
         return y.to(f.dtype);
     }

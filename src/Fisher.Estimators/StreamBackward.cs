@@ -34,12 +34,12 @@ internal sealed class StreamBackward
         var f = trace.Output;
         int outputs = (int)f.shape[1];
         var top = eye(outputs, dtype: f.dtype).unsqueeze(0);
-        top = centering is null ? top.expand(f.shape[0], outputs, outputs) : top.sub(centering.unsqueeze(1));
+        top = centering is null ? top.expand(f.shape[0], outputs, outputs) : top.Minus(centering.unsqueeze(1));
         Tensor? firstPull = null;
         if (trace.Network.Layers.Count > 1)
         {
             var weight = trace.Network.Layers[^1].Weight;
-            firstPull = centering is null ? weight.unsqueeze(0) : weight.unsqueeze(0).sub(centering.matmul(weight).unsqueeze(1));
+            firstPull = centering is null ? weight.unsqueeze(0) : weight.unsqueeze(0).Minus(centering.matmul(weight).unsqueeze(1));
         }
         return Run(trace, top, withResidual, lowest, firstPull);
     }
@@ -76,14 +76,14 @@ internal sealed class StreamBackward
             {
                 // diag(D W^T diag(r^{l+1}) W D) = σ'² ⊙ (W∘²)^T r^{l+1}
                 var above = d1.Sq() * residualAbove.matmul(layers[l + 1].WeightSquared);
-                diagonal = diagonal is null ? above : diagonal + above;
+                diagonal = diagonal is null ? above : diagonal.Plus(above);
             }
             for (int c = 0; c < carried.Count; c++)
             {
                 var (factor, deeper) = carried[c];
                 var moved = trace.FirstDerivative[l]!.unsqueeze(2) * weight.t().matmul(factor); // (B, n_l, n_m)
                 var contribution = deeper.matmul(moved.Sq().transpose(1, 2));
-                diagonal = diagonal is null ? contribution : diagonal + contribution;
+                diagonal = diagonal is null ? contribution : diagonal.Plus(contribution);
                 carried[c] = (moved, deeper);
             }
             if (residualAbove is not null && l > lowest)

@@ -1,16 +1,33 @@
 using System.Collections.Concurrent;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Fisher.Estimators;
 
 /// <summary>
-/// Tensor–number arithmetic without TorchSharp <c>Scalar</c> objects. In long benchmark runs a Scalar read by a
-/// native op twice turned out corrupted ("INTERNAL ASSERT FAILED at Scalar.h"), first a temporary one and then
-/// even one this class kept alive, so hot paths use cached 0-dim tensors of the operand's dtype instead
-/// (tensor–tensor ops broadcast them); squares use t·t.
+/// Tensor–number arithmetic without temporary TorchSharp <c>Scalar</c> objects. A Scalar owns a native c10::Scalar and
+/// has a finalizer; TorchSharp passes <c>scalar.Handle</c> to native code without keeping the Scalar alive, so a
+/// temporary one (the implicit <c>alpha = 1</c> of every tensor <c>add</c> and <c>+</c>, or <c>tensor * 2.0</c>) can be finalized
+/// by a garbage collection that another thread starts during the native call, and libtorch then reads freed memory:
+/// "INTERNAL ASSERT FAILED at Scalar.h" or "Expected false to be true ... toDouble", seen on two threads within
+/// minutes. Hot paths therefore pass numbers as cached 0-dim tensors of the operand's dtype and add with
+/// <see cref="Plus(Tensor, Tensor)"/>, which passes the alpha of 1 as a Scalar held by a static field (never finalized);
+/// squares use t·t.
 /// </summary>
-internal static class TensorMath
+public static class TensorMath
 {
+    /// <summary>alpha = 1 for add/sub, rooted by this static field for the life of the process.</summary>
+    private static readonly Scalar One = 1.ToScalar();
+
+    /// <summary>t + other (no temporary Scalar).</summary>
+    public static Tensor Plus(this Tensor t, Tensor other) => t.add(other, One);
+
+    /// <summary>t − other (TorchSharp's sub of two tensors takes no Scalar; named for symmetry with Plus).</summary>
+    public static Tensor Minus(this Tensor t, Tensor other) => t.sub(other);
+
+    /// <summary>t += other, in place (no temporary Scalar).</summary>
+    public static Tensor PlusInPlace(this Tensor t, Tensor other) => t.add_(other, One);
+
     private static readonly ConcurrentDictionary<(double, ScalarType), Tensor> Constants = new();
 
     /// <summary>A process-lifetime 0-dim tensor holding the value in the dtype.</summary>
@@ -24,10 +41,10 @@ internal static class TensorMath
     public static Tensor Times(this Tensor t, double c) => t.mul(C(c, t.dtype));
 
     /// <summary>t + c.</summary>
-    public static Tensor Plus(this Tensor t, double c) => t.add(C(c, t.dtype));
+    public static Tensor Plus(this Tensor t, double c) => t.Plus(C(c, t.dtype));
 
     /// <summary>c − t.</summary>
-    public static Tensor From(this Tensor t, double c) => C(c, t.dtype).sub(t);
+    public static Tensor From(this Tensor t, double c) => C(c, t.dtype).Minus(t);
 
     /// <summary>t / c.</summary>
     public static Tensor Over(this Tensor t, double c) => t.div(C(c, t.dtype));
@@ -45,5 +62,5 @@ internal static class TensorMath
     public static Tensor AtMost(this Tensor t, double c) => t.minimum(C(c, t.dtype));
 
     /// <summary>softplus(z) = max(z, 0) + log(1 + e^−|z|), without Scalar arguments.</summary>
-    public static Tensor Softplus(this Tensor z) => z.relu().add(z.abs().neg().exp().log1p());
+    public static Tensor Softplus(this Tensor z) => z.relu().Plus(z.abs().neg().exp().log1p());
 }

@@ -107,9 +107,7 @@ public sealed class ShardComputation : IDisposable
         var x = tensor(_inputs, [_inputs.Length / features, features], ScalarType.Float64);
         if (x.shape[0] != count)
             x = x.narrow(0, 0, count);
-        if (_scaling.Scale != 1.0 || _scaling.Shift != 0.0)
-            x = x * _scaling.Scale + _scaling.Shift;
-        x = x.to(_dtype);
+        x = _scaling.Apply(x).to(_dtype);
         Tensor? y = null;
         if (_useLabels)
         {

@@ -305,6 +305,68 @@ public sealed class DatasetTests
     }
 
     [Fact]
+    public void FarReadsOfALargeGzipFileUseOnePlainCopy()
+    {
+        using var temp = new TempFolder();
+        var cache = temp.File("cache");
+        var previous = DecompressedCopies.FolderOverride;
+        DecompressedCopies.FolderOverride = cache;
+        try
+        {
+            var path = temp.File("large.idx.gz");
+            const int rows = 12_000, features = 500; // 6 MB decompressed
+            var data = new byte[rows * features];
+            for (int i = 0; i < data.Length; i++)
+                data[i] = (byte)(i * 13 % 251);
+            WriteIdx(path, [rows, features], data, gzip: true);
+            var batch = new double[10 * features];
+            double[] Rows(int first) => data[(first * features)..((first + 10) * features)].Select(v => (double)v).ToArray();
+
+            // Sequential reads stream as before.
+            using (var sequential = Dataset.Open(path))
+            {
+                for (int first = 0; first < 2000; first += 10)
+                    sequential.ReadInputs(first, 10, batch);
+                Assert.False(sequential.InputsUseCopy);
+                Assert.False(Directory.Exists(cache));
+            }
+
+            // A shard that starts 5.5 MB in reads a plain copy, made once; going back then needs no restart.
+            using var far = Dataset.Open(path);
+            far.ReadInputs(11_000, 10, batch);
+            Assert.True(far.InputsUseCopy);
+            Assert.Equal(Rows(11_000), batch);
+            far.ReadInputs(0, 10, batch);
+            Assert.Equal(Rows(0), batch);
+            Assert.Equal(0, far.Restarts);
+            Assert.Equal(12, far.InputBytesDecompressed); // the 12-byte header only: no row was decompressed in place
+            var copy = Assert.Single(Directory.GetFiles(cache));
+            Assert.Equal(12 + data.Length, new FileInfo(copy).Length);
+            using (var another = Dataset.Open(path))
+            {
+                another.ReadInputs(9_000, 10, batch); // 4.5 MB in
+                Assert.True(another.InputsUseCopy);
+                Assert.Equal(Rows(9_000), batch);
+                Assert.Single(Directory.GetFiles(cache)); // the same copy
+            }
+
+            // A damaged large file gets no copy, and the reader names the file and row as it did without copies.
+            var cut = temp.File("cut.idx.gz");
+            var compressed = File.ReadAllBytes(path);
+            File.WriteAllBytes(cut, compressed[..(compressed.Length / 2)]);
+            using var damaged = Dataset.Open(cut);
+            var e = Assert.Throws<DataFormatException>(() => damaged.ReadInputs(11_000, 10, batch));
+            Assert.StartsWith($"{cut}: row ", e.Message);
+            Assert.False(damaged.InputsUseCopy);
+            Assert.Single(Directory.GetFiles(cache)); // nothing left of the failed copy
+        }
+        finally
+        {
+            DecompressedCopies.FolderOverride = previous;
+        }
+    }
+
+    [Fact]
     public void GzippedNpyAndNotAnArrayFile()
     {
         using var temp = new TempFolder();

@@ -84,7 +84,7 @@ public static class TestData
             using var scope = NewDisposeScope();
             data.ReadInputs(first, count, x.AsSpan(0, count * data.Features));
             data.ReadLabels(first, count, y.AsSpan(0, count));
-            var inputs = tensor(x, [batch, data.Features]).narrow(0, 0, count) * architecture.Input.Scale + architecture.Input.Shift;
+            var inputs = architecture.Input.Apply(tensor(x, [batch, data.Features]).narrow(0, 0, count));
             var labels = tensor(y, [batch]).narrow(0, 0, count);
             estimator.Accumulate(accumulator, inputs.to(dtype), labels, first);
         }
