@@ -244,6 +244,8 @@ internal static class Cases
             var job = grains.GetGrain<IFisherJobGrain>(string.Create(CultureInfo.InvariantCulture, $"bench-{++_jobs}"));
             var threadsBefore = ThreadSnapshot();
             using var jit = options.Trace ? new JitListener { Enabled = true } : null;
+            int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+            var pauseBefore = GC.GetTotalPauseDuration();
             var clock = Stopwatch.StartNew();
             var status = await job.Start(spec);
             var trace = new List<string>();
@@ -267,6 +269,9 @@ internal static class Cases
                     Console.Error.WriteLine($"  trace {spec.Inputs} {grouping}: JIT compiled {jit.Counts.Values.Sum()} methods during the job");
                 }
             }
+            if (options.Trace)
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  trace {spec.Inputs} {grouping}: GCs during the job: gen0 {GC.CollectionCount(0) - collectionsBefore[0]}, gen1 {GC.CollectionCount(1) - collectionsBefore[1]}, gen2 {GC.CollectionCount(2) - collectionsBefore[2]}; paused {(GC.GetTotalPauseDuration() - pauseBefore).TotalSeconds:0.000} s"));
             if (options.Trace)
                 foreach (var line in ThreadTimes(threadsBefore))
                     Console.Error.WriteLine($"  trace {spec.Inputs} {grouping}: {line}");

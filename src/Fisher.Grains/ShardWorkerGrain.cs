@@ -7,9 +7,11 @@ using Microsoft.Extensions.Options;
 namespace Fisher.Grains;
 
 /// <summary>
-/// Runs one task attempt. A grain timer advances it one slice at a time; each slice's tensor work runs on the
-/// thread pool, and the grain reports progress between slices, so no call or turn lasts long. When its rows are
-/// done it ships the partial moments to the group's aggregator in chunks, then tells the coordinator.
+/// Runs one task attempt. A grain timer advances it one slice at a time; each slice's tensor work runs on a compute
+/// thread, and the grain reports progress between slices, so no call or turn lasts long. The next slice starts before
+/// the progress report of the last one, so the compute thread never waits for the grain (a report that ends the task
+/// costs at most one slice of wasted work). When its rows are done it ships the partial moments to the group's
+/// aggregator in chunks, then tells the coordinator.
 /// </summary>
 [Orleans.Placement.ActivationCountBasedPlacement] // spread compute over silos; the default prefers the caller's silo
 public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<ShardWorkerGrain> logger) : Grain, IShardWorkerGrain
@@ -18,6 +20,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
     private TaskAssignment? _task;
     private ShardComputation? _compute;
     private IGrainTimer? _timer;
+    private Task<bool>? _slice; // the slice in flight, started before the previous one was reported
     private bool _stopped;
     private WorkerMetrics.TaskTelemetry? _telemetry;
 
@@ -41,10 +44,15 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
         {
             _compute ??= await ComputeThreads.Run(() => new ShardComputation(task, _options.TorchThreads), cancellation);
             var compute = _compute;
-            var done = await ComputeThreads.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
-            if (!await coordinator.Heartbeat(task.TaskId, task.Attempt, compute.RowsDone))
+            var slice = _slice ?? ComputeThreads.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
+            _slice = null;
+            var done = await slice;
+            long rowsDone = compute.RowsDone;
+            if (!done)
+                _slice = ComputeThreads.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
+            if (!await coordinator.Heartbeat(task.TaskId, task.Attempt, rowsDone))
             {
-                Stop();
+                await Stop();
                 return;
             }
             if (!done)
@@ -53,17 +61,17 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
             using var ship = WorkerMetrics.Shipping(_telemetry, task);
             await PartialShipper.Ship(GrainFactory, task, moments, _options.ChunkElements, cancellation);
             await coordinator.TaskCompleted(task.TaskId, task.Attempt);
-            Stop();
+            await Stop();
         }
         catch (JobSpecException e)
         {
             logger.LogWarning("Task {Task} of job {Job} failed on its input: {Error}", task.TaskId, task.JobId, e.Message);
-            Stop();
+            await Stop();
             await coordinator.TaskFailed(task.TaskId, task.Attempt, e.Message);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            Stop();
+            await Stop();
         }
         catch (Exception e) when (e is TimeoutException or OrleansException)
         {
@@ -79,7 +87,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
             WorkerMetrics.Retry("error");
             if (++_failures >= MaxUnexpectedFailures)
             {
-                Stop();
+                await Stop();
                 await coordinator.TaskFailed(task.TaskId, task.Attempt, $"{e.GetType().Name}: {e.Message}");
             }
         }
@@ -88,24 +96,41 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
     private const int MaxUnexpectedFailures = 3;
     private int _failures;
 
-    private void Stop()
+    private async Task Stop()
     {
         _stopped = true;
         _timer?.Dispose();
         _timer = null;
-        _compute?.Dispose();
-        _compute = null;
+        await DisposeCompute();
         _telemetry?.Dispose();
         DeactivateOnIdle();
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    /// <summary>Frees the replica and rows once no slice runs on them any more.</summary>
+    private async Task DisposeCompute()
     {
-        _timer?.Dispose();
+        if (_slice is { } slice)
+        {
+            _slice = null;
+            try
+            {
+                await slice;
+            }
+            catch (Exception e)
+            {
+                // The task is over: its last slice's outcome no longer matters.
+                logger.LogDebug(e, "Slice in flight ended with an error after its task stopped");
+            }
+        }
         _compute?.Dispose();
         _compute = null;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _timer?.Dispose();
+        await DisposeCompute();
         _telemetry?.Dispose();
-        return Task.CompletedTask;
     }
 }
 
