@@ -32,7 +32,7 @@ internal static class Cases
     public const string WorkersPool = "workers-threadpool-slices";
     public const string GrainsAll = "grains-all";
     public const string GrainsLayer = "grains-layer";
-    public const string GrainsAllBinary = "grains-all-binary-storage";
+    public const string GrainsAllAgain = "grains-all-again";
     public const string Breakdown = "breakdown";
 
     /// <summary>Runs case <paramref name="name"/> untimed on <paramref name="warmInputs"/>, then timed on <paramref name="inputs"/>.</summary>
@@ -58,8 +58,8 @@ internal static class Cases
                 return new RunResult(clock.Elapsed.TotalSeconds, merged, groupCount);
             case GrainsAll:
             case GrainsLayer:
-            case GrainsAllBinary:
-                await using (var silo = await EmbeddedSilo.Start(binaryStorage: name == GrainsAllBinary))
+            case GrainsAllAgain:
+                await using (var silo = await EmbeddedSilo.Start())
                 {
                     string grouping = name == GrainsLayer ? "layer" : "all";
                     await silo.RunJob(options, warmInputs, grouping);
@@ -207,11 +207,8 @@ internal static class Cases
 
         private EmbeddedSilo(IHost host) => _host = host;
 
-        /// <summary>
-        /// As ClusterConnection.StartEmbedded. <paramref name="binaryStorage"/>: the memory storage uses Orleans' binary
-        /// grain-state serializer (as UseFisherRedis configures Redis) instead of the default one: the candidate fix.
-        /// </summary>
-        public static async Task<EmbeddedSilo> Start(bool binaryStorage)
+        /// <summary>As ClusterConnection.StartEmbedded.</summary>
+        public static async Task<EmbeddedSilo> Start()
         {
             int siloPort = FreePort(), gatewayPort = FreePort();
             var builder = Host.CreateApplicationBuilder();
@@ -226,11 +223,6 @@ internal static class Cases
                 .UseFisherClusterIds()
                 .AddFisherGrains(o => o.PersistAggregates = false) // as the CLI's embedded silo
                 .AddFisherMemoryStorage());
-            if (binaryStorage)
-            {
-                builder.Services.AddOptions<MemoryGrainStorageOptions>(FisherHosting.StorageName).Configure<IServiceProvider>((o, services) =>
-                    o.GrainStorageSerializer = ActivatorUtilities.CreateInstance<OrleansGrainStorageSerializer>(services));
-            }
             var host = builder.Build();
             await host.StartAsync();
             return new EmbeddedSilo(host);

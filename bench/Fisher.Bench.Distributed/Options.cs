@@ -56,7 +56,7 @@ internal sealed record Options
                           --shards N          data shards of the grains job (default 2 x cores)
                           --quick             6000 and 600 inputs: a smoke run under a minute
                           --only TEXT         run only the cases whose id contains TEXT (direct-1, direct-2, workers-no-orleans,
-                                              grains-all, grains-all-binary-storage, grains-layer)
+                                              grains-all, grains-all-again, grains-layer)
                           --trace             grains cases print the job's progress as polled (to stderr)
                           --no-breakdown      skip the single-thread cost breakdown (data read, model load, tensor creation)
                           --images/--labels   IDX files (default: /usr/share/datasets/fashion-mnist/train-*)

@@ -47,7 +47,7 @@ static int RunParent(Options options)
             ($"worker code without Orleans, 2 threads, {options.Shards} shards, grouping all", Cases.Workers, options.Inputs),
             ($"worker code without Orleans, thread-pool slices as the grain runs them, 2 at a time", Cases.WorkersPool, options.Inputs),
             ($"**grains, {options.Shards} shards, grouping all**", Cases.GrainsAll, options.Inputs),
-            ($"grains, {options.Shards} shards, grouping all, memory storage with the binary serializer (candidate fix)", Cases.GrainsAllBinary, options.Inputs),
+            ($"grains, {options.Shards} shards, grouping all, again in a second process (the spread of single runs)", Cases.GrainsAllAgain, options.Inputs),
             ($"grains, {options.Shards} shards, grouping per layer (each input once per layer: 3x the work)", Cases.GrainsLayer, options.Inputs),
             ($"grains, {options.Shards} shards, grouping all (memory check)", Cases.GrainsAll, options.MemoryInputs),
         };
