@@ -12,6 +12,7 @@ internal sealed record Options
     public int Shards { get; init; } = 2 * Environment.ProcessorCount;
     public bool Quick { get; init; }
     public bool Breakdown { get; init; } = true;
+    public int Pairs { get; init; } = 3;
     public string? Child { get; init; }
     public string? Only { get; init; }
     public bool Trace { get; init; }
@@ -22,7 +23,7 @@ internal sealed record Options
     public static Options? Parse(string[] args)
     {
         var o = new Options();
-        bool inputsSet = false, memorySet = false;
+        bool inputsSet = false, memorySet = false, pairsSet = false;
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]}: value missing");
@@ -37,6 +38,7 @@ internal sealed record Options
                 case "--labels": o = o with { Labels = Next() }; break;
                 case "--quick": o = o with { Quick = true }; break;
                 case "--no-breakdown": o = o with { Breakdown = false }; break;
+                case "--pairs": o = o with { Pairs = int.Parse(Next(), CultureInfo.InvariantCulture) }; pairsSet = true; break;
                 case "--only": o = o with { Only = Next() }; break;
                 case "--trace": o = o with { Trace = true }; break;
                 case "--child": o = o with { Child = Next() }; break;
@@ -59,6 +61,8 @@ internal sealed record Options
                                               grains-all, grains-all-again, grains-layer)
                           --trace             grains cases print the job's progress as polled (to stderr)
                           --no-breakdown      skip the single-thread cost breakdown (data read, model load, tensor creation)
+                          --pairs N           then time the direct loop (2 threads) and the grains job in N alternating pairs of
+                                              fresh processes and print each ratio and the median (default 3; 0: none)
                           --images/--labels   IDX files (default: /usr/share/datasets/fashion-mnist/train-*)
                         """);
                     return null;
@@ -68,8 +72,8 @@ internal sealed record Options
             }
         }
         if (o.Quick)
-            o = o with { Inputs = inputsSet ? o.Inputs : 6_000, MemoryInputs = memorySet ? o.MemoryInputs : 600 };
-        if (o.Inputs < 1 || o.MemoryInputs < 1 || o.Batch < 1 || o.Shards < 1 || o.WarmInputs < 1)
+            o = o with { Inputs = inputsSet ? o.Inputs : 6_000, MemoryInputs = memorySet ? o.MemoryInputs : 600, Pairs = pairsSet ? o.Pairs : 1 };
+        if (o.Inputs < 1 || o.MemoryInputs < 1 || o.Batch < 1 || o.Shards < 1 || o.WarmInputs < 1 || o.Pairs < 0)
         {
             Console.Error.WriteLine("--inputs, --memory-inputs, --warm-inputs, --batch and --shards must be positive");
             return null;

@@ -77,6 +77,29 @@ static int RunParent(Options options)
         Console.WriteLine($"Load average (1, 5, 15 min) before: {loadBefore}; after: {LoadAverage()} (a 2-core machine: anything above ~0.5 means other processes shared the cores).");
         foreach (var (label, _, inputs, result, _, _) in results.Where(r => r.Result.Note.Length > 0))
             Console.WriteLine($"- {label} ({inputs:N0}): {result.Note}");
+        if (options.Pairs > 0 && options.Only is null)
+        {
+            // Single processes on a shared machine scatter by ±5% or more (in one run the plain-thread worker code measured
+            // 1.08 against the direct loop); alternating pairs give each comparison the same machine, and the median a stable figure.
+            Console.WriteLine();
+            Console.WriteLine($"## Grains against the direct loop in {options.Pairs} alternating pairs ({options.Inputs:N0} inputs, fresh processes)");
+            Console.WriteLine();
+            Console.WriteLine("| pair | direct loop, 2 threads (s) | grains, grouping all (s) | ratio |");
+            Console.WriteLine("|---:|---:|---:|---:|");
+            var ratios = new List<double>();
+            for (int pair = 1; pair <= options.Pairs; pair++)
+            {
+                Console.Error.WriteLine($"running pair {pair} of {options.Pairs} ...");
+                var d = Child(options, Cases.Direct2, options.Inputs).Result.Seconds;
+                var g = Child(options, Cases.GrainsAll, options.Inputs).Result.Seconds;
+                ratios.Add(g / d);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {pair} | {d:0.00} | {g:0.00} | {g / d:0.00} |"));
+            }
+            ratios.Sort();
+            Console.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Median ratio {ratios[ratios.Count / 2]:0.00}, mean {ratios.Average():0.00}, range {ratios[0]:0.00}–{ratios[^1]:0.00} (target ≤ 1.10)."));
+        }
         if (options.Breakdown)
         {
             Console.Error.WriteLine("running the breakdown ...");
