@@ -22,7 +22,7 @@ var shards = new Option<int>("--shards") { Description = "Data shards (contiguou
 var grouping = new Option<string>("--grouping") { Description = "Parameter groups: layer, tensor or all.", DefaultValueFactory = _ => "layer" };
 var batch = new Option<int>("--batch-size") { Description = "Inputs per batch inside a worker.", DefaultValueFactory = _ => 256 };
 var seed = new Option<ulong>("--seed") { Description = "Seed of the label draws (the result depends only on it, not on shards, groups or silos).", DefaultValueFactory = _ => 0 };
-var precision = new Option<string>("--precision") { Description = "Network compute dtype: float32 or float64 (moments are always float64).", DefaultValueFactory = _ => "float32" };
+var precision = new Option<string>("--precision") { Description = "Network compute dtype: float32 (each batch's Gram products in float32, summed across batches in float64) or float64 (everything in float64). Moments are always float64.", DefaultValueFactory = _ => "float32" };
 var maxTasks = new Option<int>("--max-tasks") { Description = "Tasks running at once (0: two per active silo).", DefaultValueFactory = _ => 0 };
 var target = new Option<double?>("--target-rel-error") { Description = "Stop as soon as every group's requested estimates have relative error below this with probability 1-δ (Chebyshev; checked between rounds of shards). Use more --shards for finer rounds." };
 var delta = new Option<double>("--delta") { Description = "δ for --target-rel-error and the sample sizes in the report.", DefaultValueFactory = _ => 0.05 };
