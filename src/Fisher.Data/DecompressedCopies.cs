@@ -12,7 +12,8 @@ namespace Fisher.Data;
 /// started last finished last. The copy lives in <c>$FISHER_CACHE_DIR</c> (default: <c>fisher-cache</c> in the
 /// temporary folder), named after the source's full path, length and write time, so a changed source gets a new copy;
 /// it is written under a temporary name and renamed, so readers in other processes never see a partial copy. Within
-/// a process one reader makes it while the others wait. Set <c>FISHER_CACHE_DIR</c> to an empty string to disable.
+/// a process one reader makes it while the others wait. Copies older than a week are removed when a new one is made.
+/// Set <c>FISHER_CACHE_DIR</c> to an empty string to disable.
 /// Any failure (a damaged or truncated source, a full disk, a read-only folder) gives no copy: the reader then
 /// decompresses as before and reports the source's own error.
 /// </summary>
@@ -66,6 +67,32 @@ internal static class DecompressedCopies
         return copy;
     }
 
+    /// <summary>How long a copy is kept after it was made; older ones are removed whenever another copy is made.</summary>
+    internal static TimeSpan KeepCopiesFor { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Best effort: removes copies made more than <see cref="KeepCopiesFor"/> ago (a copy still needed is made again)
+    /// and temporary files a crashed process left more than a day ago, so the folder does not grow without end.
+    /// </summary>
+    private static void RemoveStale(string folder, string keep)
+    {
+        var now = DateTime.UtcNow;
+        foreach (var file in Directory.EnumerateFiles(folder))
+        {
+            try
+            {
+                var age = now - File.GetLastWriteTimeUtc(file);
+                bool stale = file.EndsWith(".raw", StringComparison.Ordinal) ? age > KeepCopiesFor : file.EndsWith(".tmp", StringComparison.Ordinal) && age > TimeSpan.FromDays(1);
+                if (stale && file != keep)
+                    File.Delete(file);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // another process may be using or removing it
+            }
+        }
+    }
+
     private static string? Make(string source, string target, long expectedBytes)
     {
         string? temporary = null;
@@ -88,6 +115,7 @@ internal static class DecompressedCopies
             }
             File.Move(temporary, target, overwrite: true);
             temporary = null;
+            RemoveStale(folder, target);
             return target;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException or NotSupportedException)

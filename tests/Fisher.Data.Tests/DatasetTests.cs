@@ -328,10 +328,19 @@ public sealed class DatasetTests
                 for (int first = 0; first < 2000; first += 10)
                     sequential.ReadInputs(first, 10, batch);
                 Assert.False(sequential.InputsUseCopy);
-                Assert.False(Directory.Exists(cache));
+                Assert.False(Directory.Exists(cache)); // nothing made for sequential reads
             }
 
-            // A shard that starts 5.5 MB in reads a plain copy, made once; going back then needs no restart.
+            // A shard that starts 5.5 MB in reads a plain copy, made once; going back then needs no restart. Making it
+            // removes a copy older than a week and a temporary file a crashed process left, and nothing else.
+            Directory.CreateDirectory(cache);
+            var old = Path.Combine(cache, "0123456789ABCDEF0123456789ABCDEF.raw");
+            var leftover = Path.Combine(cache, "0123456789ABCDEF0123456789ABCDEF.raw.1.abc.tmp");
+            var recent = Path.Combine(cache, "FEDCBA9876543210FEDCBA9876543210.raw");
+            foreach (var file in new[] { old, leftover, recent })
+                File.WriteAllBytes(file, [1, 2, 3]);
+            File.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddDays(-8));
+            File.SetLastWriteTimeUtc(leftover, DateTime.UtcNow.AddDays(-2));
             using var far = Dataset.Open(path);
             far.ReadInputs(11_000, 10, batch);
             Assert.True(far.InputsUseCopy);
@@ -340,6 +349,10 @@ public sealed class DatasetTests
             Assert.Equal(Rows(0), batch);
             Assert.Equal(0, far.Restarts);
             Assert.Equal(12, far.InputBytesDecompressed); // the 12-byte header only: no row was decompressed in place
+            Assert.False(File.Exists(old));
+            Assert.False(File.Exists(leftover));
+            Assert.True(File.Exists(recent));
+            File.Delete(recent);
             var copy = Assert.Single(Directory.GetFiles(cache));
             Assert.Equal(12 + data.Length, new FileInfo(copy).Length);
             using (var another = Dataset.Open(path))
