@@ -26,6 +26,7 @@ internal sealed record BenchOptions(int Batch, int Threads, double SecondsPerCas
                           --seconds S   measured seconds per case (default 3)
                           --quick       0.5 s per case, for a smoke run
                           --only TEXT   run only the rows whose "network | case |" contains TEXT (e.g. "784-256-256-10 relu | all quantities |")
+                        Ratios are medians over alternating warm rounds of the case and the baseline; BENCH_DEBUG=1 prints every round.
                         """);
                     return null;
                 default:
