@@ -9,7 +9,7 @@ namespace Fisher.Data;
 /// <para>Not thread-safe: use one <see cref="Dataset"/> per worker. Sequential reads of a gzip file continue from the
 /// last position; reading backwards restarts decompression from the beginning. A read that would skip or rescan 4 MB
 /// or more of decompressed data uses a plain copy of the file instead, made once per machine in
-/// <c>$FISHER_CACHE_DIR</c> (default: the temporary folder's <c>fisher-cache</c>; empty: never).</para>
+/// <c>$FISHER_CACHE_DIR</c> (default: <c>~/.cache/fisher/decompressed</c>; empty: never).</para>
 /// </summary>
 public sealed class Dataset : IDisposable
 {

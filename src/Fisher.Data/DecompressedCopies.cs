@@ -9,10 +9,10 @@ namespace Fisher.Data;
 /// Plain copies of gzip array files, made once per machine, so that a reader that must start far into a compressed
 /// file (the shard of a job that begins at row 45,000) seeks in the copy instead of decompressing everything before its
 /// rows: with 4 shards of one .gz file, the shards decompressed 2.5x the file between them, and the shard that
-/// started last finished last. The copy lives in <c>$FISHER_CACHE_DIR</c> (default: <c>fisher-cache</c> in the
-/// temporary folder), named after the source's full path, length and write time, so a changed source gets a new copy;
+/// started last finished last. The copy lives in <c>$FISHER_CACHE_DIR</c> (default: <c>fisher/decompressed</c> in the
+/// user's cache folder; a folder others can write to is refused), named after the source's full path, length and write time, so a changed source gets a new copy;
 /// it is written under a temporary name and renamed, so readers in other processes never see a partial copy. Within
-/// a process one reader makes it while the others wait. Copies older than a week are removed when a new one is made.
+/// a process one reader makes it while the others wait. Copies unused for a week are removed when a new one is made.
 /// Set <c>FISHER_CACHE_DIR</c> to an empty string to disable.
 /// Any failure (a damaged or truncated source, a full disk, a read-only folder) gives no copy: the reader then
 /// decompresses as before and reports the source's own error.
@@ -24,7 +24,10 @@ internal static class DecompressedCopies
     /// <summary>For tests: a folder used instead of the environment's.</summary>
     internal static string? FolderOverride { get; set; }
 
-    /// <summary>The folder copies go to, or null when disabled.</summary>
+    /// <summary>
+    /// The folder copies go to, or null when disabled: <c>$FISHER_CACHE_DIR</c>, else <c>fisher/decompressed</c> in the
+    /// user's cache folder (<c>$XDG_CACHE_HOME</c> or <c>~/.cache</c>), never a folder other users can write to.
+    /// </summary>
     public static string? Folder
     {
         get
@@ -32,9 +35,12 @@ internal static class DecompressedCopies
             if (FolderOverride is not null)
                 return FolderOverride;
             var configured = Environment.GetEnvironmentVariable("FISHER_CACHE_DIR");
-            if (configured is null)
-                return System.IO.Path.Combine(System.IO.Path.GetTempPath(), "fisher-cache");
-            return configured.Length == 0 ? null : configured;
+            if (configured is not null)
+                return configured.Length == 0 ? null : configured;
+            var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            var root = !string.IsNullOrEmpty(xdg) ? xdg : !string.IsNullOrEmpty(home) ? System.IO.Path.Combine(home, ".cache") : null;
+            return root is null ? null : System.IO.Path.Combine(root, "fisher", "decompressed");
         }
     }
 
@@ -61,23 +67,72 @@ internal static class DecompressedCopies
         var key = $"{source.FullName}|{source.Length}|{source.LastWriteTimeUtc.Ticks}";
         var name = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32] + ".raw";
         var target = System.IO.Path.Combine(folder, name);
-        var copy = Copies.GetOrAdd(target, t => new Lazy<string?>(() => Make(source.FullName, t, expectedBytes), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
-        if (copy is null)
-            Copies.TryRemove(target, out _); // a later reader may try again (the disk may have room by then)
-        return copy;
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            var lazy = Copies.GetOrAdd(target, t => new Lazy<string?>(() => Make(source.FullName, t, expectedBytes), LazyThreadSafetyMode.ExecutionAndPublication));
+            var copy = lazy.Value;
+            if (copy is not null && Touch(copy))
+                return copy;
+            // No copy could be made (a later reader may try again: the disk may have room by then), or the copy was
+            // removed since (by the clean-up of another process): forget it and, once, make it again.
+            Copies.TryRemove(new KeyValuePair<string, Lazy<string?>>(target, lazy));
+            if (copy is null)
+                return null;
+        }
+        return null;
     }
 
-    /// <summary>How long a copy is kept after it was made; older ones are removed whenever another copy is made.</summary>
+    /// <summary>Marks a copy as used now, so that the clean-up of other processes keeps it; false when it is gone.</summary>
+    private static bool Touch(string copy)
+    {
+        try
+        {
+            File.SetLastWriteTimeUtc(copy, DateTime.UtcNow);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return File.Exists(copy);
+        }
+    }
+
+    /// <summary>
+    /// Creates the folder readable and writable by this user only, or checks that an existing one is not writable by
+    /// others: a copy planted there would be read as the dataset.
+    /// </summary>
+    private static bool PrivateFolder(string folder)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(folder);
+            return true;
+        }
+        if (!Directory.Exists(folder))
+            Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var mode = File.GetUnixFileMode(folder);
+        return (mode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) == 0;
+    }
+
+    /// <summary>How long a copy is kept after it was last used; older ones are removed whenever another copy is made.</summary>
     internal static TimeSpan KeepCopiesFor { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>
-    /// Best effort: removes copies made more than <see cref="KeepCopiesFor"/> ago (a copy still needed is made again)
+    /// Best effort: removes copies last used more than <see cref="KeepCopiesFor"/> ago (a copy still needed is made again)
     /// and temporary files a crashed process left more than a day ago, so the folder does not grow without end.
     /// </summary>
     private static void RemoveStale(string folder, string keep)
     {
         var now = DateTime.UtcNow;
-        foreach (var file in Directory.EnumerateFiles(folder))
+        string[] files;
+        try
+        {
+            files = Directory.GetFiles(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        foreach (var file in files)
         {
             try
             {
@@ -98,10 +153,11 @@ internal static class DecompressedCopies
         string? temporary = null;
         try
         {
+            var folder = System.IO.Path.GetDirectoryName(target)!;
+            if (!PrivateFolder(folder))
+                return null;
             if (File.Exists(target) && new FileInfo(target).Length >= expectedBytes)
                 return target;
-            var folder = System.IO.Path.GetDirectoryName(target)!;
-            Directory.CreateDirectory(folder);
             if (new DriveInfo(folder).AvailableFreeSpace < 2 * expectedBytes)
                 return null;
             temporary = $"{target}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
@@ -115,12 +171,10 @@ internal static class DecompressedCopies
             }
             File.Move(temporary, target, overwrite: true);
             temporary = null;
-            RemoveStale(folder, target);
-            return target;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return null;
+            return null; // IO, permissions, a damaged source...: no copy; the reader decompresses in place
         }
         finally
         {
@@ -136,5 +190,7 @@ internal static class DecompressedCopies
                 }
             }
         }
+        RemoveStale(System.IO.Path.GetDirectoryName(target)!, target);
+        return target;
     }
 }

@@ -25,7 +25,7 @@ public sealed class FisherAccumulator : IDisposable
     public int BatchesPerFold { get; init; } = 64;
 
     /// <summary>
-    /// Batches whose float32 Gram products are summed in float32 before they join the float64 sums: a sum of four
+    /// Batches whose float32 Gram products are summed in float32 before they join the float64 sums: a sum of eight
     /// float32 products of a few hundred terms each keeps float32 accuracy (MomentPrecisionTests).
     /// </summary>
     public int Float32BatchesPerFlush { get; init; } = 8;

@@ -116,7 +116,7 @@ internal static class LinearMomentRule
             var source = unit.RepeatOf == FisherQuantity.None ? unit.Quantity : unit.RepeatOf;
             long count = counts[source] * unit.Repeats;
             var first = slots[(source, false)];
-            var second = slots[(source, unit.InputPower != NonZeroIndicator)];
+            var second = slots.TryGetValue((source, true), out var squaresSlot) ? squaresSlot : slots[(source, false)]; // indicators: Σv² = Σv
             if (weight is not null)
             {
                 var key = new MomentKey(weight.Name, unit.Quantity);

@@ -48,8 +48,8 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
             _slice = null;
             var done = await slice;
             long rowsDone = compute.RowsDone;
-            if (!done)
-                _slice = ComputeThreads.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
+            if (!done) // without this tick's token: a later tick awaits it, and Stop waits for it before freeing the replica
+                _slice = ComputeThreads.Run(() => compute.Advance(_options.WorkerSlice));
             if (!await coordinator.Heartbeat(task.TaskId, task.Attempt, rowsDone))
             {
                 await Stop();

@@ -363,6 +363,31 @@ public sealed class DatasetTests
                 Assert.Single(Directory.GetFiles(cache)); // the same copy
             }
 
+            // A copy removed meanwhile (another process's clean-up) is made again.
+            File.Delete(copy);
+            using (var again = Dataset.Open(path))
+            {
+                again.ReadInputs(10_000, 10, batch);
+                Assert.True(again.InputsUseCopy);
+                Assert.Equal(Rows(10_000), batch);
+                Assert.True(File.Exists(copy));
+            }
+
+            // A folder other users can write to is not trusted: no copy, the rows are decompressed in place.
+            if (!OperatingSystem.IsWindows())
+            {
+                var shared = temp.File("shared");
+                Directory.CreateDirectory(shared);
+                File.SetUnixFileMode(shared, (UnixFileMode)0x1FF); // rwxrwxrwx
+                DecompressedCopies.FolderOverride = shared;
+                using var untrusted = Dataset.Open(path);
+                untrusted.ReadInputs(11_000, 10, batch);
+                Assert.False(untrusted.InputsUseCopy);
+                Assert.Equal(Rows(11_000), batch);
+                Assert.Empty(Directory.GetFiles(shared));
+                DecompressedCopies.FolderOverride = cache;
+            }
+
             // A damaged large file gets no copy, and the reader names the file and row as it did without copies.
             var cut = temp.File("cut.idx.gz");
             var compressed = File.ReadAllBytes(path);
