@@ -86,7 +86,7 @@ internal static class Cases
     }
 
     /// <summary>
-    /// The direct library loop (as TestData.Direct, with the job's batch size): per thread one model replica, one
+    /// The direct library loop (Fisher.Grains.DirectLoop, as the grains tests' reference, with the job's batch size): per thread one model replica, one
     /// dataset reader and one FisherAccumulator over a contiguous half; the halves' moments merged at the end.
     /// Model loading and data reading are timed, as they are in the job.
     /// </summary>
@@ -109,34 +109,8 @@ internal static class Cases
         return (total.Inputs, 1);
     }
 
-    public static FisherMoments DirectRange(JobSpec spec, long firstRow, long rows)
-    {
-        var architecture = ModelArchitecture.Read(spec.ArchitecturePath);
-        var (quantities, dtype) = JobPlanner.Resolve(spec);
-        using var network = ModelLoader.Load(architecture, spec.ModelPath, dtype);
-        using var data = Dataset.Open(spec.InputsPath, spec.LabelsPath);
-        var estimator = new FisherEstimator(network, JobPlanner.CreateLikelihood(spec, architecture), new EstimatorOptions
-        {
-            Quantities = quantities,
-            DrawsPerInput = spec.DrawsPerInput,
-            Seed = spec.Seed,
-        });
-        using var accumulator = new FisherAccumulator();
-        int batch = spec.BatchSize;
-        var x = new double[batch * data.Features];
-        var y = new double[batch];
-        for (long first = firstRow; first < firstRow + rows; first += batch)
-        {
-            int count = (int)Math.Min(batch, firstRow + rows - first);
-            using var scope = NewDisposeScope();
-            data.ReadInputs(first, count, x.AsSpan(0, count * data.Features));
-            data.ReadLabels(first, count, y.AsSpan(0, count));
-            var input = architecture.Input.Apply(tensor(x, [batch, data.Features]).narrow(0, 0, count));
-            var labels = tensor(y, [batch]).narrow(0, 0, count);
-            estimator.Accumulate(accumulator, input.to(dtype), labels, first);
-        }
-        return accumulator.ToMoments();
-    }
+    public static FisherMoments DirectRange(JobSpec spec, long firstRow, long rows) =>
+        Fisher.Grains.DirectLoop.Run(spec, firstRow, rows, spec.BatchSize);
 
     /// <summary>
     /// The grains' worker code (JobPlanner.Plan, one ShardComputation per task, Result) on 2 plain threads that take

@@ -62,33 +62,14 @@ public static class TestData
     public static Dictionary<string, Moments> Direct(JobSpec spec, bool doublePrecisionMoments = true)
     {
         TorchRuntime.Configure(1);
-        var architecture = ModelArchitecture.Read(spec.ArchitecturePath);
-        var (quantities, dtype) = JobPlanner.Resolve(spec);
-        using var network = ModelLoader.Load(architecture, spec.ModelPath, dtype);
-        using var data = Dataset.Open(spec.InputsPath, spec.LabelsPath);
-        var estimator = new FisherEstimator(network, JobPlanner.CreateLikelihood(spec, architecture), new EstimatorOptions
+        long rows = spec.Inputs;
+        if (rows == 0)
         {
-            Quantities = quantities,
-            DrawsPerInput = spec.DrawsPerInput,
-            Seed = spec.Seed,
-            DoublePrecisionMoments = doublePrecisionMoments,
-        });
-        using var accumulator = new FisherAccumulator();
-        long rows = spec.Inputs == 0 ? data.Rows - spec.FirstInput : spec.Inputs;
-        const int batch = 100;
-        var x = new double[batch * data.Features];
-        var y = new double[batch];
-        for (long first = spec.FirstInput; first < spec.FirstInput + rows; first += batch)
-        {
-            int count = (int)Math.Min(batch, spec.FirstInput + rows - first);
-            using var scope = NewDisposeScope();
-            data.ReadInputs(first, count, x.AsSpan(0, count * data.Features));
-            data.ReadLabels(first, count, y.AsSpan(0, count));
-            var inputs = architecture.Input.Apply(tensor(x, [batch, data.Features]).narrow(0, 0, count));
-            var labels = tensor(y, [batch]).narrow(0, 0, count);
-            estimator.Accumulate(accumulator, inputs.to(dtype), labels, first);
+            using var data = Dataset.Open(spec.InputsPath, spec.LabelsPath);
+            rows = data.Rows - spec.FirstInput;
         }
-        return accumulator.ToMoments().Streams.ToDictionary(s => s.Key.ToString(), s => s.Value);
+        return DirectLoop.Run(spec, spec.FirstInput, rows, batchSize: 100, doublePrecisionMoments)
+            .Streams.ToDictionary(s => s.Key.ToString(), s => s.Value);
     }
 
     /// <summary>Every stream of <paramref name="actual"/> equals <paramref name="expected"/>: same count, mean and M2 to <paramref name="relative"/> of the stream's largest value.</summary>
