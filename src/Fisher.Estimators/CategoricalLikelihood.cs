@@ -55,6 +55,8 @@ public sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
 
     internal override Tensor? StreamCentering(Tensor f) => f.softmax(-1);
 
+    internal override Tensor? CenteredStreamOf(Tensor labels) => labels.to(ScalarType.Int64);
+
     internal override (Tensor? Fisher, Tensor? V1) CenteredForms(Tensor f, Tensor rows, bool fisher, bool v1)
     {
         // Rows s = R − 1pᵀR: I = Σ p_c s_c², V1 = Σ p_c s_c⁴ − I², as p-weighted sums over the output axis (batched products).

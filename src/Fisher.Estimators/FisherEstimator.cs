@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Fisher.Estimators;
@@ -143,17 +144,19 @@ public sealed class FisherEstimator
             jacobian = StreamBackward.RunJacobian(trace, centering, jacobianResidual, _lowestLayer);
         }
 
-        Tensor? score = null;
+        Tensor? score = null, drawnStreams = null;
         StreamBackward? drawn = null;
         if (needScores || needGamma)
         {
             var y = drawnLabels ?? LabelDraws.Sample(_likelihood, f, _options.Seed, firstSampleIndex, draws);
             score = _likelihood.Score(f, y);  // e = ∂ℓ/∂f, (B, draws, outputs)
+            drawnStreams = centering is null ? null : _likelihood.CenteredStreamOf(y);
             // With fewer draws than outputs a residual pass over the draws is cheaper than residuals of all K rows.
             if ((needScores && jacobian is null) || (needGamma && smooth && !jacobianResidual))
                 drawn = StreamBackward.Run(trace, score, withResidual: needGamma && smooth, _lowestLayer);
         }
         Tensor? observedScore = observed is null ? null : _likelihood.Score(f, observed);
+        Tensor? observedStreams = observed is null || centering is null ? null : _likelihood.CenteredStreamOf(observed);
         StreamBackward? empirical = observedScore is not null && jacobian is null ? StreamBackward.Run(trace, observedScore, false, _lowestLayer) : null;
 
         // Per-input eigenvalue constants of the bounds (§4.1, §4.2), (B, 1) to scale the unit norms.
@@ -166,6 +169,10 @@ public sealed class FisherEstimator
             var bias = _biases[l];
             if (weight is null && bias is null)
                 continue;
+            // The layer's temporaries are freed when it is done (a smaller working set than the whole batch's); only the
+            // factors and sums the accumulator merges at the end of the batch move out.
+            int sumsBefore = sums.Count, blocksBefore = gramBlocks.Count;
+            using var layerScope = NewDisposeScope();
             var rows = jacobian?.FirstOrder[l];      // (B, K, n_l)
             var rowResiduals = jacobian?.Residual[l]; // (B, K, n_l); null in the output layer (zero)
             Tensor? exact = null, v1 = null;
@@ -178,7 +185,7 @@ public sealed class FisherEstimator
             var units = new List<UnitValues>(13);
             if (needScores)
             {
-                var squares = (drawn?.FirstOrder[l] ?? score!.matmul(rows!)).Sq();
+                var squares = (drawn?.FirstOrder[l] ?? Drive(score!, drawnStreams, rows!)).Sq();
                 if (needI1)
                     units.Add(new UnitValues(FisherQuantity.SquaredScore, squares, 2));
                 if (needI1Mean)
@@ -187,7 +194,7 @@ public sealed class FisherEstimator
             if (needGamma)
             {
                 // −∂²ℓ/∂z² = G − R(e): the GGN part is label-free, the residual is driven by e (§9.2).
-                var residual = drawn?.Residual[l] ?? (rowResiduals is null ? null : score!.matmul(rowResiduals));
+                var residual = drawn?.Residual[l] ?? (rowResiduals is null ? null : Drive(score!, drawnStreams, rowResiduals));
                 if (residual is null)
                 {
                     // No residual curvature at this layer (the output layer; every layer of a piecewise-linear net): every
@@ -222,7 +229,7 @@ public sealed class FisherEstimator
                 units.Add(new UnitValues(FisherQuantity.Exact, exact!, 2));
             if (observedScore is not null)
             {
-                var delta = empirical?.FirstOrder[l] ?? observedScore.matmul(rows!);
+                var delta = empirical?.FirstOrder[l] ?? Drive(observedScore, observedStreams, rows!);
                 units.Add(new UnitValues(FisherQuantity.Empirical, delta.Sq(), 2));
             }
             if (needV1)
@@ -250,9 +257,31 @@ public sealed class FisherEstimator
                     units.Add(h2 is null ? UnitValues.Zero(FisherQuantity.V2Lower, batch) : new UnitValues(FisherQuantity.V2Lower, h2.mul(fisherEigenvalues.Lower.unsqueeze(1)), 4));
             }
             LinearMomentRule.Accumulate(sums, gramBlocks, weight, bias, units, trace.LayerInputs[l], _options.DoublePrecisionMoments ? ScalarType.Float64 : _network.DType);
+            KeepForMerge(layerScope, sums, sumsBefore, gramBlocks, blocksBefore);
         }
         accumulator.Merge(batch, sums, gramBlocks);
     }
+
+    /// <summary>Moves the tensors of the sums and Gram blocks a layer added out of its dispose scope, into the batch's.</summary>
+    private static void KeepForMerge(DisposeScope layerScope, List<PowerSums> sums, int sumsFrom, List<GramBlock> gramBlocks, int blocksFrom)
+    {
+        for (int i = sumsFrom; i < sums.Count; i++)
+        {
+            if (sums[i].Sum is { } sum)
+                layerScope.MoveToOuter(sum);
+            if (sums[i].SumOfSquares is { } squares)
+                layerScope.MoveToOuter(squares);
+        }
+        for (int i = blocksFrom; i < gramBlocks.Count; i++)
+            layerScope.MoveToOuter(gramBlocks[i].Values, gramBlocks[i].InputPower);
+    }
+
+    /// <summary>
+    /// eᵀ(rows) per input and score, (B, S, n): the scores' (B, S, outputs) product with the rows (B, outputs, n), or,
+    /// where each score is one of the centred streams (<see cref="Likelihood.CenteredStreamOf"/>), that stream's row.
+    /// </summary>
+    private static Tensor Drive(Tensor scores, Tensor? streams, Tensor rows) =>
+        streams is null ? scores.matmul(rows) : rows.gather(1, streams.unsqueeze(2).expand(streams.shape[0], streams.shape[1], rows.shape[2]));
 
     /// <summary>
     /// One reduction: a NaN or infinity anywhere makes the sum non-finite; only then (the sum may also overflow)

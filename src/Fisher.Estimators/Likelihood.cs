@@ -68,6 +68,13 @@ public abstract class Likelihood
     internal virtual Tensor? StreamCentering(Tensor f) => null;
 
     /// <summary>
+    /// For labels whose score e is itself one of the centred streams (the softmax: e = e_y − p is stream y), the stream
+    /// index of each label, (batch, draws) int64, so that eᵀ(rows) is a gather of row y instead of a batched product
+    /// (eᵀ(R − 1pᵀR) = row y because pᵀ1 = 1). Null: scores are general vectors.
+    /// </summary>
+    internal virtual Tensor? CenteredStreamOf(Tensor labels) => null;
+
+    /// <summary>
     /// <see cref="QuadraticForm"/> and <see cref="ScoreFourthMomentVariance"/> of rows that already are centred with
     /// <see cref="StreamCentering"/>; the default ignores the centring.
     /// </summary>

@@ -67,16 +67,32 @@ internal sealed class StreamBackward
             g = d1 * pulled;
             firstOrder[l] = g;
             if (!withResidual)
+            {
+                if (!ReferenceEquals(pulled, firstPull))
+                    pulled.Dispose(); // freed as soon as it is used: a smaller working set
                 continue;
+            }
 
             // r^l is zero for piecewise-linear activations (σ'' = 0); deeper residuals still pass through.
             var r = trace.SecondDerivative[l] is { } d2 ? d2.unsqueeze(1) * pulled : null;
+            if (!ReferenceEquals(pulled, firstPull))
+                pulled.Dispose();
             var diagonal = r;
             if (residualAbove is not null)
             {
                 // diag(D W^T diag(r^{l+1}) W D) = σ'² ⊙ (W∘²)^T r^{l+1}
-                var above = d1.Sq() * residualAbove.matmul(layers[l + 1].WeightSquared);
-                diagonal = diagonal is null ? above : diagonal.Plus(above);
+                var pulledResidual = residualAbove.matmul(layers[l + 1].WeightSquared);
+                var above = d1.Sq() * pulledResidual;
+                pulledResidual.Dispose();
+                if (diagonal is null)
+                {
+                    diagonal = above;
+                }
+                else
+                {
+                    diagonal = diagonal.Plus(above);
+                    above.Dispose();
+                }
             }
             for (int c = 0; c < carried.Count; c++)
             {
