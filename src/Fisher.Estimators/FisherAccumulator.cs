@@ -21,6 +21,7 @@ public sealed class FisherAccumulator : IDisposable
     private readonly Dictionary<MomentKey, Entry> _entries = [];
     private readonly Dictionary<string, PendingProduct> _products = [];
     private int _pendingBatches;
+    private bool _incomplete;
 
     /// <summary>Batches summed raw before they are folded into the Chan state.</summary>
     public int BatchesPerFold { get; init; } = 256;
@@ -44,6 +45,8 @@ public sealed class FisherAccumulator : IDisposable
     /// </summary>
     internal void Merge(long inputs, IReadOnlyList<PowerSums> batch, IReadOnlyList<GramBlock> gramBlocks)
     {
+        ThrowIfIncomplete();
+        _incomplete = true; // cleared only when every sum and product of the batch went in
         using var scope = NewDisposeScope();
         foreach (var sums in batch)
         {
@@ -62,11 +65,23 @@ public sealed class FisherAccumulator : IDisposable
         Inputs += inputs;
         if (++_pendingBatches >= BatchesPerFold)
             Fold();
+        _incomplete = false;
+    }
+
+    /// <summary>
+    /// A merge that failed part-way (a native error between its sums and products) leaves counts and sums that no longer
+    /// match: every later use refuses, so the owner starts over instead of reporting wrong moments.
+    /// </summary>
+    private void ThrowIfIncomplete()
+    {
+        if (_incomplete)
+            throw new InvalidOperationException("an earlier merge into this accumulator failed part-way, so its counts and sums no longer match; discard it and start again");
     }
 
     /// <summary>A managed copy of every stream.</summary>
     public FisherMoments ToMoments()
     {
+        ThrowIfIncomplete();
         Fold();
         var result = new FisherMoments();
         foreach (var (key, entry) in _entries)
@@ -86,6 +101,7 @@ public sealed class FisherAccumulator : IDisposable
         _products.Clear();
         Inputs = 0;
         _pendingBatches = 0;
+        _incomplete = false;
     }
 
     /// <inheritdoc />

@@ -85,6 +85,9 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
             // job fails with the message instead of being re-dispatched forever.
             logger.LogError(e, "Task {Task} of job {Job}: unexpected failure {Count}", task.TaskId, task.JobId, _failures + 1);
             WorkerMetrics.Retry("error");
+            // The failure may have hit a batch half-merged: the retry starts the task over from its first row on a new
+            // replica rather than count part of that batch twice.
+            await DisposeCompute();
             if (++_failures >= MaxUnexpectedFailures)
             {
                 await Stop();

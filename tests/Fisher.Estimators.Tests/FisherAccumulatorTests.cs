@@ -50,4 +50,30 @@ public sealed class FisherAccumulatorTests
             Assert.Equal(m.M2, after.Streams[key].M2);
         }
     }
+
+    [Fact]
+    public void AMergeThatFailsPartWayMakesTheAccumulatorRefuseUntilCleared()
+    {
+        TorchRuntime.Ensure();
+        using var scope = NewDisposeScope();
+        var key = new MomentKey("layer0.weight", FisherQuantity.Exact);
+        PowerSums Sums() => new(key, 4, null, null, 6);
+        GramBlock Block(long values) => new("layer0.weight|2|3|test", ones(4, values, ScalarType.Float64), ones(4, 2, ScalarType.Float64), 3, [[new SumTarget(key, false, 1)]]);
+        using var accumulator = new FisherAccumulator();
+        accumulator.Merge(4, [Sums()], [Block(3)]);
+        Assert.Equal(4, accumulator.ToMoments().Streams[key].Count);
+
+        // The count goes in, then the product fails (its factor no longer fits the pending product): a native error
+        // between the two halves of a merge.
+        Assert.ThrowsAny<Exception>(() => accumulator.Merge(4, [Sums()], [Block(5)]));
+        var refused = Assert.Throws<InvalidOperationException>(() => accumulator.Merge(4, [Sums()], [Block(3)]));
+        Assert.Contains("failed part-way", refused.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => accumulator.ToMoments());
+
+        accumulator.Clear();
+        accumulator.Merge(4, [Sums()], [Block(3)]);
+        var moments = accumulator.ToMoments().Streams[key];
+        Assert.Equal(4, moments.Count);
+        Assert.All(moments.Mean, m => Assert.Equal(1.0, m)); // S1 = Σ over the 4 inputs of 1·1, over a count of 4
+    }
 }
