@@ -28,9 +28,6 @@ internal static class Cli
         }
     }
 
-    /// <summary>What a job computes unless --estimators says otherwise (empirical is added when labels are given).</summary>
-    public const string DefaultQuantities = "i1,i2,exact,v1,v2,bounds,i2_negative";
-
     public static string NewJobId() =>
         $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
 
@@ -44,9 +41,7 @@ internal static class Cli
             ? throw new ArgumentException("this command needs a running cluster: give --cluster <redis connection string> or --gateway <host:port>")
             : ClusterConnection.Connect(redis, gateway, verbose, cancellation);
 
-    public static JobSpec BuildSpec(ParseResult result, Option<string?> model, Option<string?> architecture, Option<string?> data, Option<string?> labels,
-        Option<string?> likelihood, Option<double?> variance, Option<string?> estimators, Option<int> draws, Option<long> first, Option<long> inputs,
-        Option<int> shards, Option<string> grouping, Option<int> batch, Option<ulong> seed, Option<string> precision, Option<int> maxTasks)
+    public static JobSpec BuildSpec(ParseResult result, Option<string?> model, Option<string?> architecture, Option<string?> data, Option<string?> labels, JobOptions job, Option<int> maxTasks)
     {
         var modelPath = result.GetValue(model);
         var architecturePath = result.GetValue(architecture);
@@ -68,25 +63,7 @@ internal static class Cli
             if (path is not null && !File.Exists(path))
                 throw new ArgumentException($"{option}: no file '{path}'");
         }
-        return new JobSpec
-        {
-            ModelPath = Path.GetFullPath(modelPath),
-            ArchitecturePath = Path.GetFullPath(architecturePath),
-            InputsPath = Path.GetFullPath(dataPath),
-            LabelsPath = labelsPath is null ? null : Path.GetFullPath(labelsPath),
-            Likelihood = result.GetValue(likelihood),
-            Variance = result.GetValue(variance),
-            Quantities = result.GetValue(estimators) ?? (labelsPath is null ? DefaultQuantities : DefaultQuantities + ",empirical"),
-            DrawsPerInput = result.GetValue(draws),
-            FirstInput = result.GetValue(first),
-            Inputs = result.GetValue(inputs),
-            Shards = result.GetValue(shards),
-            Grouping = result.GetValue(grouping)!,
-            BatchSize = result.GetValue(batch),
-            Seed = result.GetValue(seed),
-            Precision = result.GetValue(precision)!,
-            MaxConcurrentTasks = result.GetValue(maxTasks),
-        };
+        return job.ToSpec(result, modelPath, architecturePath, dataPath, labelsPath) with { MaxConcurrentTasks = result.GetValue(maxTasks) };
     }
 }
 

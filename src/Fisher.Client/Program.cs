@@ -12,17 +12,7 @@ var model = new Option<string?>("--model") { Description = "Weights: a PyTorch s
 var architecture = new Option<string?>("--architecture") { Description = "Architecture JSON (widths, activations, likelihood, variance, input scaling). Default: next to the bundled model." };
 var data = new Option<string?>("--data") { Description = "Inputs: IDX (plain or .gz) or NPY. Default: the bundled 2,000 Fashion-MNIST test images." };
 var labels = new Option<string?>("--labels") { Description = "Observed labels (IDX or NPY), for the empirical Fisher. Default: the bundled labels when --data is default." };
-var likelihood = new Option<string?>("--likelihood") { Description = "Override the architecture's likelihood: gaussian, categorical, bernoulli or poisson." };
-var variance = new Option<double?>("--variance") { Description = "Override the Gaussian likelihood's fixed variance σ²." };
-var estimators = new Option<string?>("--estimators") { Description = "Comma-separated: i1, i2, exact, empirical, v1, v2 or all. Also i1_input_mean, i2_input_mean, i2_negative, v1_upper, v1_lower, v2_upper, v2_lower, bounds, everything. Default: i1,i2,exact,v1,v2,bounds,i2_negative, plus empirical when labels are given." };
-var draws = new Option<int>("--draws") { Description = "Label draws per input for Î1 and Î2.", DefaultValueFactory = _ => 1 };
-var first = new Option<long>("--first") { Description = "First input row.", DefaultValueFactory = _ => 0 };
-var inputs = new Option<long>("--inputs") { Description = "Number of inputs (0: all rows from --first on).", DefaultValueFactory = _ => 0 };
-var shards = new Option<int>("--shards") { Description = "Data shards (contiguous row ranges; tasks = shards x groups).", DefaultValueFactory = _ => Math.Max(2, Environment.ProcessorCount) };
-var grouping = new Option<string>("--grouping") { Description = "Parameter groups: layer, tensor or all.", DefaultValueFactory = _ => "layer" };
-var batch = new Option<int>("--batch-size") { Description = "Inputs per batch inside a worker.", DefaultValueFactory = _ => 256 };
-var seed = new Option<ulong>("--seed") { Description = "Seed of the label draws (the result depends only on it, not on shards, groups or silos).", DefaultValueFactory = _ => 0 };
-var precision = new Option<string>("--precision") { Description = "Network compute dtype: float32 (each batch's Gram products in float32, summed across batches in float64) or float64 (everything in float64). Moments are always float64.", DefaultValueFactory = _ => "float32" };
+var job = new JobOptions();
 var maxTasks = new Option<int>("--max-tasks") { Description = "Tasks running at once (0: two per active silo).", DefaultValueFactory = _ => 0 };
 var target = new Option<double?>("--target-rel-error") { Description = "Stop as soon as every group's requested estimates have relative error below this with probability 1-δ (Chebyshev; checked between rounds of shards). Use more --shards for finer rounds." };
 var delta = new Option<double>("--delta") { Description = "δ for --target-rel-error and the sample sizes in the report.", DefaultValueFactory = _ => 0.05 };
@@ -35,7 +25,7 @@ var noProgress = new Option<bool>("--no-progress") { Description = "No progress 
 var verbose = new Option<bool>("--verbose") { Description = "Log the silo's and client's information messages." };
 var jobId = new Argument<string>("job-id") { Description = "The job id printed by submit." };
 
-Option[] specOptions = [model, architecture, data, labels, likelihood, variance, estimators, draws, first, inputs, shards, grouping, batch, seed, precision, maxTasks, target, delta];
+Option[] specOptions = [model, architecture, data, labels, .. job.All, maxTasks, target, delta];
 
 var estimate = new Command("estimate", "Run a whole job and write its results: an in-process silo by default, or a cluster with --cluster/--gateway.");
 foreach (var o in specOptions)
@@ -49,7 +39,7 @@ estimate.Options.Add(noProgress);
 estimate.Options.Add(verbose);
 estimate.SetAction((result, cancellation) => Cli.Run(async () =>
 {
-    var spec = Cli.BuildSpec(result, model, architecture, data, labels, likelihood, variance, estimators, draws, first, inputs, shards, grouping, batch, seed, precision, maxTasks) with
+    var spec = Cli.BuildSpec(result, model, architecture, data, labels, job, maxTasks) with
     {
         TargetRelativeError = result.GetValue(target),
         Delta = result.GetValue(delta),
@@ -84,7 +74,7 @@ submit.Options.Add(jobIdOption);
 submit.Options.Add(verbose);
 submit.SetAction((result, cancellation) => Cli.Run(async () =>
 {
-    var spec = Cli.BuildSpec(result, model, architecture, data, labels, likelihood, variance, estimators, draws, first, inputs, shards, grouping, batch, seed, precision, maxTasks) with
+    var spec = Cli.BuildSpec(result, model, architecture, data, labels, job, maxTasks) with
     {
         TargetRelativeError = result.GetValue(target),
         Delta = result.GetValue(delta),

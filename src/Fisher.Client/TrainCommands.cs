@@ -55,17 +55,7 @@ internal static class TrainCommands
         var architecture = new Option<string?>("--architecture") { Description = "Architecture JSON. Default: model.json next to the checkpoints." };
         var data = new Option<string?>("--data") { Description = "Inputs: IDX (plain or .gz) or NPY. Default: the bundled 2,000 Fashion-MNIST test images." };
         var labels = new Option<string?>("--labels") { Description = "Observed labels (IDX or NPY), for the empirical Fisher. Default: the bundled labels when --data is default." };
-        var likelihood = new Option<string?>("--likelihood") { Description = "Override the architecture's likelihood: gaussian, categorical, bernoulli or poisson." };
-        var variance = new Option<double?>("--variance") { Description = "Override the Gaussian likelihood's fixed variance σ²." };
-        var estimators = new Option<string>("--estimators") { Description = "Comma-separated quantities as for estimate (default: the same as estimate, plus empirical when labels are given).", DefaultValueFactory = _ => Cli.DefaultQuantities };
-        var draws = new Option<int>("--draws") { Description = "Label draws per input for Î1 and Î2.", DefaultValueFactory = _ => 1 };
-        var first = new Option<long>("--first") { Description = "First input row.", DefaultValueFactory = _ => 0 };
-        var inputs = new Option<long>("--inputs") { Description = "Number of inputs (0: all rows from --first on).", DefaultValueFactory = _ => 0 };
-        var shards = new Option<int>("--shards") { Description = "Data shards per job.", DefaultValueFactory = _ => Math.Max(2, Environment.ProcessorCount) };
-        var grouping = new Option<string>("--grouping") { Description = "Parameter groups: layer, tensor or all.", DefaultValueFactory = _ => "layer" };
-        var batch = new Option<int>("--batch-size") { Description = "Inputs per batch inside a worker.", DefaultValueFactory = _ => 256 };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the label draws (the same for every checkpoint).", DefaultValueFactory = _ => 0 };
-        var precision = new Option<string>("--precision") { Description = "Network compute dtype: float32 or float64.", DefaultValueFactory = _ => "float32" };
+        var job = new JobOptions();
         var output = new Option<string?>("--out") { Description = "Sweep folder: epoch-NN/ result folders, sweep.json, plots/. Default: results/sweep-<time>." };
         var cluster = new Option<string?>("--cluster") { Description = "Run on a cluster found through this Redis connection string. Absent: one in-process silo for the whole sweep." };
         var gateway = new Option<string?>("--gateway") { Description = "Run on a cluster reached through this silo gateway (host:port)." };
@@ -74,8 +64,10 @@ internal static class TrainCommands
 
         var command = new Command("sweep", "Estimate a list of checkpoints (one job each) and plot every group's quantities against the epoch.")
         {
-            checkpoints, architecture, data, labels, likelihood, variance, estimators, draws, first, inputs, shards, grouping, batch, seed, precision, output, cluster, gateway, noProgress, verbose,
+            checkpoints, architecture, data, labels,
         };
+        foreach (var option in job.All.Concat([output, cluster, gateway, noProgress, verbose]))
+            command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
             var files = Sweep.ResolveCheckpoints(result.GetValue(checkpoints)!);
@@ -87,28 +79,11 @@ internal static class TrainCommands
                 dataPath = sample.Images;
                 labelsPath ??= sample.Labels;
             }
-            var estimatorsText = result.GetValue(estimators)!;
             var options = new SweepOptions
             {
                 Checkpoints = files,
-                Spec = new JobSpec
-                {
-                    ModelPath = files[0].Path, // replaced by each checkpoint
-                    ArchitecturePath = Path.GetFullPath(result.GetValue(architecture) ?? Path.Combine(Path.GetDirectoryName(files[0].Path)!, "model.json")),
-                    InputsPath = Path.GetFullPath(dataPath),
-                    LabelsPath = labelsPath is null ? null : Path.GetFullPath(labelsPath),
-                    Likelihood = result.GetValue(likelihood),
-                    Variance = result.GetValue(variance),
-                    Quantities = estimatorsText == Cli.DefaultQuantities && labelsPath is not null ? Cli.DefaultQuantities + ",empirical" : estimatorsText,
-                    DrawsPerInput = result.GetValue(draws),
-                    FirstInput = result.GetValue(first),
-                    Inputs = result.GetValue(inputs),
-                    Shards = result.GetValue(shards),
-                    Grouping = result.GetValue(grouping)!,
-                    BatchSize = result.GetValue(batch),
-                    Seed = result.GetValue(seed),
-                    Precision = result.GetValue(precision)!,
-                },
+                Spec = job.ToSpec(result, files[0].Path, // the model is replaced by each checkpoint
+                    result.GetValue(architecture) ?? Path.Combine(Path.GetDirectoryName(files[0].Path)!, "model.json"), dataPath, labelsPath),
                 OutFolder = result.GetValue(output) ?? Path.Combine("results", "sweep-" + Cli.NewJobId()),
                 Progress = !result.GetValue(noProgress),
             };
