@@ -30,8 +30,8 @@ internal static class EstimatorBenchmark
         TorchRuntime.Configure(options.Threads);
         Console.WriteLine($"# Fisher.Estimators benchmark: float32 compute (Gram products float32 per batch unless marked float64 Gram), float64 moments across batches, batch {options.Batch}, {options.Threads} torch threads, {options.SecondsPerCase:0.#} s per case");
         Console.WriteLine();
-        Console.WriteLine("| network | case | samples/s | time ratio to fwd+bwd | peak RSS (MB) |");
-        Console.WriteLine("|---|---|---:|---:|---:|");
+        Console.WriteLine("| network | case | samples/s | ms per batch | fwd+bwd ms per batch (its rounds) | time ratio to fwd+bwd | peak RSS (MB) |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
         foreach (var widths in new[] { new[] { 784, 128, 10 }, new[] { 784, 256, 256, 10 } })
         {
             foreach (var activation in new[] { Activation.Relu, Activation.Tanh })
@@ -46,7 +46,7 @@ internal static class EstimatorBenchmark
 
                 var (baseline, baselineMemory) = Measure(options, () => ForwardBackward(network, x, y));
                 if (Selected(options, name, "forward+backward (autograd)"))
-                    Row(name, "forward+backward (autograd)", options.Batch / baseline, 1.0, baselineMemory);
+                    Row(name, "forward+backward (autograd)", options.Batch, baseline, baseline, 1.0, baselineMemory);
                 var likelihood = new CategoricalLikelihood(10);
                 foreach (var (caseName, quantities, doubleMoments) in Cases)
                 {
@@ -55,8 +55,8 @@ internal static class EstimatorBenchmark
                     var estimator = new FisherEstimator(network, likelihood, new EstimatorOptions { Quantities = quantities, DrawsPerInput = 1, Seed = 3, DoublePrecisionMoments = doubleMoments });
                     long index = 0;
                     using var accumulator = new FisherAccumulator(); // what a worker does: merge batch after batch
-                    var (seconds, ratio, memory) = MeasureAgainst(options, () => estimator.Accumulate(accumulator, x, y, (index++) * options.Batch), () => ForwardBackward(network, x, y));
-                    Row(name, caseName, options.Batch / seconds, ratio, memory);
+                    var (seconds, reference, ratio, memory) = MeasureAgainst(options, () => estimator.Accumulate(accumulator, x, y, (index++) * options.Batch), () => ForwardBackward(network, x, y));
+                    Row(name, caseName, options.Batch, seconds, reference, ratio, memory);
 
                 }
             }
@@ -67,8 +67,8 @@ internal static class EstimatorBenchmark
     private static bool Selected(BenchOptions options, string network, string caseName) =>
         options.Only is null || $"{network} | {caseName} |".Contains(options.Only, StringComparison.OrdinalIgnoreCase);
 
-    private static void Row(string network, string name, double samplesPerSecond, double ratio, double memory) =>
-        Console.WriteLine($"| {network} | {name} | {samplesPerSecond,10:N0} | {ratio:0.00} | {memory:N0} |");
+    private static void Row(string network, string name, int batch, double seconds, double baselineSeconds, double ratio, double memory) =>
+        Console.WriteLine($"| {network} | {name} | {batch / seconds,10:N0} | {seconds * 1000:0.00} | {baselineSeconds * 1000:0.00} | {ratio:0.00} | {memory:N0} |");
 
     /// <summary>Seconds per call (median of timed rounds) and peak RSS while running.</summary>
     private static (double Seconds, double PeakMegabytes) Measure(BenchOptions options, Action action)
@@ -95,7 +95,7 @@ internal static class EstimatorBenchmark
     /// so that a machine whose speed drifts during the run (a shared VM) slows both alike: the ratio is the median
     /// over rounds of the ratio of the two rounds' median call times. Peak RSS while running.
     /// </summary>
-    private static (double Seconds, double Ratio, double PeakMegabytes) MeasureAgainst(BenchOptions options, Action action, Action baseline)
+    private static (double Seconds, double BaselineSeconds, double Ratio, double PeakMegabytes) MeasureAgainst(BenchOptions options, Action action, Action baseline)
     {
         for (int i = 0; i < 3; i++)
         {
@@ -119,6 +119,7 @@ internal static class EstimatorBenchmark
             return times[times.Count / 2];
         }
         var seconds = new List<double>();
+        var references = new List<double>();
         var ratios = new List<double>();
         var total = Stopwatch.StartNew();
         while (total.Elapsed.TotalSeconds < options.SecondsPerCase || seconds.Count < 5)
@@ -126,13 +127,15 @@ internal static class EstimatorBenchmark
             double reference = Round(baseline);
             double elapsed = Round(action);
             seconds.Add(elapsed);
+            references.Add(reference);
             ratios.Add(elapsed / reference);
         }
         if (Environment.GetEnvironmentVariable("BENCH_DEBUG") is not null)
             Console.WriteLine("rounds: " + string.Join(" ", seconds.Zip(ratios, (x, r) => $"{x * 1000:F1}ms/{x / r * 1000:F2}ms")));
         seconds.Sort();
+        references.Sort();
         ratios.Sort();
-        return (seconds[seconds.Count / 2], ratios[ratios.Count / 2], PeakMemory.PeakMegabytes());
+        return (seconds[seconds.Count / 2], references[references.Count / 2], ratios[ratios.Count / 2], PeakMemory.PeakMegabytes());
     }
 
     private static readonly Dictionary<FeedForwardNetwork, (nn.Module<Tensor, Tensor> Model, TorchSharp.Modules.Parameter[] Parameters)> Models = [];

@@ -280,8 +280,20 @@ public sealed class FisherEstimator
     /// eᵀ(rows) per input and score, (B, S, n): the scores' (B, S, outputs) product with the rows (B, outputs, n), or,
     /// where each score is one of the centred streams (<see cref="Likelihood.CenteredStreamOf"/>), that stream's row.
     /// </summary>
-    private static Tensor Drive(Tensor scores, Tensor? streams, Tensor rows) =>
-        streams is null ? scores.matmul(rows) : rows.gather(1, streams.unsqueeze(2).expand(streams.shape[0], streams.shape[1], rows.shape[2]));
+    private static Tensor Drive(Tensor scores, Tensor? streams, Tensor rows)
+    {
+        if (streams is null)
+            return scores.matmul(rows);
+        // Row y of input b is row b·C + y of the (B·C, n) view: whole-row copies (index_select), several times faster
+        // than an element-wise gather along the output axis.
+        long batch = rows.shape[0], outputs = rows.shape[1], width = rows.shape[2];
+        var offsets = RowOffsets.GetOrAdd((batch, outputs), static key =>
+            tensor(Enumerable.Range(0, (int)key.Batch).Select(b => b * key.Outputs).ToArray(), [key.Batch, 1]).DetachFromDisposeScope());
+        return rows.reshape(batch * outputs, width).index_select(0, streams.Plus(offsets).reshape(-1)).reshape(batch, streams.shape[1], width);
+    }
+
+    /// <summary>b·C for b = 0..B−1 as a (B, 1) int64 tensor per (B, C), made once (no Scalar-taking arange per batch).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(long Batch, long Outputs), Tensor> RowOffsets = new();
 
     /// <summary>
     /// One reduction: a NaN or infinity anywhere makes the sum non-finite; only then (the sum may also overflow)
