@@ -18,7 +18,9 @@ public sealed class EmbeddedMetricsTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "estimate", "--no-progress", "--inputs", "600", "--shards", "3", "--estimators", "i1,exact", "--out", Path.Combine(scratch.FullName, "out") })
+        // A job long enough (~0.7 s of compute on 2 cores, then the report) for scrapes every 25 ms to catch it running: with
+        // 600 inputs and two estimators it ended between two scrapes once the estimator got faster.
+        foreach (var a in new[] { "estimate", "--no-progress", "--inputs", "2000", "--draws", "16", "--shards", "3", "--estimators", "everything", "--out", Path.Combine(scratch.FullName, "out") })
             info.ArgumentList.Add(a);
         info.Environment["FISHER_METRICS_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var cli = Process.Start(info)!;
@@ -39,7 +41,7 @@ public sealed class EmbeddedMetricsTests
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                 {
                 }
-                await Task.Delay(100);
+                await Task.Delay(25);
             }
             await cli.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
             Assert.True(cli.ExitCode == 0, $"exit code {cli.ExitCode}\n{await stdout}\n{await stderr}");
