@@ -57,10 +57,10 @@ public sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
 
     internal override Tensor? CenteredStreamOf(Tensor labels) => labels.to(ScalarType.Int64);
 
-    internal override (Tensor? Fisher, Tensor? V1) CenteredForms(Tensor f, Tensor rows, bool fisher, bool v1)
+    internal override (Tensor? Fisher, Tensor? V1) CenteredForms(Tensor f, Tensor centering, Tensor rows, bool fisher, bool v1)
     {
         // Rows s = R − 1pᵀR: I = Σ p_c s_c², V1 = Σ p_c s_c⁴ − I², as p-weighted sums over the output axis (batched products).
-        var p = f.softmax(-1).unsqueeze(1);            // (B, 1, C)
+        var p = centering.unsqueeze(1);                // (B, 1, C): the centring is p itself
         var s2 = rows.Sq();
         var i = p.matmul(s2).squeeze(1);               // (B, n)
         return (fisher ? i : null, v1 ? p.matmul(s2.Sq()).squeeze(1).Minus(i.Sq()) : null);

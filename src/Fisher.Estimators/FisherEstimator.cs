@@ -180,7 +180,7 @@ public sealed class FisherEstimator
             {
                 (exact, v1) = centering is null
                     ? (_likelihood.QuadraticForm(f, rows), needV1 ? _likelihood.ScoreFourthMomentVariance(f, rows) : null)
-                    : _likelihood.CenteredForms(f, rows, fisher: true, v1: needV1);
+                    : _likelihood.CenteredForms(f, centering, rows, fisher: true, v1: needV1);
             }
             var units = new List<UnitValues>(13);
             if (needScores)
@@ -237,7 +237,7 @@ public sealed class FisherEstimator
             if (needV2)
                 units.Add(rowResiduals is null
                     ? UnitValues.Zero(FisherQuantity.NegativeHessianVariance, batch)
-                    : new UnitValues(FisherQuantity.NegativeHessianVariance, centering is null ? _likelihood.QuadraticForm(f, rowResiduals) : _likelihood.CenteredForms(f, rowResiduals, fisher: true, v1: false).Fisher!, 4));
+                    : new UnitValues(FisherQuantity.NegativeHessianVariance, centering is null ? _likelihood.QuadraticForm(f, rowResiduals) : _likelihood.CenteredForms(f, centering, rowResiduals, fisher: true, v1: false).Fisher!, 4));
             if (needV1Bounds)
             {
                 // ‖J_i‖⁴ = a_k⁴ ‖J_j‖⁴ for W_jk (pre-activation trick), so the bound is a per-unit value times a_k⁴.

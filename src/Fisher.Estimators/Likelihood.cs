@@ -76,9 +76,9 @@ public abstract class Likelihood
 
     /// <summary>
     /// <see cref="QuadraticForm"/> and <see cref="ScoreFourthMomentVariance"/> of rows that already are centred with
-    /// <see cref="StreamCentering"/>; the default ignores the centring.
+    /// <paramref name="centering"/> (what <see cref="StreamCentering"/> returned for f); the default ignores the centring.
     /// </summary>
-    internal virtual (Tensor? Fisher, Tensor? V1) CenteredForms(Tensor f, Tensor rows, bool fisher, bool v1) =>
+    internal virtual (Tensor? Fisher, Tensor? V1) CenteredForms(Tensor f, Tensor centering, Tensor rows, bool fisher, bool v1) =>
         (fisher ? QuadraticForm(f, rows) : null, v1 ? ScoreFourthMomentVariance(f, rows) : null);
 
     /// <summary>

@@ -61,7 +61,7 @@ internal static class LinearMomentRule
         {
             if (unit.Values is null)
                 continue; // zero or a repeat: no product
-            var values = unit.Values.to(accumulation);
+            var values = unit.Values.dtype == accumulation ? unit.Values : unit.Values.to(accumulation);
             Tensor sum, squares;
             if (unit.InputPower == NonZeroIndicator)
             {
@@ -137,7 +137,7 @@ internal static class LinearMomentRule
 
         if (weight is null)
             return;
-        var a = layerInput.to(accumulation);
+        var a = layerInput.dtype == accumulation ? layerInput : layerInput.to(accumulation);
         Tensor? a2 = null, a4 = null;
         foreach (var (power, values) in stacked)
         {
