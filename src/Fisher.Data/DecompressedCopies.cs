@@ -7,13 +7,13 @@ namespace Fisher.Data;
 
 /// <summary>
 /// Plain copies of gzip array files, made once per machine, so that a reader that must start far into a compressed
-/// file (the shard of a job that begins at row 45,000) seeks in the copy instead of decompressing everything before its
-/// rows: with 4 shards of one .gz file, the shards decompressed 2.5x the file between them, and the shard that
+/// file (the shard of a job that begins at row 45,000) seeks in the copy instead of decompressing everything before
+/// its rows: with 4 shards of one .gz file, the shards decompressed 2.5x the file between them, and the shard that
 /// started last finished last. The copy lives in <c>$FISHER_CACHE_DIR</c> (default: <c>fisher/decompressed</c> in the
-/// user's cache folder; a folder others can write to is refused), named after the source's full path, length and write time, so a changed source gets a new copy;
-/// it is written under a temporary name and renamed, so readers in other processes never see a partial copy. Within
-/// a process one reader makes it while the others wait. Copies unused for a week are removed when a new one is made.
-/// Set <c>FISHER_CACHE_DIR</c> to an empty string to disable.
+/// user's cache folder; a folder others can write to is refused), named after the source's full path, length and
+/// write time, so a changed source gets a new copy; it is written under a temporary name and renamed, so readers in
+/// other processes never see a partial copy. Within a process one reader makes it while the others wait. Copies
+/// unused for a week are removed when a new one is made. Set <c>FISHER_CACHE_DIR</c> to an empty string to disable.
 /// Any failure (a damaged or truncated source, a full disk, a read-only folder) gives no copy: the reader then
 /// decompresses as before and reports the source's own error.
 /// </summary>

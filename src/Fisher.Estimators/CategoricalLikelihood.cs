@@ -55,7 +55,7 @@ public sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
 
     internal override Tensor? StreamCentering(Tensor f) => f.softmax(-1);
 
-    internal override Tensor? CenteredStreamOf(Tensor labels) => labels.to(ScalarType.Int64);
+    internal override Tensor? CenteredStreamOf(Tensor labels) => labels.dtype == ScalarType.Int64 ? labels : labels.to(ScalarType.Int64);
 
     internal override (Tensor? Fisher, Tensor? V1) CenteredForms(Tensor f, Tensor centering, Tensor rows, bool fisher, bool v1)
     {

@@ -4,17 +4,17 @@ using static TorchSharp.torch;
 namespace Fisher.Estimators;
 
 /// <summary>
-/// A worker's running moments per (parameter, quantity), kept as float64 tensors so the hot loop allocates no
-/// managed arrays. Batches add their power sums S1 = Σv, S2 = Σv² to a pending chunk; every
-/// <see cref="BatchesPerFold"/> batches, and before a copy is taken, the chunk is folded into the (n, mean, M2) state
-/// with Chan's update (estimators.md §9.6). A chunk of 256 batches (65,536 values at batch 256) keeps the
-/// cancellation in S2 − S1²/n far below the float32 rounding of the values themselves for any realistic coefficient
-/// of variation, while the fold — a dozen element-wise passes per stream, ~0.5 ms per batch when it ran every 64
-/// batches of the 784-256-256-10 benchmark — runs rarely. Weight sums arrive as the factors of their Gram products (<see cref="GramBlock"/>), which
+/// A worker's running moments per (parameter, quantity), kept as float64 tensors so the hot loop allocates no managed
+/// arrays. Batches add their power sums S1 = Σv, S2 = Σv² to a pending chunk; every <see cref="BatchesPerFold"/>
+/// batches, and before a copy is taken, the chunk is folded into the (n, mean, M2) state with Chan's update
+/// (estimators.md §9.6). A chunk of 256 batches (65,536 values at batch 256) keeps the cancellation in S2 − S1²/n far
+/// below the float32 rounding of the values themselves for any realistic coefficient of variation, while the fold — a
+/// dozen element-wise passes per stream, ~0.5 ms per batch when it ran every 64 batches of the 784-256-256-10
+/// benchmark — runs rarely. Weight sums arrive as the factors of their Gram products (<see cref="GramBlock"/>), which
 /// are multiplied straight into a pending product per block (one fused multiply-add, no product tensor and no
 /// separate add per batch); float64 pending products join the chunk at the fold, float32 ones (float32 networks)
-/// every <see cref="Float32BatchesPerFlush"/> batches. Take a managed copy with <see cref="ToMoments"/> when a partial
-/// leaves the worker. Not thread-safe (one per worker). Owns native memory: dispose it.
+/// every <see cref="Float32BatchesPerFlush"/> batches. Take a managed copy with <see cref="ToMoments"/> when a
+/// partial leaves the worker. Not thread-safe (one per worker). Owns native memory: dispose it.
 /// </summary>
 public sealed class FisherAccumulator : IDisposable
 {

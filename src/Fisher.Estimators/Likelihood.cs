@@ -69,7 +69,7 @@ public abstract class Likelihood
 
     /// <summary>
     /// For labels whose score e is itself one of the centred streams (the softmax: e = e_y − p is stream y), the stream
-    /// index of each label, (batch, draws) int64, so that eᵀ(rows) is a gather of row y instead of a batched product
+    /// index of each label, (batch, draws) int64, so that eᵀ(rows) is a selection of row y instead of a batched product
     /// (eᵀ(R − 1pᵀR) = row y because pᵀ1 = 1). Null: scores are general vectors.
     /// </summary>
     internal virtual Tensor? CenteredStreamOf(Tensor labels) => null;

@@ -66,17 +66,13 @@ internal sealed class StreamBackward
             var d1 = trace.FirstDerivative[l]!.unsqueeze(1);
             g = d1 * pulled;
             firstOrder[l] = g;
-            if (!withResidual)
-            {
-                if (!ReferenceEquals(pulled, firstPull))
-                    pulled.Dispose(); // freed as soon as it is used: a smaller working set
-                continue;
-            }
-
             // r^l is zero for piecewise-linear activations (σ'' = 0); deeper residuals still pass through.
-            var r = trace.SecondDerivative[l] is { } d2 ? d2.unsqueeze(1) * pulled : null;
+            var r = withResidual && trace.SecondDerivative[l] is { } d2 ? d2.unsqueeze(1) * pulled : null;
             if (!ReferenceEquals(pulled, firstPull))
-                pulled.Dispose();
+                pulled.Dispose(); // used up: freed now for a smaller working set
+            if (!withResidual)
+                continue;
+
             var diagonal = r;
             if (residualAbove is not null)
             {
@@ -84,15 +80,13 @@ internal sealed class StreamBackward
                 var pulledResidual = residualAbove.matmul(layers[l + 1].WeightSquared);
                 var above = d1.Sq() * pulledResidual;
                 pulledResidual.Dispose();
-                if (diagonal is null)
+                if (diagonal is not null)
                 {
-                    diagonal = above;
-                }
-                else
-                {
-                    diagonal = diagonal.Plus(above);
+                    var total = diagonal.Plus(above); // diagonal is r, still needed one layer down
                     above.Dispose();
+                    above = total;
                 }
+                diagonal = above;
             }
             for (int c = 0; c < carried.Count; c++)
             {
