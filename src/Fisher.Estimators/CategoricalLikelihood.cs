@@ -57,13 +57,14 @@ public sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
 
     internal override Tensor? CenteredStreamOf(Tensor labels) => labels.dtype == ScalarType.Int64 ? labels : labels.to(ScalarType.Int64);
 
-    internal override (Tensor? Fisher, Tensor? V1) CenteredForms(Tensor f, Tensor centering, Tensor rows, bool fisher, bool v1)
+    internal override (Tensor? Fisher, Tensor? V1) CenteredForms(Tensor f, Tensor centering, Tensor rows, bool fisher, bool v1, bool consume)
     {
-        // Rows s = R − 1pᵀR: I = Σ p_c s_c², V1 = Σ p_c s_c⁴ − I², as p-weighted sums over the output axis (batched products).
+        // Rows s = R − 1pᵀR: I = Σ p_c s_c², V1 = Σ p_c s_c⁴ − I², as p-weighted sums over the output axis (batched
+        // products). The powers are taken in place where allowed: fresh (B, C, n) tensors cost more than the squaring.
         var p = centering.unsqueeze(1);                // (B, 1, C): the centring is p itself
-        var s2 = rows.Sq();
+        var s2 = consume ? rows.mul_(rows) : rows.Sq();
         var i = p.matmul(s2).squeeze(1);               // (B, n)
-        return (fisher ? i : null, v1 ? p.matmul(s2.Sq()).squeeze(1).Minus(i.Sq()) : null);
+        return (fisher ? i : null, v1 ? p.matmul(s2.mul_(s2)).squeeze(1).Minus(i.Sq()) : null);
     }
 
     public override Tensor ProjectRows(Tensor rows) => rows.Minus(rows.mean([1], keepdim: true));

@@ -120,11 +120,27 @@ public sealed class FisherAccumulator : IDisposable
     private static double[] Copy(Tensor t) => MemoryMarshal.Cast<byte, double>(t.bytes).ToArray();
 
     /// <summary>Σ over pending batches of Valuesᵀ·InputPower for one Gram block layout, in the blocks' dtype.</summary>
-    private sealed class PendingProduct(GramBlock layout) : IDisposable
+    private sealed class PendingProduct : IDisposable
     {
-        private readonly Tensor _product = zeros([layout.Values.shape[1], layout.InputPower.shape[1]], layout.Values.dtype).DetachFromDisposeScope();
-        private readonly IReadOnlyList<List<SumTarget>> _targets = layout.Targets;
-        private readonly long _width = layout.Width;
+        private readonly Tensor _storage;
+        private readonly Tensor _product;
+        private readonly IReadOnlyList<List<SumTarget>> _targets;
+        private readonly long _width;
+        private readonly long _weightColumns;
+        private readonly bool _hasBias;
+
+        public PendingProduct(GramBlock layout)
+        {
+            long columns = layout.InputPower.shape[1];
+            // Rows padded to a multiple of 16 values, like the input factor's (aligned rows for the product); the sums
+            // live in the narrowed view.
+            _storage = zeros([layout.Values.shape[1], (columns + 15) / 16 * 16], layout.Values.dtype).DetachFromDisposeScope();
+            _product = _storage.narrow(1, 0, columns).DetachFromDisposeScope();
+            _targets = layout.Targets;
+            _width = layout.Width;
+            _weightColumns = layout.WeightColumns;
+            _hasBias = layout.HasBias;
+        }
 
         public int Batches { get; private set; }
 
@@ -143,15 +159,20 @@ public sealed class FisherAccumulator : IDisposable
                 return;
             for (int i = 0; i < _targets.Count; i++)
             {
-                var slice = _product.narrow(0, i * _width, _width).reshape(-1);
+                var rows = _product.narrow(0, i * _width, _width);      // (n_l, weight columns [+ 1])
+                var weightPart = _hasBias ? rows.narrow(1, 0, _weightColumns) : rows;
                 foreach (var target in _targets[i])
-                    entries[target.Key].AddSlice(slice, target.SumOfSquares, target.Factor);
+                    entries[target.Key].AddSlice(target.Bias ? rows.select(1, _weightColumns) : weightPart, target.SumOfSquares, target.Factor);
             }
-            _product.zero_();
+            _storage.zero_();
             Batches = 0;
         }
 
-        public void Dispose() => _product.Dispose();
+        public void Dispose()
+        {
+            _product.Dispose();
+            _storage.Dispose();
+        }
     }
 
     /// <summary>Chan state (n, mean, M2) plus the raw power sums of the pending chunk.</summary>
@@ -173,10 +194,10 @@ public sealed class FisherAccumulator : IDisposable
         private Tensor Sum { get; }
         private Tensor SumOfSquares { get; }
 
-        /// <summary>Adds a slice of a pending product into S1 or S2.</summary>
+        /// <summary>Adds a slice of a pending product (the parameter's shape, possibly strided) into S1 or S2.</summary>
         public void AddSlice(Tensor slice, bool sumOfSquares, int factor)
         {
-            var target = sumOfSquares ? SumOfSquares : Sum;
+            var target = (sumOfSquares ? SumOfSquares : Sum).view(slice.shape);
             target.PlusInPlace(factor == 1 ? slice : slice.mul(TensorMath.C(factor, slice.dtype)));
         }
 

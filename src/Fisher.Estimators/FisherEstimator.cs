@@ -144,20 +144,23 @@ public sealed class FisherEstimator
             jacobian = StreamBackward.RunJacobian(trace, centering, jacobianResidual, _lowestLayer);
         }
 
+        // Scores e = ∂ℓ/∂f, (B, draws, outputs), are needed only for a pass of their own or where they are not one of
+        // the centred streams (then eᵀ(rows) is a product, not a selection of rows).
         Tensor? score = null, drawnStreams = null;
         StreamBackward? drawn = null;
         if (needScores || needGamma)
         {
             var y = drawnLabels ?? LabelDraws.Sample(_likelihood, f, _options.Seed, firstSampleIndex, draws);
-            score = _likelihood.Score(f, y);  // e = ∂ℓ/∂f, (B, draws, outputs)
             drawnStreams = centering is null ? null : _likelihood.CenteredStreamOf(y);
             // With fewer draws than outputs a residual pass over the draws is cheaper than residuals of all K rows.
-            if ((needScores && jacobian is null) || (needGamma && smooth && !jacobianResidual))
-                drawn = StreamBackward.Run(trace, score, withResidual: needGamma && smooth, _lowestLayer);
+            bool drawnPass = (needScores && jacobian is null) || (needGamma && smooth && !jacobianResidual);
+            score = drawnPass || drawnStreams is null ? _likelihood.Score(f, y) : null;
+            if (drawnPass)
+                drawn = StreamBackward.Run(trace, score!, withResidual: needGamma && smooth, _lowestLayer);
         }
-        Tensor? observedScore = observed is null ? null : _likelihood.Score(f, observed);
         Tensor? observedStreams = observed is null || centering is null ? null : _likelihood.CenteredStreamOf(observed);
-        StreamBackward? empirical = observedScore is not null && jacobian is null ? StreamBackward.Run(trace, observedScore, false, _lowestLayer) : null;
+        Tensor? observedScore = observed is not null && (observedStreams is null || jacobian is null) ? _likelihood.Score(f, observed) : null;
+        StreamBackward? empirical = observed is not null && jacobian is null ? StreamBackward.Run(trace, observedScore!, false, _lowestLayer) : null;
 
         // Per-input eigenvalue constants of the bounds (§4.1, §4.2), (B, 1) to scale the unit norms.
         var fisherEigenvalues = needV2Bounds ? _likelihood.OutputFisherEigenvalues(f) : default;
@@ -175,17 +178,32 @@ public sealed class FisherEstimator
             using var layerScope = NewDisposeScope();
             var rows = jacobian?.FirstOrder[l];      // (B, K, n_l)
             var rowResiduals = jacobian?.Residual[l]; // (B, K, n_l); null in the output layer (zero)
-            Tensor? exact = null, v1 = null;
+            // Everything that reads the raw rows first (selections of drawn and observed rows, the bounds' norms); then
+            // the label-free forms, which may square the rows in place (the jacobian pass is done with them).
+            var drivenScores = needScores ? drawn?.FirstOrder[l] ?? Drive(score, drawnStreams, rows!) : null;
+            var drivenResidual = needGamma ? drawn?.Residual[l] ?? (rowResiduals is null ? null : Drive(score, drawnStreams, rowResiduals)) : null;
+            var delta = observed is null ? null : empirical?.FirstOrder[l] ?? Drive(observedScore, observedStreams, rows!);
+            // ‖J_i‖⁴ = a_k⁴ ‖J_j‖⁴ for W_jk (pre-activation trick), so the bound is a per-unit value times a_k⁴.
+            var j4 = needV1Bounds ? _likelihood.ProjectRows(rows!).Sq().sum(1).Sq() : null;
+            // ‖H_i‖² = a_k⁴ ‖R_j‖² for W_jk; zero where h is affine in the parameter (output layer, ReLU layers).
+            var h2 = needV2Bounds && rowResiduals is not null ? _likelihood.ProjectRows(rowResiduals).Sq().sum(1) : null;
+            Tensor? exact = null, v1 = null, v2 = null;
             if (rows is not null)
             {
                 (exact, v1) = centering is null
                     ? (_likelihood.QuadraticForm(f, rows), needV1 ? _likelihood.ScoreFourthMomentVariance(f, rows) : null)
-                    : _likelihood.CenteredForms(f, centering, rows, fisher: true, v1: needV1);
+                    : _likelihood.CenteredForms(f, centering, rows, fisher: true, v1: needV1, consume: true);
+            }
+            if (needV2 && rowResiduals is not null)
+            {
+                v2 = centering is null
+                    ? _likelihood.QuadraticForm(f, rowResiduals)
+                    : _likelihood.CenteredForms(f, centering, rowResiduals, fisher: true, v1: false, consume: true).Fisher!;
             }
             var units = new List<UnitValues>(13);
             if (needScores)
             {
-                var squares = (drawn?.FirstOrder[l] ?? Drive(score!, drawnStreams, rows!)).Sq();
+                var squares = drivenScores!.Sq();
                 if (needI1)
                     units.Add(new UnitValues(FisherQuantity.SquaredScore, squares, 2));
                 if (needI1Mean)
@@ -194,8 +212,7 @@ public sealed class FisherEstimator
             if (needGamma)
             {
                 // −∂²ℓ/∂z² = G − R(e): the GGN part is label-free, the residual is driven by e (§9.2).
-                var residual = drawn?.Residual[l] ?? (rowResiduals is null ? null : Drive(score!, drawnStreams, rowResiduals));
-                if (residual is null)
+                if (drivenResidual is null)
                 {
                     // No residual curvature at this layer (the output layer; every layer of a piecewise-linear net): every
                     // Î2 draw equals the exact diagonal (§5.3d), whose products serve for Î2 as well.
@@ -212,7 +229,7 @@ public sealed class FisherEstimator
                 }
                 else
                 {
-                    var gamma = exact!.unsqueeze(1).Minus(residual);
+                    var gamma = exact!.unsqueeze(1).Minus(drivenResidual);
                     if (needI2)
                         units.Add(new UnitValues(FisherQuantity.NegativeHessian, gamma, 2));
                     if (needI2Mean)
@@ -227,21 +244,14 @@ public sealed class FisherEstimator
             }
             if (needExact)
                 units.Add(new UnitValues(FisherQuantity.Exact, exact!, 2));
-            if (observedScore is not null)
-            {
-                var delta = empirical?.FirstOrder[l] ?? Drive(observedScore, observedStreams, rows!);
+            if (delta is not null)
                 units.Add(new UnitValues(FisherQuantity.Empirical, delta.Sq(), 2));
-            }
             if (needV1)
                 units.Add(new UnitValues(FisherQuantity.SquaredScoreVariance, v1!, 4));
             if (needV2)
-                units.Add(rowResiduals is null
-                    ? UnitValues.Zero(FisherQuantity.NegativeHessianVariance, batch)
-                    : new UnitValues(FisherQuantity.NegativeHessianVariance, centering is null ? _likelihood.QuadraticForm(f, rowResiduals) : _likelihood.CenteredForms(f, centering, rowResiduals, fisher: true, v1: false).Fisher!, 4));
-            if (needV1Bounds)
+                units.Add(v2 is null ? UnitValues.Zero(FisherQuantity.NegativeHessianVariance, batch) : new UnitValues(FisherQuantity.NegativeHessianVariance, v2, 4));
+            if (j4 is not null)
             {
-                // ‖J_i‖⁴ = a_k⁴ ‖J_j‖⁴ for W_jk (pre-activation trick), so the bound is a per-unit value times a_k⁴.
-                var j4 = _likelihood.ProjectRows(rows!).Sq().sum(1).Sq();
                 if (quantities.HasFlag(FisherQuantity.V1Upper))
                     units.Add(new UnitValues(FisherQuantity.V1Upper, j4.mul(scoreEigenvalues.Upper.unsqueeze(1)), 4));
                 if (quantities.HasFlag(FisherQuantity.V1Lower))
@@ -249,8 +259,6 @@ public sealed class FisherEstimator
             }
             if (needV2Bounds)
             {
-                // ‖H_i‖² = a_k⁴ ‖R_j‖² for W_jk; zero where h is affine in the parameter (output layer, ReLU layers).
-                var h2 = rowResiduals is null ? null : _likelihood.ProjectRows(rowResiduals).Sq().sum(1);
                 if (quantities.HasFlag(FisherQuantity.V2Upper))
                     units.Add(h2 is null ? UnitValues.Zero(FisherQuantity.V2Upper, batch) : new UnitValues(FisherQuantity.V2Upper, h2.mul(fisherEigenvalues.Upper.unsqueeze(1)), 4));
                 if (quantities.HasFlag(FisherQuantity.V2Lower))
@@ -280,10 +288,10 @@ public sealed class FisherEstimator
     /// eᵀ(rows) per input and score, (B, S, n): the scores' (B, S, outputs) product with the rows (B, outputs, n), or,
     /// where each score is one of the centred streams (<see cref="Likelihood.CenteredStreamOf"/>), that stream's row.
     /// </summary>
-    private static Tensor Drive(Tensor scores, Tensor? streams, Tensor rows)
+    private static Tensor Drive(Tensor? scores, Tensor? streams, Tensor rows)
     {
         if (streams is null)
-            return scores.matmul(rows);
+            return scores!.matmul(rows);
         // Row y of input b is row b·C + y of the (B·C, n) view: whole-row copies (index_select), several times faster
         // than an element-wise gather along the output axis.
         long batch = rows.shape[0], outputs = rows.shape[1], width = rows.shape[2];

@@ -77,8 +77,9 @@ public abstract class Likelihood
     /// <summary>
     /// <see cref="QuadraticForm"/> and <see cref="ScoreFourthMomentVariance"/> of rows that already are centred with
     /// <paramref name="centering"/> (what <see cref="StreamCentering"/> returned for f); the default ignores the centring.
+    /// With <paramref name="consume"/> the rows' memory may be overwritten (the caller is done with them).
     /// </summary>
-    internal virtual (Tensor? Fisher, Tensor? V1) CenteredForms(Tensor f, Tensor centering, Tensor rows, bool fisher, bool v1) =>
+    internal virtual (Tensor? Fisher, Tensor? V1) CenteredForms(Tensor f, Tensor centering, Tensor rows, bool fisher, bool v1, bool consume) =>
         (fisher ? QuadraticForm(f, rows) : null, v1 ? ScoreFourthMomentVariance(f, rows) : null);
 
     /// <summary>

@@ -22,10 +22,11 @@ internal readonly record struct UnitValues(FisherQuantity Quantity, Tensor? Valu
 /// The Linear-layer rule that turns per-unit values into parameter power sums without per-sample gradients
 /// (estimators.md §9.5): for a weight W_jk the per-sample value is u_j · a_k^p (p = 2 for Î1, Î2, exact and
 /// empirical terms, p = 4 for V1 and V2, §9.4), so with U the per-unit values and A the layer inputs
-/// Σ_n v = Uᵀ A∘p and Σ_n v² = (U∘²)ᵀ A∘2p, one matrix product each; biases use a column of ones. Values from
-/// several label draws of one input share a_k, so they are summed over the draw axis first. All quantities of
-/// a layer that multiply the same power of A are stacked into one product (three products per layer at most).
-/// Products run in the network's dtype, or in float64 with EstimatorOptions.DoublePrecisionMoments (§9.6).
+/// Σ_n v = Uᵀ A∘p and Σ_n v² = (U∘²)ᵀ A∘2p, one matrix product each; biases use a column of ones appended to A
+/// (its powers stay ones), so their sums come out of the same product. Values from several label draws of one
+/// input share a_k, so they are summed over the draw axis first. All quantities of a layer that multiply the same
+/// power of A are stacked into one product (three products per layer at most). Products run in the network's
+/// dtype, or in float64 with EstimatorOptions.DoublePrecisionMoments (§9.6).
 /// </summary>
 internal static class LinearMomentRule
 {
@@ -36,10 +37,10 @@ internal static class LinearMomentRule
     public const int NonZeroIndicator = 0;
 
     /// <summary>
-    /// Power sums of every quantity in <paramref name="units"/> for the requested tensors of one layer. Biases: column
-    /// sums, appended to <paramref name="output"/> as float64 tensors. Weights: one <see cref="GramBlock"/> per power of
-    /// A, appended to <paramref name="gramBlocks"/> for the accumulator to multiply into its running sums, and a
-    /// count-only entry per stream in <paramref name="output"/>. Products run in <paramref name="accumulation"/>.
+    /// Power sums of every quantity in <paramref name="units"/> for the requested tensors of one layer: one
+    /// <see cref="GramBlock"/> per power of A (the bias, when requested, as its last column), appended to
+    /// <paramref name="gramBlocks"/> for the accumulator to multiply into its running sums, and a count-only entry per
+    /// stream in <paramref name="output"/>. Products run in <paramref name="accumulation"/>.
     /// </summary>
     public static void Accumulate(List<PowerSums> output, List<GramBlock> gramBlocks, ParameterInfo? weight, ParameterInfo? bias, IReadOnlyList<UnitValues> units, Tensor layerInput, ScalarType accumulation)
     {
@@ -47,61 +48,53 @@ internal static class LinearMomentRule
             return;
 
         // Blocks of (B, n_l) values, keyed by the power of A they multiply; slots[(quantity, squares)] = (power, index).
-        var blocks = new SortedDictionary<int, List<Tensor>>();
+        // A block entry marked Square holds values whose squares the block needs: they are squared in place once
+        // stacked (one pass over the stacked copy instead of a fresh tensor per quantity).
+        var blocks = new SortedDictionary<int, List<(Tensor Values, bool Square)>>();
         var slots = new Dictionary<(FisherQuantity, bool), (int Power, int Index)>();
         var counts = new Dictionary<FisherQuantity, long>();
-        void AddBlock(int power, FisherQuantity q, bool squares, Tensor values)
+        void AddBlock(int power, FisherQuantity q, bool squares, Tensor values, bool square)
         {
             if (!blocks.TryGetValue(power, out var list))
                 blocks[power] = list = [];
             slots[(q, squares)] = (power, list.Count);
-            list.Add(values);
+            list.Add((values, square));
         }
         foreach (var unit in units)
         {
             if (unit.Values is null)
                 continue; // zero or a repeat: no product
             var values = unit.Values.dtype == accumulation ? unit.Values : unit.Values.to(accumulation);
-            Tensor sum, squares;
             if (unit.InputPower == NonZeroIndicator)
             {
                 counts[unit.Quantity] = values.dim() == 3 ? values.shape[0] * values.shape[1] : values.shape[0];
-                sum = values.dim() == 3 ? (values.shape[1] == 1 ? values.squeeze(1) : values.sum(1)) : values;
-                AddBlock(NonZeroIndicator, unit.Quantity, false, sum); // Σv² = Σv: one product serves both sums
+                var indicators = values.dim() == 3 ? (values.shape[1] == 1 ? values.squeeze(1) : values.sum(1)) : values;
+                AddBlock(NonZeroIndicator, unit.Quantity, false, indicators, square: false); // Σv² = Σv: one product serves both sums
                 continue;
             }
-            if (values.dim() == 3 && values.shape[1] == 1)
-            {
-                counts[unit.Quantity] = values.shape[0];
-                sum = values.squeeze(1);
-                squares = sum.Sq();
-            }
-            else if (values.dim() == 3)
+            if (values.dim() == 3 && values.shape[1] > 1)
             {
                 counts[unit.Quantity] = values.shape[0] * values.shape[1];
-                sum = values.sum(1);
-                squares = values.Sq().sum(1);
+                AddBlock(unit.InputPower, unit.Quantity, false, values.sum(1), square: false);
+                AddBlock(2 * unit.InputPower, unit.Quantity, true, values.Sq().sum(1), square: false);
             }
             else
             {
-                counts[unit.Quantity] = values.shape[0];
-                sum = values;
-                squares = values.Sq();
+                var sum = values.dim() == 3 ? values.squeeze(1) : values;
+                counts[unit.Quantity] = sum.shape[0];
+                AddBlock(unit.InputPower, unit.Quantity, false, sum, square: false);
+                AddBlock(2 * unit.InputPower, unit.Quantity, true, sum, square: true);
             }
-            AddBlock(unit.InputPower, unit.Quantity, false, sum);
-            AddBlock(2 * unit.InputPower, unit.Quantity, true, squares);
         }
 
+        long width = weight?.Shape[0] ?? bias!.Shape[0];
         var stacked = new Dictionary<int, Tensor>();
         var targets = new Dictionary<int, List<SumTarget>[]>();
         foreach (var (power, list) in blocks)
         {
-            stacked[power] = list.Count == 1 ? list[0] : cat(list.ToArray(), 1); // (B, m·n_l)
+            stacked[power] = Stack(list, width);
             targets[power] = list.Select(_ => new List<SumTarget>(1)).ToArray();
         }
-        // Column sums in the products' dtype, like the weights' products (a sum with a float64 result type converts the whole block first: 5–20x slower).
-        var biasColumns = bias is null ? null : stacked.ToDictionary(p => p.Key, p => p.Value.sum(0L).to(ScalarType.Float64));
-        long width = weight?.Shape[0] ?? bias!.Shape[0];
 
         foreach (var unit in units)
         {
@@ -117,27 +110,32 @@ internal static class LinearMomentRule
             long count = counts[source] * unit.Repeats;
             var first = slots[(source, false)];
             var second = slots.TryGetValue((source, true), out var squaresSlot) ? squaresSlot : slots[(source, false)]; // indicators: Σv² = Σv
-            if (weight is not null)
+            foreach (var (parameter, isBias) in new[] { (weight, false), (bias, true) })
             {
-                var key = new MomentKey(weight.Name, unit.Quantity);
-                output.Add(new PowerSums(key, count, null, null, weight.Size));
-                targets[first.Power][first.Index].Add(new SumTarget(key, SumOfSquares: false, unit.Repeats));
-                targets[second.Power][second.Index].Add(new SumTarget(key, SumOfSquares: true, unit.Repeats));
-            }
-            if (bias is not null)
-            {
-                Tensor Column((int Power, int Index) slot)
-                {
-                    var column = biasColumns![slot.Power].narrow(0, slot.Index * width, width);
-                    return unit.Repeats == 1 ? column : column.mul(TensorMath.C(unit.Repeats, column.dtype));
-                }
-                output.Add(new PowerSums(new MomentKey(bias.Name, unit.Quantity), count, Column(first), Column(second), bias.Size));
+                if (parameter is null)
+                    continue;
+                var key = new MomentKey(parameter.Name, unit.Quantity);
+                output.Add(new PowerSums(key, count, null, null, parameter.Size));
+                targets[first.Power][first.Index].Add(new SumTarget(key, SumOfSquares: false, unit.Repeats, isBias));
+                targets[second.Power][second.Index].Add(new SumTarget(key, SumOfSquares: true, unit.Repeats, isBias));
             }
         }
 
-        if (weight is null)
-            return;
-        var a = layerInput.dtype == accumulation ? layerInput : layerInput.to(accumulation);
+        // A with a column of ones for the bias: every power of it keeps the ones (and so does the indicator). The rows are
+        // padded with zeros to a multiple of 16 values so that the product's operands keep aligned rows (an odd row length
+        // such as 785 makes the product a third slower); the products read a narrowed view.
+        long batch = layerInput.shape[0];
+        long weightColumns = weight is null ? 0 : layerInput.shape[1];
+        long columns = weightColumns + (bias is null ? 0 : 1);
+        long padding = (columns + 15) / 16 * 16 - columns;
+        var parts = new List<Tensor>(3);
+        if (weight is not null)
+            parts.Add(layerInput.dtype == accumulation ? layerInput : layerInput.to(accumulation));
+        if (bias is not null)
+            parts.Add(ones(batch, 1, accumulation));
+        if (padding > 0)
+            parts.Add(zeros(batch, padding, accumulation));
+        var a = parts.Count == 1 ? parts[0] : cat(parts.ToArray(), 1);
         Tensor? a2 = null, a4 = null;
         foreach (var (power, values) in stacked)
         {
@@ -151,20 +149,49 @@ internal static class LinearMomentRule
                 8 => a4!.Sq(),
                 _ => throw new InvalidOperationException($"power {power}"),
             };
+            if (padding > 0)
+                ap = ap.narrow(1, 0, columns);
             var slices = targets[power];
-            string signature = $"{weight.Name}|{power}|{width}|" + string.Join(";", slices.Select(t => string.Join(",", t)));
-            gramBlocks.Add(new GramBlock(signature, values, ap, width, slices));
+            string signature = $"{weight?.Name ?? bias!.Name}|{power}|{width}|{weightColumns}|{bias is not null}|" + string.Join(";", slices.Select(t => string.Join(",", t)));
+            gramBlocks.Add(new GramBlock(signature, values, ap, width, slices, weightColumns, bias is not null));
         }
+    }
+
+    /// <summary>The (B, m·n_l) stack of a block's entries, with the entries marked Square squared in place.</summary>
+    private static Tensor Stack(List<(Tensor Values, bool Square)> list, long width)
+    {
+        if (list.Count == 1)
+            return list[0].Square ? list[0].Values.Sq() : list[0].Values;
+        var stack = cat(list.Select(e => e.Values).ToArray(), 1); // a fresh copy: squaring it leaves the sources intact
+        for (int i = 0; i < list.Count;)
+        {
+            if (!list[i].Square)
+            {
+                i++;
+                continue;
+            }
+            int run = i;
+            while (run < list.Count && list[run].Square)
+                run++;
+            var part = stack.narrow(1, i * width, (run - i) * width);
+            part.mul_(part);
+            i = run;
+        }
+        return stack;
     }
 }
 
-/// <summary>Where one slice of a Gram block's product goes: S1 or S2 of a stream, times a repeat factor.</summary>
-internal readonly record struct SumTarget(MomentKey Key, bool SumOfSquares, int Factor);
+/// <summary>
+/// Where one slice of a Gram block's product goes: S1 or S2 of a stream, times a repeat factor; a bias stream reads
+/// the slice's last column (the product with the ones column of A), a weight stream the other columns.
+/// </summary>
+internal readonly record struct SumTarget(MomentKey Key, bool SumOfSquares, int Factor, bool Bias = false);
 
 /// <summary>
-/// The weight power sums of one layer for one power p of its inputs, as the factors of their product: Values (B, m·n_l)
-/// holds m stacked per-unit blocks U_i, InputPower (B, n_in) holds A∘p, and slice i of Valuesᵀ·InputPower ((n_l, n_in),
-/// rows i·n_l …) adds to the streams in Targets[i]. The accumulator multiplies it straight into its running sums.
-/// Signature identifies the layout (same signature, same shapes and targets).
+/// The power sums of one layer for one power p of its inputs, as the factors of their product: Values (B, m·n_l)
+/// holds m stacked per-unit blocks U_i, InputPower (B, WeightColumns [+ 1]) holds A∘p and, when HasBias, a last column
+/// of ones; slice i of Valuesᵀ·InputPower ((n_l, ·), rows i·n_l …) adds to the streams in Targets[i]. The accumulator
+/// multiplies it straight into its running sums. Signature identifies the layout (same signature, same shapes and
+/// targets).
 /// </summary>
-internal sealed record GramBlock(string Signature, Tensor Values, Tensor InputPower, long Width, IReadOnlyList<List<SumTarget>> Targets);
+internal sealed record GramBlock(string Signature, Tensor Values, Tensor InputPower, long Width, IReadOnlyList<List<SumTarget>> Targets, long WeightColumns, bool HasBias);

@@ -41,14 +41,14 @@ internal sealed class StreamBackward
             var weight = trace.Network.Layers[^1].Weight;
             firstPull = centering is null ? weight.unsqueeze(0) : weight.unsqueeze(0).Minus(centering.matmul(weight).unsqueeze(1));
         }
-        return Run(trace, top, withResidual, lowest, firstPull);
+        return Run(trace, top, withResidual, lowest, firstPull, ownsFirstPull: centering is not null);
     }
 
     /// <summary>Runs the pass from the output (layer L−1) down to <paramref name="lowest"/>.</summary>
     public static StreamBackward Run(ForwardTrace trace, Tensor top, bool withResidual, int lowest) =>
-        Run(trace, top, withResidual, lowest, firstPull: null);
+        Run(trace, top, withResidual, lowest, firstPull: null, ownsFirstPull: false);
 
-    private static StreamBackward Run(ForwardTrace trace, Tensor top, bool withResidual, int lowest, Tensor? firstPull)
+    private static StreamBackward Run(ForwardTrace trace, Tensor top, bool withResidual, int lowest, Tensor? firstPull, bool ownsFirstPull)
     {
         var layers = trace.Network.Layers;
         int last = layers.Count - 1;
@@ -64,30 +64,34 @@ internal sealed class StreamBackward
             var weight = layers[l + 1].Weight;        // (n_{l+1}, n_l)
             var pulled = l == last - 1 && firstPull is not null ? firstPull : g.matmul(weight); // (W^{l+1})ᵀ g^{l+1}, row form
             var d1 = trace.FirstDerivative[l]!.unsqueeze(1);
-            g = d1 * pulled;
+            var d2 = withResidual ? trace.SecondDerivative[l]?.unsqueeze(1) : null; // null: σ'' = 0 (piecewise-linear)
+            // diag(D W^T diag(r^{l+1}) W D) = σ'² ⊙ (W∘²)^T r^{l+1}: the residual from one layer up.
+            Tensor? above = null;
+            if (withResidual && residualAbove is not null)
+            {
+                above = residualAbove.matmul(layers[l + 1].WeightSquared);
+                above.mul_(d1.Sq());
+            }
+            // r^l = σ'' ⊙ pulled, this layer's own residual; it is needed on its own one layer down, so only at the lowest
+            // layer is it added straight into the residual from above. Products land in place wherever the tensor is
+            // this pass's own (fresh memory costs more than the multiplication: these are a batch's largest tensors).
+            Tensor? r = null, diagonal = above;
+            if (d2 is not null)
+            {
+                if (above is not null && l == lowest)
+                    above.PlusProductInPlace(d2, pulled);
+                else
+                {
+                    r = d2 * pulled;
+                    diagonal = above is null ? r : above.PlusInPlace(r);
+                }
+            }
+            // The broadcast output weight (no centring) is not this pass's own.
+            g = ReferenceEquals(pulled, firstPull) && !ownsFirstPull ? d1 * pulled : pulled.mul_(d1);
             firstOrder[l] = g;
-            // r^l is zero for piecewise-linear activations (σ'' = 0); deeper residuals still pass through.
-            var r = withResidual && trace.SecondDerivative[l] is { } d2 ? d2.unsqueeze(1) * pulled : null;
-            if (!ReferenceEquals(pulled, firstPull))
-                pulled.Dispose(); // used up: freed now for a smaller working set
             if (!withResidual)
                 continue;
 
-            var diagonal = r;
-            if (residualAbove is not null)
-            {
-                // diag(D W^T diag(r^{l+1}) W D) = σ'² ⊙ (W∘²)^T r^{l+1}
-                var pulledResidual = residualAbove.matmul(layers[l + 1].WeightSquared);
-                var above = d1.Sq() * pulledResidual;
-                pulledResidual.Dispose();
-                if (diagonal is not null)
-                {
-                    var total = diagonal.Plus(above); // diagonal is r, still needed one layer down
-                    above.Dispose();
-                    above = total;
-                }
-                diagonal = above;
-            }
             for (int c = 0; c < carried.Count; c++)
             {
                 var (factor, deeper) = carried[c];

@@ -28,6 +28,9 @@ public static class TensorMath
     /// <summary>t += other, in place (no temporary Scalar).</summary>
     public static Tensor PlusInPlace(this Tensor t, Tensor other) => t.add_(other, One);
 
+    /// <summary>t += a ⊙ b, in place (no temporary Scalar).</summary>
+    public static Tensor PlusProductInPlace(this Tensor t, Tensor a, Tensor b) => t.addcmul_(a, b, One);
+
     private static readonly ConcurrentDictionary<(double, ScalarType), Tensor> Constants = new();
 
     /// <summary>A process-lifetime 0-dim tensor holding the value in the dtype.</summary>
