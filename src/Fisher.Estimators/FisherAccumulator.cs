@@ -10,9 +10,9 @@ namespace Fisher.Estimators;
 /// (estimators.md §9.6). A chunk of 256 batches (65,536 values at batch 256) keeps the cancellation in S2 − S1²/n far
 /// below the float32 rounding of the values themselves for any realistic coefficient of variation, while the fold — a
 /// dozen element-wise passes per stream, ~0.5 ms per batch when it ran every 64 batches of the 784-256-256-10
-/// benchmark — runs rarely. Weight sums arrive as the factors of their Gram products (<see cref="GramBlock"/>), which
-/// are multiplied straight into a pending product per block (one fused multiply-add, no product tensor and no
-/// separate add per batch); float64 pending products join the chunk at the fold, float32 ones (float32 networks)
+/// benchmark — runs rarely. Sums arrive as the factors of their Gram products (<see cref="GramBlock"/>), which are
+/// multiplied straight into a pending product per block (one fused multiply-add, no product tensor and no separate
+/// add per batch; biases as the column sums beside it); float64 pending products join the chunk at the fold, float32 ones (float32 networks)
 /// every <see cref="Float32BatchesPerFlush"/> batches. Take a managed copy with <see cref="ToMoments"/> when a
 /// partial leaves the worker. Not thread-safe (one per worker). Owns native memory: dispose it.
 /// </summary>
@@ -39,20 +39,20 @@ public sealed class FisherAccumulator : IDisposable
     public int Count => _entries.Count;
 
     /// <summary>
-    /// Merges one batch of <paramref name="inputs"/> inputs: per stream the count and power sums S1 = Σv, S2 = Σv²,
-    /// and the Gram blocks of the weights. Called with every stream of a batch at once, after all of its tensor work
+    /// Merges one batch of <paramref name="inputs"/> inputs: per stream the count, and the Gram blocks that carry the
+    /// power sums S1 = Σv, S2 = Σv². Called with every stream of a batch at once, after all of its tensor work
     /// succeeded, so a failing batch changes nothing.
     /// </summary>
-    internal void Merge(long inputs, IReadOnlyList<PowerSums> batch, IReadOnlyList<GramBlock> gramBlocks)
+    internal void Merge(long inputs, IReadOnlyList<StreamCount> batch, IReadOnlyList<GramBlock> gramBlocks)
     {
         ThrowIfIncomplete();
         _incomplete = true; // cleared only when every sum and product of the batch went in
         using var scope = NewDisposeScope();
-        foreach (var sums in batch)
+        foreach (var stream in batch)
         {
-            if (!_entries.TryGetValue(sums.Key, out var entry))
-                _entries[sums.Key] = entry = new Entry(sums.Elements);
-            entry.Add(sums);
+            if (!_entries.TryGetValue(stream.Key, out var entry))
+                _entries[stream.Key] = entry = new Entry(stream.Elements);
+            entry.AddCount(stream.Count);
         }
         foreach (var block in gramBlocks)
         {
@@ -119,36 +119,22 @@ public sealed class FisherAccumulator : IDisposable
 
     private static double[] Copy(Tensor t) => MemoryMarshal.Cast<byte, double>(t.bytes).ToArray();
 
-    /// <summary>Σ over pending batches of Valuesᵀ·InputPower for one Gram block layout, in the blocks' dtype.</summary>
-    private sealed class PendingProduct : IDisposable
+    /// <summary>Σ over pending batches of Valuesᵀ·InputPower and Valuesᵀ·1 for one Gram block layout, in the blocks' dtype.</summary>
+    private sealed class PendingProduct(GramBlock layout) : IDisposable
     {
-        private readonly Tensor _storage;
-        private readonly Tensor _product;
-        private readonly IReadOnlyList<List<SumTarget>> _targets;
-        private readonly long _width;
-        private readonly long _weightColumns;
-        private readonly bool _hasBias;
-
-        public PendingProduct(GramBlock layout)
-        {
-            long columns = layout.InputPower.shape[1];
-            // Rows padded to a multiple of 16 values, like the input factor's (aligned rows for the product); the sums
-            // live in the narrowed view.
-            _storage = zeros([layout.Values.shape[1], (columns + 15) / 16 * 16], layout.Values.dtype).DetachFromDisposeScope();
-            _product = _storage.narrow(1, 0, columns).DetachFromDisposeScope();
-            _targets = layout.Targets;
-            _width = layout.Width;
-            _weightColumns = layout.WeightColumns;
-            _hasBias = layout.HasBias;
-        }
+        private readonly Tensor? _product = layout.InputPower is null ? null : zeros([layout.Values.shape[1], layout.InputPower.shape[1]], layout.Values.dtype).DetachFromDisposeScope();
+        private readonly Tensor? _columnSums = layout.HasBias ? zeros([layout.Values.shape[1]], layout.Values.dtype).DetachFromDisposeScope() : null;
+        private readonly IReadOnlyList<List<SumTarget>> _targets = layout.Targets;
+        private readonly long _width = layout.Width;
 
         public int Batches { get; private set; }
 
-        public bool IsSingle => _product.dtype == ScalarType.Float32;
+        public bool IsSingle { get; } = layout.Values.dtype == ScalarType.Float32;
 
         public void Add(GramBlock block)
         {
-            _product.addmm_(block.Values.t(), block.InputPower);
+            _product?.addmm_(block.Values.t(), block.InputPower!);
+            _columnSums?.addmv_(block.Values.t(), Ones(block.Values.shape[0], block.Values.dtype));
             Batches++;
         }
 
@@ -159,20 +145,28 @@ public sealed class FisherAccumulator : IDisposable
                 return;
             for (int i = 0; i < _targets.Count; i++)
             {
-                var rows = _product.narrow(0, i * _width, _width);      // (n_l, weight columns [+ 1])
-                var weightPart = _hasBias ? rows.narrow(1, 0, _weightColumns) : rows;
                 foreach (var target in _targets[i])
-                    entries[target.Key].AddSlice(target.Bias ? rows.select(1, _weightColumns) : weightPart, target.SumOfSquares, target.Factor);
+                {
+                    var slice = target.Bias ? _columnSums!.narrow(0, i * _width, _width) : _product!.narrow(0, i * _width, _width).reshape(-1);
+                    entries[target.Key].AddSlice(slice, target.SumOfSquares, target.Factor);
+                }
             }
-            _storage.zero_();
+            _product?.zero_();
+            _columnSums?.zero_();
             Batches = 0;
         }
 
         public void Dispose()
         {
-            _product.Dispose();
-            _storage.Dispose();
+            _product?.Dispose();
+            _columnSums?.Dispose();
         }
+
+        /// <summary>A vector of B ones per (B, dtype), made once.</summary>
+        private static Tensor Ones(long batch, ScalarType dtype) =>
+            OnesCache.GetOrAdd((batch, dtype), static key => ones(key.Item1, key.Item2).DetachFromDisposeScope());
+
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<(long, ScalarType), Tensor> OnesCache = new();
     }
 
     /// <summary>Chan state (n, mean, M2) plus the raw power sums of the pending chunk.</summary>
@@ -194,21 +188,14 @@ public sealed class FisherAccumulator : IDisposable
         private Tensor Sum { get; }
         private Tensor SumOfSquares { get; }
 
-        /// <summary>Adds a slice of a pending product (the parameter's shape, possibly strided) into S1 or S2.</summary>
+        /// <summary>Adds a slice of a pending product into S1 or S2.</summary>
         public void AddSlice(Tensor slice, bool sumOfSquares, int factor)
         {
-            var target = (sumOfSquares ? SumOfSquares : Sum).view(slice.shape);
+            var target = sumOfSquares ? SumOfSquares : Sum;
             target.PlusInPlace(factor == 1 ? slice : slice.mul(TensorMath.C(factor, slice.dtype)));
         }
 
-        public void Add(PowerSums sums)
-        {
-            if (sums.Sum is not null)
-                Sum.PlusInPlace(sums.Sum.reshape(-1));
-            if (sums.SumOfSquares is not null)
-                SumOfSquares.PlusInPlace(sums.SumOfSquares.reshape(-1));
-            _pending += sums.Count;
-        }
+        public void AddCount(long count) => _pending += count;
 
         /// <summary>Chan: n = na + nb, d = μb − μa, μ += d nb/n, M2 += M2b + d² na nb/n; then the chunk restarts.</summary>
         public void Fold()
@@ -238,8 +225,7 @@ public sealed class FisherAccumulator : IDisposable
 }
 
 /// <summary>
-/// Power sums of one stream of a batch: S1 = Σv and S2 = Σv² per element over Count values, float64 or float32 (the
-/// dtype of the Gram products, EstimatorOptions.DoublePrecisionMoments); added into float64 sums either way. Null sums:
-/// every value was zero (only the count moves).
+/// The number of values one stream (of Elements parameters) takes from a batch; its power sums S1 = Σv, S2 = Σv² arrive
+/// in the batch's Gram blocks (none for a stream whose values are all zero: only the count moves).
 /// </summary>
-internal readonly record struct PowerSums(MomentKey Key, long Count, Tensor? Sum, Tensor? SumOfSquares, long Elements);
+internal readonly record struct StreamCount(MomentKey Key, long Count, long Elements);

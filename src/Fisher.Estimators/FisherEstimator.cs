@@ -119,7 +119,7 @@ public sealed class FisherEstimator
         if (!AllFinite(f))
             throw new InvalidBatchException("inputs", "the network output is NaN or infinite for this batch");
 
-        var sums = new List<PowerSums>();
+        var sums = new List<StreamCount>();
         var gramBlocks = new List<GramBlock>();
         int layers = _network.Layers.Count;
 
@@ -173,8 +173,8 @@ public sealed class FisherEstimator
             if (weight is null && bias is null)
                 continue;
             // The layer's temporaries are freed when it is done (a smaller working set than the whole batch's); only the
-            // factors and sums the accumulator merges at the end of the batch move out.
-            int sumsBefore = sums.Count, blocksBefore = gramBlocks.Count;
+            // Gram factors the accumulator merges at the end of the batch move out.
+            int blocksBefore = gramBlocks.Count;
             using var layerScope = NewDisposeScope();
             var rows = jacobian?.FirstOrder[l];      // (B, K, n_l)
             var rowResiduals = jacobian?.Residual[l]; // (B, K, n_l); null in the output layer (zero)
@@ -265,23 +265,20 @@ public sealed class FisherEstimator
                     units.Add(h2 is null ? UnitValues.Zero(FisherQuantity.V2Lower, batch) : new UnitValues(FisherQuantity.V2Lower, h2.mul(fisherEigenvalues.Lower.unsqueeze(1)), 4));
             }
             LinearMomentRule.Accumulate(sums, gramBlocks, weight, bias, units, trace.LayerInputs[l], _options.DoublePrecisionMoments ? ScalarType.Float64 : _network.DType);
-            KeepForMerge(layerScope, sums, sumsBefore, gramBlocks, blocksBefore);
+            KeepForMerge(layerScope, gramBlocks, blocksBefore);
         }
         accumulator.Merge(batch, sums, gramBlocks);
     }
 
-    /// <summary>Moves the tensors of the sums and Gram blocks a layer added out of its dispose scope, into the batch's.</summary>
-    private static void KeepForMerge(DisposeScope layerScope, List<PowerSums> sums, int sumsFrom, List<GramBlock> gramBlocks, int blocksFrom)
+    /// <summary>Moves the factors of the Gram blocks a layer added out of its dispose scope, into the batch's.</summary>
+    private static void KeepForMerge(DisposeScope layerScope, List<GramBlock> gramBlocks, int blocksFrom)
     {
-        for (int i = sumsFrom; i < sums.Count; i++)
-        {
-            if (sums[i].Sum is { } sum)
-                layerScope.MoveToOuter(sum);
-            if (sums[i].SumOfSquares is { } squares)
-                layerScope.MoveToOuter(squares);
-        }
         for (int i = blocksFrom; i < gramBlocks.Count; i++)
-            layerScope.MoveToOuter(gramBlocks[i].Values, gramBlocks[i].InputPower);
+        {
+            layerScope.MoveToOuter(gramBlocks[i].Values);
+            if (gramBlocks[i].InputPower is { } inputPower)
+                layerScope.MoveToOuter(inputPower);
+        }
     }
 
     /// <summary>

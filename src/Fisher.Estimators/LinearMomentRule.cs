@@ -22,9 +22,9 @@ internal readonly record struct UnitValues(FisherQuantity Quantity, Tensor? Valu
 /// The Linear-layer rule that turns per-unit values into parameter power sums without per-sample gradients
 /// (estimators.md §9.5): for a weight W_jk the per-sample value is u_j · a_k^p (p = 2 for Î1, Î2, exact and
 /// empirical terms, p = 4 for V1 and V2, §9.4), so with U the per-unit values and A the layer inputs
-/// Σ_n v = Uᵀ A∘p and Σ_n v² = (U∘²)ᵀ A∘2p, one matrix product each; biases use a column of ones appended to A
-/// (its powers stay ones), so their sums come out of the same product. Values from several label draws of one
-/// input share a_k, so they are summed over the draw axis first. All quantities of a layer that multiply the same
+/// Σ_n v = Uᵀ A∘p and Σ_n v² = (U∘²)ᵀ A∘2p, one matrix product each; biases use a column of ones (Uᵀ·1, a
+/// matrix–vector product beside it). Values from several label draws of one input share a_k, so they are summed over
+/// the draw axis first. All quantities of a layer that multiply the same
 /// power of A are stacked into one product (three products per layer at most). Products run in the network's
 /// dtype, or in float64 with EstimatorOptions.DoublePrecisionMoments (§9.6).
 /// </summary>
@@ -38,11 +38,11 @@ internal static class LinearMomentRule
 
     /// <summary>
     /// Power sums of every quantity in <paramref name="units"/> for the requested tensors of one layer: one
-    /// <see cref="GramBlock"/> per power of A (the bias, when requested, as its last column), appended to
+    /// <see cref="GramBlock"/> per power of A (with the column sums for the bias, when requested), appended to
     /// <paramref name="gramBlocks"/> for the accumulator to multiply into its running sums, and a count-only entry per
     /// stream in <paramref name="output"/>. Products run in <paramref name="accumulation"/>.
     /// </summary>
-    public static void Accumulate(List<PowerSums> output, List<GramBlock> gramBlocks, ParameterInfo? weight, ParameterInfo? bias, IReadOnlyList<UnitValues> units, Tensor layerInput, ScalarType accumulation)
+    public static void Accumulate(List<StreamCount> output, List<GramBlock> gramBlocks, ParameterInfo? weight, ParameterInfo? bias, IReadOnlyList<UnitValues> units, Tensor layerInput, ScalarType accumulation)
     {
         if (units.Count == 0 || (weight is null && bias is null))
             return;
@@ -101,9 +101,9 @@ internal static class LinearMomentRule
             if (unit.Values is null && unit.RepeatOf == FisherQuantity.None)
             {
                 if (weight is not null)
-                    output.Add(new PowerSums(new MomentKey(weight.Name, unit.Quantity), unit.Count, null, null, weight.Size));
+                    output.Add(new StreamCount(new MomentKey(weight.Name, unit.Quantity), unit.Count, weight.Size));
                 if (bias is not null)
-                    output.Add(new PowerSums(new MomentKey(bias.Name, unit.Quantity), unit.Count, null, null, bias.Size));
+                    output.Add(new StreamCount(new MomentKey(bias.Name, unit.Quantity), unit.Count, bias.Size));
                 continue;
             }
             var source = unit.RepeatOf == FisherQuantity.None ? unit.Quantity : unit.RepeatOf;
@@ -115,45 +115,33 @@ internal static class LinearMomentRule
                 if (parameter is null)
                     continue;
                 var key = new MomentKey(parameter.Name, unit.Quantity);
-                output.Add(new PowerSums(key, count, null, null, parameter.Size));
+                output.Add(new StreamCount(key, count, parameter.Size));
                 targets[first.Power][first.Index].Add(new SumTarget(key, SumOfSquares: false, unit.Repeats, isBias));
                 targets[second.Power][second.Index].Add(new SumTarget(key, SumOfSquares: true, unit.Repeats, isBias));
             }
         }
 
-        // A with a column of ones for the bias: every power of it keeps the ones (and so does the indicator). The rows are
-        // padded with zeros to a multiple of 16 values so that the product's operands keep aligned rows (an odd row length
-        // such as 785 makes the product a third slower); the products read a narrowed view.
-        long batch = layerInput.shape[0];
-        long weightColumns = weight is null ? 0 : layerInput.shape[1];
-        long columns = weightColumns + (bias is null ? 0 : 1);
-        long padding = (columns + 15) / 16 * 16 - columns;
-        var parts = new List<Tensor>(3);
-        if (weight is not null)
-            parts.Add(layerInput.dtype == accumulation ? layerInput : layerInput.to(accumulation));
-        if (bias is not null)
-            parts.Add(ones(batch, 1, accumulation));
-        if (padding > 0)
-            parts.Add(zeros(batch, padding, accumulation));
-        var a = parts.Count == 1 ? parts[0] : cat(parts.ToArray(), 1);
+        Tensor? a = weight is null ? null : layerInput.dtype == accumulation ? layerInput : layerInput.to(accumulation);
         Tensor? a2 = null, a4 = null;
         foreach (var (power, values) in stacked)
         {
-            a2 ??= a.Sq();
-            a4 ??= power >= 4 ? a2.Sq() : null;
-            var ap = power switch
+            Tensor? ap = null;
+            if (a is not null)
             {
-                NonZeroIndicator => a.ne(TensorMath.C(0, accumulation)).to(accumulation),
-                2 => a2,
-                4 => a4!,
-                8 => a4!.Sq(),
-                _ => throw new InvalidOperationException($"power {power}"),
-            };
-            if (padding > 0)
-                ap = ap.narrow(1, 0, columns);
+                a2 ??= a.Sq();
+                a4 ??= power >= 4 ? a2.Sq() : null;
+                ap = power switch
+                {
+                    NonZeroIndicator => a.ne(TensorMath.C(0, accumulation)).to(accumulation),
+                    2 => a2,
+                    4 => a4!,
+                    8 => a4!.Sq(),
+                    _ => throw new InvalidOperationException($"power {power}"),
+                };
+            }
             var slices = targets[power];
-            string signature = $"{weight?.Name ?? bias!.Name}|{power}|{width}|{weightColumns}|{bias is not null}|" + string.Join(";", slices.Select(t => string.Join(",", t)));
-            gramBlocks.Add(new GramBlock(signature, values, ap, width, slices, weightColumns, bias is not null));
+            string signature = $"{weight?.Name ?? bias!.Name}|{power}|{width}|{weight is not null}|{bias is not null}|" + string.Join(";", slices.Select(t => string.Join(",", t)));
+            gramBlocks.Add(new GramBlock(signature, values, ap, width, slices, bias is not null));
         }
     }
 
@@ -182,16 +170,16 @@ internal static class LinearMomentRule
 }
 
 /// <summary>
-/// Where one slice of a Gram block's product goes: S1 or S2 of a stream, times a repeat factor; a bias stream reads
-/// the slice's last column (the product with the ones column of A), a weight stream the other columns.
+/// Where one slice of a Gram block's product goes: S1 or S2 of a stream, times a repeat factor; a bias stream reads the
+/// slice of the block's column sums (Valuesᵀ·1), a weight stream the slice of Valuesᵀ·InputPower.
 /// </summary>
 internal readonly record struct SumTarget(MomentKey Key, bool SumOfSquares, int Factor, bool Bias = false);
 
 /// <summary>
 /// The power sums of one layer for one power p of its inputs, as the factors of their product: Values (B, m·n_l)
-/// holds m stacked per-unit blocks U_i, InputPower (B, WeightColumns [+ 1]) holds A∘p and, when HasBias, a last column
-/// of ones; slice i of Valuesᵀ·InputPower ((n_l, ·), rows i·n_l …) adds to the streams in Targets[i]. The accumulator
-/// multiplies it straight into its running sums. Signature identifies the layout (same signature, same shapes and
-/// targets).
+/// holds m stacked per-unit blocks U_i, InputPower (B, n_in) holds A∘p (null when no weight is requested); slice i of
+/// Valuesᵀ·InputPower ((n_l, n_in), rows i·n_l …) and, when HasBias, of the column sums Valuesᵀ·1 add to the streams in
+/// Targets[i]. The accumulator multiplies them straight into its running sums. Signature identifies the layout (same
+/// signature, same shapes and targets).
 /// </summary>
-internal sealed record GramBlock(string Signature, Tensor Values, Tensor InputPower, long Width, IReadOnlyList<List<SumTarget>> Targets, long WeightColumns, bool HasBias);
+internal sealed record GramBlock(string Signature, Tensor Values, Tensor? InputPower, long Width, IReadOnlyList<List<SumTarget>> Targets, bool HasBias);

@@ -57,8 +57,8 @@ public sealed class FisherAccumulatorTests
         TorchRuntime.Ensure();
         using var scope = NewDisposeScope();
         var key = new MomentKey("layer0.weight", FisherQuantity.Exact);
-        PowerSums Sums() => new(key, 4, null, null, 6);
-        GramBlock Block(long values) => new("layer0.weight|2|3|test", ones(4, values, ScalarType.Float64), ones(4, 2, ScalarType.Float64), 3, [[new SumTarget(key, false, 1)]], 2, false);
+        StreamCount Sums() => new(key, 4, 6);
+        GramBlock Block(long values) => new("layer0.weight|2|3|test", ones(4, values, ScalarType.Float64), ones(4, 2, ScalarType.Float64), 3, [[new SumTarget(key, false, 1)]], false);
         using var accumulator = new FisherAccumulator();
         accumulator.Merge(4, [Sums()], [Block(3)]);
         Assert.Equal(4, accumulator.ToMoments().Streams[key].Count);
