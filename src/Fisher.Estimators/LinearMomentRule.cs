@@ -140,9 +140,23 @@ internal static class LinearMomentRule
                 };
             }
             var slices = targets[power];
-            string signature = $"{weight?.Name ?? bias!.Name}|{power}|{width}|{weight is not null}|{bias is not null}|" + string.Join(";", slices.Select(t => string.Join(",", t)));
+            string signature = Signature(weight?.Name ?? bias!.Name, power, width, weight is not null, bias is not null, slices);
             gramBlocks.Add(new GramBlock(signature, values, ap, width, slices, bias is not null));
         }
+    }
+
+    /// <summary>The layout of a block as a short string: parameter, power, width, and per slice its targets.</summary>
+    private static string Signature(string parameter, int power, long width, bool hasWeight, bool hasBias, List<SumTarget>[] slices)
+    {
+        var text = new System.Text.StringBuilder(64 + 24 * slices.Length);
+        text.Append(parameter).Append('|').Append(power).Append('|').Append(width).Append('|').Append(hasWeight ? 'w' : '-').Append(hasBias ? 'b' : '-');
+        foreach (var slice in slices)
+        {
+            text.Append('|');
+            foreach (var target in slice)
+                text.Append(target.Key.Parameter).Append('.').Append((int)target.Key.Quantity).Append(target.SumOfSquares ? "²" : "").Append(target.Bias ? "b" : "").Append('×').Append(target.Factor).Append(',');
+        }
+        return text.ToString();
     }
 
     /// <summary>The (B, m·n_l) stack of a block's entries, with the entries marked Square squared in place.</summary>
