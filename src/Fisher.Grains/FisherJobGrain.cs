@@ -147,13 +147,18 @@ public sealed class FisherJobGrain(
         return Status();
     }
 
-    public Task<bool> Heartbeat(string taskId, int attempt, long rowsDone)
+    public async Task<bool> Heartbeat(string taskId, int attempt, long rowsDone)
     {
         if (state.State.State != JobState.Running || Find(taskId) is not { } task || task.Phase != TaskPhase.Running || task.Attempt != attempt)
-            return Task.FromResult(false);
+            return false;
+        bool computing = task.RowsDone < task.Rows;
         task.RowsDone = Math.Min(rowsDone, task.Rows);
         _leases[taskId] = DateTimeOffset.UtcNow + _options.LeaseDuration;
-        return Task.FromResult(true);
+        // Its rows are done: the worker only copies out and ships its partial now, so its compute slot takes the next
+        // task at once instead of after the aggregator has merged (that tail was 0.1 s of every round of a 4 s job).
+        if (computing && task.RowsDone == task.Rows)
+            await Dispatch();
+        return true;
     }
 
     public async Task TaskCompleted(string taskId, int attempt)
@@ -281,7 +286,8 @@ public sealed class FisherJobGrain(
     {
         var spec = state.State.Spec!;
         int limit = spec.MaxConcurrentTasks > 0 ? spec.MaxConcurrentTasks : _options.TasksPerSilo * await ActiveSilos();
-        int running = state.State.Tasks.Count(t => t.Phase == TaskPhase.Running);
+        // A running task whose rows are all done is only shipping its partial: it holds no compute slot.
+        int running = state.State.Tasks.Count(t => t.Phase == TaskPhase.Running && t.RowsDone < t.Rows);
         var starts = new List<TaskAssignment>();
         int roundEnd = spec.TargetRelativeError is null ? int.MaxValue : state.State.RoundEnd;
         foreach (var task in state.State.Tasks.Where(t => t.Phase == TaskPhase.Pending && t.Shard < roundEnd))
