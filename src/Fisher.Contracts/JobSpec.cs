@@ -52,7 +52,9 @@ public sealed record JobSpec
     /// <summary>Compute dtype of the network: float32 (default) or float64.</summary>
     [Id(14)] public string Precision { get; init; } = "float32";
 
-    /// <summary>Tasks computing at once (0: two per active silo); a task that only ships its partial does not count.</summary>
+    /// <summary>
+    /// Tasks computing at once (0: two per active silo); a task that only ships its partial does not count.
+    /// </summary>
     [Id(15)] public int MaxConcurrentTasks { get; init; }
 
     /// <summary>

@@ -12,9 +12,10 @@ namespace Fisher.Estimators;
 /// dozen element-wise passes per stream, ~0.5 ms per batch when it ran every 64 batches of the 784-256-256-10
 /// benchmark — runs rarely. Sums arrive as the factors of their Gram products (<see cref="GramBlock"/>), which are
 /// multiplied straight into a pending product per block (one fused multiply-add, no product tensor and no separate
-/// add per batch; biases as the column sums beside it); float64 pending products join the chunk at the fold, float32 ones (float32 networks)
-/// every <see cref="Float32BatchesPerFlush"/> batches. Take a managed copy with <see cref="ToMoments"/> when a
-/// partial leaves the worker. Not thread-safe (one per worker). Owns native memory: dispose it.
+/// add per batch; biases as the column sums beside it); float64 pending products join the chunk at the fold, float32
+/// ones (float32 networks) every <see cref="Float32BatchesPerFlush"/> batches. Take a managed copy with
+/// <see cref="ToMoments"/> when a partial leaves the worker. Not thread-safe (one per worker). Owns native memory:
+/// dispose it.
 /// </summary>
 public sealed class FisherAccumulator : IDisposable
 {
@@ -121,7 +122,10 @@ public sealed class FisherAccumulator : IDisposable
 
     private static double[] Copy(Tensor t) => MemoryMarshal.Cast<byte, double>(t.bytes).ToArray();
 
-    /// <summary>Σ over pending batches of Valuesᵀ·InputPower and of the column sums of Values for one Gram block layout, in the blocks' dtype.</summary>
+    /// <summary>
+    /// Σ over pending batches of Valuesᵀ·InputPower and of the column sums of Values for one Gram block layout, in the
+    /// blocks' dtype.
+    /// </summary>
     private sealed class PendingProduct(GramBlock layout) : IDisposable
     {
         private readonly Tensor? _product = layout.InputPower is null ? null : zeros([layout.Values.shape[1], layout.InputPower.shape[1]], layout.Values.dtype).DetachFromDisposeScope();
@@ -169,7 +173,6 @@ public sealed class FisherAccumulator : IDisposable
             _product?.Dispose();
             _columnSums?.Dispose();
         }
-
     }
 
     /// <summary>Chan state (n, mean, M2) plus the raw power sums of the pending chunk.</summary>

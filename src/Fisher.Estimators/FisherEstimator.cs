@@ -119,7 +119,7 @@ public sealed class FisherEstimator
         if (!AllFinite(f))
             throw new InvalidBatchException("inputs", "the network output is NaN or infinite for this batch");
 
-        var sums = new List<StreamCount>();
+        var counts = new List<StreamCount>();
         var gramBlocks = new List<GramBlock>();
         int layers = _network.Layers.Count;
 
@@ -264,10 +264,10 @@ public sealed class FisherEstimator
                 if (quantities.HasFlag(FisherQuantity.V2Lower))
                     units.Add(h2 is null ? UnitValues.Zero(FisherQuantity.V2Lower, batch) : new UnitValues(FisherQuantity.V2Lower, h2.mul(fisherEigenvalues.Lower.unsqueeze(1)), 4));
             }
-            LinearMomentRule.Accumulate(sums, gramBlocks, weight, bias, units, trace.LayerInputs[l], _options.DoublePrecisionMoments ? ScalarType.Float64 : _network.DType);
+            LinearMomentRule.Accumulate(counts, gramBlocks, weight, bias, units, trace.LayerInputs[l], _options.DoublePrecisionMoments ? ScalarType.Float64 : _network.DType);
             KeepForMerge(layerScope, gramBlocks, blocksBefore);
         }
-        accumulator.Merge(batch, sums, gramBlocks);
+        accumulator.Merge(batch, counts, gramBlocks);
     }
 
     /// <summary>Moves the factors of the Gram blocks a layer added out of its dispose scope, into the batch's.</summary>

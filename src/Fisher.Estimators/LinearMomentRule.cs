@@ -96,26 +96,24 @@ internal static class LinearMomentRule
             targets[power] = list.Select(_ => new List<SumTarget>(1)).ToArray();
         }
 
+        var parameters = new List<(ParameterInfo Info, bool IsBias)>(2);
+        if (weight is not null)
+            parameters.Add((weight, false));
+        if (bias is not null)
+            parameters.Add((bias, true));
         foreach (var unit in units)
         {
-            if (unit.Values is null && unit.RepeatOf == FisherQuantity.None)
-            {
-                if (weight is not null)
-                    output.Add(new StreamCount(new MomentKey(weight.Name, unit.Quantity), unit.Count, weight.Size));
-                if (bias is not null)
-                    output.Add(new StreamCount(new MomentKey(bias.Name, unit.Quantity), unit.Count, bias.Size));
-                continue;
-            }
+            bool zero = unit.Values is null && unit.RepeatOf == FisherQuantity.None; // only the count moves
             var source = unit.RepeatOf == FisherQuantity.None ? unit.Quantity : unit.RepeatOf;
-            long count = counts[source] * unit.Repeats;
-            var first = slots[(source, false)];
-            var second = slots.TryGetValue((source, true), out var squaresSlot) ? squaresSlot : slots[(source, false)]; // indicators: Σv² = Σv
-            foreach (var (parameter, isBias) in new[] { (weight, false), (bias, true) })
+            long count = zero ? unit.Count : counts[source] * unit.Repeats;
+            foreach (var (parameter, isBias) in parameters)
             {
-                if (parameter is null)
-                    continue;
                 var key = new MomentKey(parameter.Name, unit.Quantity);
                 output.Add(new StreamCount(key, count, parameter.Size));
+                if (zero)
+                    continue;
+                var first = slots[(source, false)];
+                var second = slots.TryGetValue((source, true), out var squaresSlot) ? squaresSlot : first; // indicators: Σv² = Σv
                 targets[first.Power][first.Index].Add(new SumTarget(key, SumOfSquares: false, unit.Repeats, isBias));
                 targets[second.Power][second.Index].Add(new SumTarget(key, SumOfSquares: true, unit.Repeats, isBias));
             }

@@ -25,6 +25,9 @@ public sealed class FisherOptions
     /// </summary>
     public bool PersistAggregates { get; set; } = true;
 
-    /// <summary>Tasks computing at once per active silo when a job does not set its own limit (tasks that only ship their partial do not count).</summary>
+    /// <summary>
+    /// Tasks computing at once per active silo when a job does not set its own limit (tasks that only ship their partial
+    /// do not count).
+    /// </summary>
     public int TasksPerSilo { get; set; } = 2;
 }
