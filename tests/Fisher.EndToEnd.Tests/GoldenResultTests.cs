@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Fisher.Data;
+
+namespace Fisher.EndToEnd.Tests;
+
+/// <summary>
+/// A default job and a <c>--draws 4 --estimators all</c> job on the bundled sample give the same
+/// <c>fisher.safetensors</c> (bit for bit: SHA-256 of every tensor's float32 values) and the same numbers in
+/// <c>summary.json</c> as the code that made the fixtures in <c>Fixtures/golden-*.json</c> (commit "golden results
+/// fixture", before issue 12's refactoring). One shard, so every aggregator merges one partial and the result cannot
+/// depend on the order partials arrive in. <c>FISHER_WRITE_GOLDEN=1</c> rewrites the fixtures instead of comparing.
+/// </summary>
+public sealed class GoldenResultTests : IDisposable
+{
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("fisher-e2e-golden-");
+
+    /// <summary>summary.json fields that depend on the run, not on the result.</summary>
+    private static readonly string[] Volatile = ["jobId", "startedAt", "finishedAt", "seconds", "versions", "spec", "architecture"];
+
+    public static TheoryData<string, string[]> Jobs => new()
+    {
+        { "default", ["--shards", "1"] },
+        { "draws4-all", ["--shards", "1", "--draws", "4", "--estimators", "all"] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Jobs))]
+    public async Task Result_files_equal_the_fixture_made_before_the_refactoring(string name, string[] options)
+    {
+        var outFolder = Path.Combine(_folder.FullName, name);
+        var result = await TestProcess.Fisher(["estimate", "--no-progress", "--out", outFolder, .. options]);
+        Assert.True(result.ExitCode == 0, result.Describe());
+        var actual = JsonNode.Parse(Describe(outFolder).ToJsonString())!;
+
+        var fixture = Path.Combine(TestProcess.RepoRoot, "tests", "Fisher.EndToEnd.Tests", "Fixtures", $"golden-{name}.json");
+        if (Environment.GetEnvironmentVariable("FISHER_WRITE_GOLDEN") == "1")
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(fixture)!);
+            File.WriteAllText(fixture, actual.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            return;
+        }
+        var expected = JsonNode.Parse(File.ReadAllText(fixture))!;
+        var differences = new List<string>();
+        Compare(expected, actual, "", differences);
+        Assert.True(differences.Count == 0, $"{differences.Count} differences from {fixture}:\n{string.Join("\n", differences.Take(30))}");
+    }
+
+    /// <summary>Every tensor's shape and SHA-256 of its float32 values, and summary.json without its run-dependent fields.</summary>
+    private static JsonObject Describe(string folder)
+    {
+        var tensors = new JsonObject();
+        foreach (var (key, tensor) in Safetensors.Read(Path.Combine(folder, "fisher.safetensors")).Tensors.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            var bytes = new byte[tensor.Data.Length * sizeof(float)];
+            for (int i = 0; i < tensor.Data.Length; i++)
+                BitConverter.TryWriteBytes(bytes.AsSpan(i * sizeof(float)), (float)tensor.Data[i]);
+            tensors[key] = new JsonObject
+            {
+                ["shape"] = new JsonArray(tensor.Shape.Select(s => (JsonNode)JsonValue.Create(s)).ToArray()),
+                ["sha256"] = Convert.ToHexStringLower(SHA256.HashData(bytes)),
+            };
+        }
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "summary.json")))!.AsObject();
+        foreach (var field in Volatile)
+            summary.Remove(field);
+        return new JsonObject { ["tensors"] = tensors, ["summary"] = summary };
+    }
+
+    /// <summary>Every field of <paramref name="expected"/> must be in <paramref name="actual"/> with the same value (numbers exactly).</summary>
+    private static void Compare(JsonNode? expected, JsonNode? actual, string path, List<string> differences)
+    {
+        switch (expected)
+        {
+            case null:
+                if (actual is not null)
+                    differences.Add($"{path}: expected null, got {actual.ToJsonString()}");
+                break;
+            case JsonObject o:
+                if (actual is not JsonObject a)
+                {
+                    differences.Add($"{path}: expected an object, got {actual?.ToJsonString() ?? "nothing"}");
+                    break;
+                }
+                foreach (var (key, value) in o)
+                {
+                    if (!a.ContainsKey(key))
+                        differences.Add($"{path}.{key}: missing");
+                    else
+                        Compare(value, a[key], $"{path}.{key}", differences);
+                }
+                break;
+            case JsonArray e:
+                if (actual is not JsonArray b || b.Count != e.Count)
+                {
+                    differences.Add($"{path}: expected an array of {e.Count}, got {actual?.ToJsonString() ?? "nothing"}");
+                    break;
+                }
+                for (int i = 0; i < e.Count; i++)
+                    Compare(e[i], b[i], $"{path}[{i}]", differences);
+                break;
+            default:
+                var ev = expected.AsValue();
+                if (ev.GetValueKind() == JsonValueKind.Number && actual is JsonValue av && av.GetValueKind() == JsonValueKind.Number)
+                {
+                    double x = ev.GetValue<double>(), y = av.GetValue<double>();
+                    if (x.CompareTo(y) != 0)
+                        differences.Add(string.Create(CultureInfo.InvariantCulture, $"{path}: expected {x:R}, got {y:R}"));
+                }
+                else if (actual is null || expected.ToJsonString() != actual.ToJsonString())
+                {
+                    differences.Add($"{path}: expected {expected.ToJsonString()}, got {actual?.ToJsonString() ?? "nothing"}");
+                }
+                break;
+        }
+    }
+
+    public void Dispose() => _folder.Delete(recursive: true);
+}
