@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Fisher.Results;
 using Fisher.Contracts;
 using Fisher.Data;
 using Fisher.Estimators;

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using Fisher.Contracts;
 using Fisher.Data;
+using Fisher.Estimators;
 using Fisher.Grains;
+using Fisher.Results;
 using Spectre.Console;
 
 namespace Fisher.Client;
@@ -75,53 +77,38 @@ internal static class JobRunner
             $"{inputsDone:N0}/{s.Inputs:N0} inputs  {perSecond:N0}/s  ETA {eta}  tasks {s.TasksCompleted}/{s.TasksTotal}");
     }
 
-    /// <summary>Fetches a completed job's moments, writes the result folder and prints the per-group table.</summary>
-    public static async Task<IReadOnlyList<GroupSummary>> Fetch(IClusterClient client, JobStatus status, string folder)
+    /// <summary>Fetches a completed job's moments, assembles its result once and writes the result folder from it.</summary>
+    public static async Task<JobResult> Fetch(IClusterClient client, JobStatus status, string folder)
     {
         if (status.State != JobState.Completed)
             throw new JobFailedException($"job '{status.JobId}' is {status.State}{(status.Error is null ? "" : ": " + status.Error)}");
         var groups = await JobResults.Fetch(client, status);
         var architecture = ModelArchitecture.Read(status.Spec!.ArchitecturePath);
-        var summary = ResultFolder.Summarize(groups, status.Spec);
-        ResultFolder.Write(folder, status, architecture, groups, summary);
-        Fisher.Data.Reports.ReportWriter.Write(folder);
-        return summary;
+        var result = JobResultAssembler.Assemble(status, architecture, groups);
+        ResultFolder.Write(folder, result);
+        return result;
     }
 
-    public static void PrintTable(JobStatus status, IReadOnlyList<GroupSummary> summary, string folder)
+    /// <summary>Prints <paramref name="result"/>'s per-group table, the target check and where the files are.</summary>
+    public static void PrintTable(JobStatus status, JobResult result, string folder)
     {
-        string[] estimates = ["i1", "i2", "exact", "empirical"];
-        var quantities = summary.SelectMany(g => g.Quantities.Select(q => q.Quantity)).Distinct().Where(estimates.Contains).ToArray();
-        bool decisions = summary.Any(g => g.Decision.Better is not null);
-        var table = new Table().Border(TableBorder.Rounded)
-            .Title("mean diagonal entry per group ± relative standard error");
-        table.AddColumn("group");
-        table.AddColumn(new TableColumn("parameters").RightAligned());
-        foreach (var q in quantities)
-            table.AddColumn(new TableColumn(Header(q)).RightAligned());
-        if (decisions)
-            table.AddColumn(new TableColumn("lower var.").Centered());
-        foreach (var g in summary)
+        var model = ResultTable.Of(result);
+        var table = new Table().Border(TableBorder.Rounded).Title(model.Title);
+        for (int c = 0; c < model.Headers.Count; c++)
         {
-            var cells = new List<string> { Markup.Escape(g.Group), g.Size.ToString("N0", CultureInfo.InvariantCulture) };
-            foreach (var q in quantities)
-            {
-                var value = g.Quantities.FirstOrDefault(x => x.Quantity == q);
-                cells.Add(value is null ? "-" : double.IsNaN(value.RelativeStandardError)
-                    ? ResultFolder.Format(value.MeanEstimate)
-                    : $"{ResultFolder.Format(value.MeanEstimate)} ±{value.RelativeStandardError.ToString("P0", CultureInfo.InvariantCulture).Replace(" ", "", StringComparison.Ordinal)}");
-            }
-            if (decisions)
-                cells.Add(g.Decision.Better is null ? "-" : Header(g.Decision.Better));
-            table.AddRow(cells.ToArray());
+            var header = model.Headers[c];
+            table.AddColumn(c == 0 ? new TableColumn(Markup.Escape(header))
+                : header == ResultTable.DecisionHeader ? new TableColumn(header).Centered() : new TableColumn(Markup.Escape(header)).RightAligned());
         }
+        foreach (var row in model.Rows)
+            table.AddRow(row.Select(Markup.Escape).ToArray());
         AnsiConsole.Write(table);
         if (status.Spec?.TargetRelativeError is { } epsilon)
         {
             var slowest = status.Precision
-                .Select(p => (p.Group, p.Quantity, Needed: new Fisher.Estimators.Precision(p.Inputs, p.SumOfSquaredEstimates, p.SumOfPerInputVariances).InputsNeeded(epsilon, status.Spec.Delta)))
+                .Select(p => (p.Group, p.Quantity, Needed: new Precision(p.Inputs, p.SumOfSquaredEstimates, p.SumOfPerInputVariances).InputsNeeded(epsilon, status.Spec.Delta)))
                 .OrderByDescending(p => p.Needed).Take(3)
-                .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Group} {p.Quantity} ({p.Needed:N0} inputs)"));
+                .Select(p => $"{p.Group} {QuantityCatalog.Find(p.Quantity)?.Symbol ?? p.Quantity} ({NumberFormat.Count(p.Needed)} inputs)");
             AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                 $"Target relative error {epsilon} (δ = {status.Spec.Delta}): {(status.StoppedEarly ? $"reached after {status.InputsMerged:N0} of {status.Inputs:N0} inputs" : $"checked over all {status.InputsMerged:N0} inputs")}; slowest: {string.Join(", ", slowest)}")));
         }
@@ -129,17 +116,6 @@ internal static class JobRunner
         AnsiConsole.MarkupLine(string.Create(CultureInfo.InvariantCulture,
             $"{status.InputsMerged:N0} inputs x {status.Spec?.DrawsPerInput} draws, {status.TasksTotal} tasks, {seconds:F1} s. Results: [bold]{Markup.Escape(Path.GetFullPath(folder))}[/] (fisher.safetensors, summary.json, report.md, plots/)"));
     }
-
-    private static string Header(string quantity) => quantity switch
-    {
-        "i1" => "Î1",
-        "i2" => "Î2",
-        "exact" => "exact",
-        "empirical" => "empirical",
-        "v1" => "E V1",
-        "v2" => "E V2",
-        _ => quantity,
-    };
 
     private sealed class RateMeter
     {

@@ -15,7 +15,7 @@ var labels = new Option<string?>("--labels") { Description = "Observed labels (I
 var job = new JobOptions();
 var maxTasks = new Option<int>("--max-tasks") { Description = "Tasks running at once (0: two per active silo).", DefaultValueFactory = _ => 0 };
 var target = new Option<double?>("--target-rel-error") { Description = "Stop as soon as every group's requested estimates have relative error below this with probability 1-δ (Chebyshev; checked between rounds of shards). Use more --shards for finer rounds." };
-var delta = new Option<double>("--delta") { Description = "δ for --target-rel-error and the sample sizes in the report.", DefaultValueFactory = _ => 0.05 };
+var delta = new Option<double>("--delta") { Description = "δ for --target-rel-error and the sample sizes in the report.", DefaultValueFactory = _ => JobSpec.DefaultDelta };
 var output = new Option<string?>("--out") { Description = "Result folder (fisher.safetensors, summary.json). Default: results/<job id>." };
 var cluster = new Option<string?>("--cluster") { Description = "Run on a cluster of Fisher.Silo processes found through this Redis connection string (e.g. 127.0.0.1:6379). Absent: an in-process silo." };
 var gateway = new Option<string?>("--gateway") { Description = "Run on a cluster reached through this silo gateway (host:port), e.g. a single Fisher.Silo without Redis." };
@@ -54,8 +54,8 @@ estimate.SetAction((result, cancellation) => Cli.Run(async () =>
     {
         await JobRunner.Submit(connection.Client, id, spec);
         var status = await JobRunner.Watch(connection.Client, id, !result.GetValue(noProgress), cancellation);
-        var summary = await JobRunner.Fetch(connection.Client, status, folder);
-        JobRunner.PrintTable(status, summary, folder);
+        var jobResult = await JobRunner.Fetch(connection.Client, status, folder);
+        JobRunner.PrintTable(status, jobResult, folder);
     }
     catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
     {
@@ -121,8 +121,8 @@ var fetch = JobCommand("fetch", "Write a completed job's results (fisher.safeten
 {
     var s = await connection.Client.GetGrain<IFisherJobGrain>(id).GetStatus();
     var folder = result.GetValue(output) ?? Path.Combine("results", id);
-    var summary = await JobRunner.Fetch(connection.Client, s, folder);
-    JobRunner.PrintTable(s, summary, folder);
+    var jobResult = await JobRunner.Fetch(connection.Client, s, folder);
+    JobRunner.PrintTable(s, jobResult, folder);
     return 0;
 }, output);
 var cancel = JobCommand("cancel", "Cancel a running job.", async (connection, id, _, _) =>

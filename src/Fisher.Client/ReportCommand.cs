@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Fisher.Data;
-using Fisher.Data.Reports;
+using Fisher.Results;
+using Fisher.Results.Reports;
 
 namespace Fisher.Client;
 

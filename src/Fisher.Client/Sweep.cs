@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Fisher.Contracts;
 using Fisher.Data;
+using Fisher.Results;
 
 namespace Fisher.Client;
 
@@ -22,20 +23,12 @@ internal sealed record SweepOptions
     public bool Progress { get; init; } = true;
 }
 
-/// <summary>One group of one epoch in <c>sweep.json</c>: mean diagonal entries, relative standard errors, mean V1/V2.</summary>
-internal sealed record SweepGroup(string Name, long Size, IReadOnlyDictionary<string, double> Means, IReadOnlyDictionary<string, double> RelativeStandardErrors, double V2BelowV1Share);
-
-/// <summary>One epoch of a sweep.</summary>
-internal sealed record SweepEpoch(int Epoch, string Checkpoint, string JobId, string ResultFolder, double Seconds, IReadOnlyList<SweepGroup> Groups);
-
 /// <summary>
 /// <c>fisher sweep</c>: one job per checkpoint through the path of <c>fisher estimate</c> (submit, watch, fetch into
 /// <c>&lt;out&gt;/epoch-NN/</c>), then <c>sweep.json</c> and the plots of every group against the epoch.
 /// </summary>
 internal static partial class Sweep
 {
-    private static readonly string[] Estimates = ["i1", "i2", "exact", "empirical"];
-
     [GeneratedRegex(@"epoch-(\d+)", RegexOptions.IgnoreCase)]
     private static partial Regex EpochPattern();
 
@@ -109,67 +102,65 @@ internal static partial class Sweep
             }
             if (status.State != JobState.Completed)
                 throw new JobFailedException($"{Path.GetFileName(checkpoint.Path)}: job {id} is {status.State}{(status.Error is null ? "" : ": " + status.Error)}");
-            var summary = await JobRunner.Fetch(client, status, folder);
-            var shares = V2BelowV1Shares(Path.Combine(folder, "fisher.safetensors"), summary);
-            var groups = summary.Select(g => new SweepGroup(
-                g.Group,
-                g.Size,
-                g.Quantities.ToDictionary(q => q.Quantity, q => q.MeanEstimate),
-                g.Quantities.Where(q => Estimates.Contains(q.Quantity)).ToDictionary(q => q.Quantity, q => q.RelativeStandardError),
-                shares.GetValueOrDefault(g.Group, double.NaN))).ToArray();
+            var result = await JobRunner.Fetch(client, status, folder);
             double seconds = status.FinishedAt is { } end ? (end - status.StartedAt).TotalSeconds : double.NaN;
-            epochs.Add(new SweepEpoch(checkpoint.Epoch, checkpoint.Path, id, folder, seconds, groups));
+            epochs.Add(new SweepEpoch
+            {
+                Epoch = checkpoint.Epoch,
+                Checkpoint = checkpoint.Path,
+                JobId = id,
+                Results = Path.GetFullPath(folder),
+                Seconds = double.IsFinite(seconds) ? Math.Round(seconds, 3) : null,
+                Groups = result.Summary.Groups.Select(g => Summarize(result, g)).ToArray(),
+            });
             log.WriteLine(Describe(epochs[^1]));
         }
         var training = ReadTraining(options.Checkpoints);
-        WriteJson(Path.Combine(options.OutFolder, "sweep.json"), options, epochs, training);
+        var written = WriteJson(Path.Combine(options.OutFolder, SweepFile.FileName), options, epochs, training);
         var plots = Path.Combine(options.OutFolder, "plots");
-        SweepPlots.Write(plots, epochs, options);
+        SweepPlots.Write(plots, written.Epochs, options);
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{epochs.Count} checkpoints in {total.Elapsed.TotalSeconds:F1} s. Results: {Path.GetFullPath(options.OutFolder)} (epoch-NN/, sweep.json, plots/sweep-estimates.png, sweep-variances.png, sweep-rse.png)"));
-        return epochs;
+        return written.Epochs;
     }
+
+    /// <summary>One group of one epoch: every quantity's mean entry, the estimates' relative standard errors, and the share of V2 below V1.</summary>
+    private static SweepGroup Summarize(JobResult result, SummaryGroup group) => new()
+    {
+        Name = group.Name,
+        Size = group.Size,
+        Means = group.Quantities.ToDictionary(q => q.Key, q => q.Value.MeanEstimate),
+        RelativeStandardErrors = QuantityCatalog.Estimates.Where(q => group.Quantity(q) is not null)
+            .ToDictionary(q => q.Key, q => group.Quantity(q)!.RelativeStandardError),
+        V2BelowV1Share = V2BelowV1Share(result, group),
+    };
 
     private static string Describe(SweepEpoch e)
     {
-        var parts = e.Groups.Select(g =>
-        {
-            var text = $"{g.Name} Î1 {Get(g.Means, "i1")} Î2 {Get(g.Means, "i2")}";
-            if (g.Means.ContainsKey("v1") && g.Means.ContainsKey("v2"))
-                text += $" EV1 {Get(g.Means, "v1")} EV2 {Get(g.Means, "v2")}";
-            return text;
-        });
-        return string.Create(CultureInfo.InvariantCulture, $"epoch {e.Epoch,2} ({e.Seconds:F1} s): {string.Join(" | ", parts)}");
+        var shown = QuantityCatalog.Estimates.Where(q => QuantityCatalog.VarianceOf(q) is not null)
+            .SelectMany(q => new[] { q, QuantityCatalog.VarianceOf(q)! }).ToArray();
+        var parts = e.Groups.Select(g => g.Name + string.Concat(shown.Where(q => g.Means.ContainsKey(q.Key))
+            .Select(q => $" {q.Symbol} {NumberFormat.Format(g.Means[q.Key])}")));
+        return string.Create(CultureInfo.InvariantCulture, $"epoch {e.Epoch,2} ({NumberFormat.Format(e.Seconds)} s): {string.Join(" | ", parts)}");
     }
 
-    private static string Get(IReadOnlyDictionary<string, double> values, string key) =>
-        values.TryGetValue(key, out var v) ? ResultFolder.Format(v) : "-";
-
-    /// <summary>Per group, the share of parameters whose V2 is below their V1 (Î2 has the lower label variance), from fisher.safetensors.</summary>
-    private static Dictionary<string, double> V2BelowV1Shares(string path, IReadOnlyList<GroupSummary> summary)
+    /// <summary>The share of the group's parameters whose E_x V2 is below their E_x V1 (Î2 has the lower label variance), or null.</summary>
+    private static double? V2BelowV1Share(JobResult result, SummaryGroup group)
     {
-        var result = new Dictionary<string, double>(StringComparer.Ordinal);
-        if (!File.Exists(path))
-            return result;
-        var tensors = Safetensors.Read(path).Tensors;
-        foreach (var group in summary)
+        QuantityInfo v1 = QuantityCatalog.VarianceOf(QuantityCatalog.SquaredScore)!, v2 = QuantityCatalog.VarianceOf(QuantityCatalog.NegativeHessian)!;
+        long below = 0, total = 0;
+        foreach (var parameter in group.Parameters)
         {
-            long below = 0, total = 0;
-            foreach (var parameter in group.Parameters)
+            if (result.Tensor(parameter, v1.TensorKey) is not { } a || result.Tensor(parameter, v2.TensorKey) is not { } b)
+                continue;
+            for (int i = 0; i < a.Data.Length; i++)
             {
-                if (!tensors.TryGetValue(parameter + ".v1", out var v1) || !tensors.TryGetValue(parameter + ".v2", out var v2))
-                    continue;
-                for (int i = 0; i < v1.Data.Length; i++)
-                {
-                    total++;
-                    if (v2.Data[i] < v1.Data[i])
-                        below++;
-                }
+                total++;
+                if (b.Data[i] < a.Data[i])
+                    below++;
             }
-            if (total > 0)
-                result[group.Group] = (double)below / total;
         }
-        return result;
+        return total > 0 ? (double)below / total : null;
     }
 
     /// <summary>The per-epoch metrics of training.json next to the checkpoints, when there is one.</summary>
@@ -197,52 +188,33 @@ internal static partial class Sweep
         return result;
     }
 
-    private static JsonNode? Finite(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;
-
-    private static void WriteJson(string path, SweepOptions options, IReadOnlyList<SweepEpoch> epochs, Dictionary<int, JsonObject> training)
+    /// <summary>Writes sweep.json: the epochs with the training metrics of training.json, when there is one.</summary>
+    private static SweepFile WriteJson(string path, SweepOptions options, IReadOnlyList<SweepEpoch> epochs, Dictionary<int, JsonObject> training)
     {
-        var root = new JsonObject
+        double? Metric(int epoch, string key) => training.TryGetValue(epoch, out var t) && t[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
+        var spec = options.Spec;
+        var file = new SweepFile
         {
-            ["architecture"] = options.Spec.ArchitecturePath,
-            ["data"] = options.Spec.InputsPath,
-            ["labels"] = options.Spec.LabelsPath,
-            ["likelihood"] = options.Spec.Likelihood ?? ModelArchitecture.Read(options.Spec.ArchitecturePath).Likelihood,
-            ["estimators"] = options.Spec.Quantities,
-            ["draws"] = options.Spec.DrawsPerInput,
-            ["firstInput"] = options.Spec.FirstInput,
-            ["inputs"] = options.Spec.Inputs,
-            ["grouping"] = options.Spec.Grouping,
-            ["seed"] = options.Spec.Seed,
-            ["precision"] = options.Spec.Precision,
-            ["meaning"] = "per epoch and group: mean over the group's parameters of each estimate (i1, i2, exact, empirical) and of v1/v2 (E_x of the conditional variance of one label draw's Î1/Î2 term); rse = ||standard errors||_2 / ||estimates||_2 over the group; v2BelowV1Share = share of the group's parameters with E_x V2 < E_x V1",
-            ["epochs"] = new JsonArray(epochs.Select(e =>
+            Architecture = spec.ArchitecturePath,
+            Data = spec.InputsPath,
+            Labels = spec.LabelsPath,
+            Likelihood = spec.Likelihood ?? ModelArchitecture.Read(spec.ArchitecturePath).Likelihood,
+            Estimators = spec.Quantities,
+            Draws = spec.DrawsPerInput,
+            FirstInput = spec.FirstInput,
+            Inputs = spec.Inputs,
+            Grouping = spec.Grouping,
+            Seed = spec.Seed,
+            Precision = spec.Precision,
+            Epochs = epochs.Select(e => e with
             {
-                var node = new JsonObject
-                {
-                    ["epoch"] = e.Epoch,
-                    ["checkpoint"] = e.Checkpoint,
-                    ["jobId"] = e.JobId,
-                    ["results"] = Path.GetFullPath(e.ResultFolder),
-                    ["seconds"] = Finite(Math.Round(e.Seconds, 3)),
-                };
-                if (training.TryGetValue(e.Epoch, out var t))
-                {
-                    foreach (var key in new[] { "trainLoss", "trainAccuracy", "testLoss", "testAccuracy" })
-                        node[key] = t[key]?.DeepClone();
-                }
-                node["groups"] = new JsonArray(e.Groups.Select(g =>
-                {
-                    var group = new JsonObject { ["name"] = g.Name, ["size"] = g.Size };
-                    foreach (var (quantity, mean) in g.Means)
-                        group[quantity] = Finite(mean);
-                    foreach (var (quantity, rse) in g.RelativeStandardErrors)
-                        group[quantity + "Rse"] = Finite(rse);
-                    group["v2BelowV1Share"] = Finite(g.V2BelowV1Share);
-                    return (JsonNode)group;
-                }).ToArray());
-                return (JsonNode)node;
-            }).ToArray()),
+                TrainLoss = Metric(e.Epoch, "trainLoss"),
+                TrainAccuracy = Metric(e.Epoch, "trainAccuracy"),
+                TestLoss = Metric(e.Epoch, "testLoss"),
+                TestAccuracy = Metric(e.Epoch, "testAccuracy"),
+            }).ToArray(),
         };
-        File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        ResultJson.Write(path, file);
+        return file;
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Fisher.Results;
 using ScottPlot;
 
 namespace Fisher.Client;
@@ -13,26 +14,15 @@ internal static class SweepPlots
     private const int PanelWidth = 520;
     private const int PanelHeight = 380;
 
-    private static readonly (string Key, string Label, Color Color)[] EstimateSeries =
-    [
-        ("i1", "Î1", Colors.C0),
-        ("i2", "Î2", Colors.C1),
-        ("exact", "exact", Colors.Black),
-    ];
+    /// <summary>Series colours by <see cref="QuantityInfo.Colour"/>.</summary>
+    private static readonly Color[] Palette = [Colors.C0, Colors.C1, Colors.Black, Colors.C2];
 
-    private static readonly (string Key, string Label, Color Color)[] VarianceSeries =
-    [
-        ("v1", "E_x V1 (Î1)", Colors.C0),
-        ("v2", "E_x V2 (Î2)", Colors.C1),
-    ];
+    private static (string Key, string Label, Color Color)[] Series(IEnumerable<QuantityInfo> quantities, Func<QuantityInfo, string> label) =>
+        quantities.Select(q => (q.Key, label(q), Palette[q.Colour % Palette.Length])).ToArray();
 
-    private static readonly (string Key, string Label, Color Color)[] RseSeries =
-    [
-        ("i1", "Î1", Colors.C0),
-        ("i2", "Î2", Colors.C1),
-        ("exact", "exact", Colors.Black),
-        ("empirical", "empirical", Colors.C2),
-    ];
+    private static readonly (string Key, string Label, Color Color)[] EstimateSeries = Series(QuantityCatalog.Estimates, q => q.Symbol);
+
+    private static readonly (string Key, string Label, Color Color)[] VarianceSeries = Series(QuantityCatalog.With(QuantityRole.ConditionalVariance), q => q.Label);
 
     public static void Write(string folder, IReadOnlyList<SweepEpoch> epochs, SweepOptions options)
     {
@@ -40,15 +30,15 @@ internal static class SweepPlots
         string setting = string.Create(CultureInfo.InvariantCulture,
             $"{options.Spec.Likelihood ?? Fisher.Data.ModelArchitecture.Read(options.Spec.ArchitecturePath).Likelihood}{(options.Spec.Inputs > 0 ? $", {options.Spec.Inputs:N0} inputs" : "")}, K = {options.Spec.DrawsPerInput}");
         Render(Path.Combine(folder, "sweep-estimates.png"), epochs, EstimateSeries, g => g.Means,
-            "Î1, Î2, exact", "mean diagonal entry", setting);
+            string.Join(", ", EstimateSeries.Select(q => q.Label)), "mean diagonal entry", setting);
         Render(Path.Combine(folder, "sweep-variances.png"), epochs, VarianceSeries, g => g.Means,
             "E_x V, lower wins", "mean E_x V", setting);
-        Render(Path.Combine(folder, "sweep-rse.png"), epochs, RseSeries, g => g.RelativeStandardErrors,
+        Render(Path.Combine(folder, "sweep-rse.png"), epochs, EstimateSeries, g => g.RelativeStandardErrors,
             "relative standard error", "||s.e.||₂ / ||estimate||₂", setting);
     }
 
     private static void Render(string path, IReadOnlyList<SweepEpoch> epochs, (string Key, string Label, Color Color)[] series,
-        Func<SweepGroup, IReadOnlyDictionary<string, double>> values, string title, string yLabel, string setting)
+        Func<SweepGroup, IReadOnlyDictionary<string, double?>> values, string title, string yLabel, string setting)
     {
         var groups = epochs.SelectMany(e => e.Groups.Select(g => g.Name)).Distinct().ToArray();
         int columns = groups.Length <= 1 ? 1 : 2;
@@ -71,7 +61,7 @@ internal static class SweepPlots
                 foreach (var e in epochs)
                 {
                     var g = e.Groups.FirstOrDefault(x => x.Name == group);
-                    if (g is null || !values(g).TryGetValue(key, out var v))
+                    if (g is null || !values(g).TryGetValue(key, out var value) || value is not { } v)
                         continue;
                     present = true;
                     zero &= v == 0;

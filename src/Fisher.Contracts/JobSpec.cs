@@ -64,5 +64,14 @@ public sealed record JobSpec
     [Id(16)] public double? TargetRelativeError { get; init; }
 
     /// <summary>δ of the target and of the sample-size rule: the allowed probability of missing ε.</summary>
-    [Id(17)] public double Delta { get; init; } = 0.05;
+    [Id(17)] public double Delta { get; init; } = DefaultDelta;
+
+    /// <summary>The default <see cref="Delta"/>.</summary>
+    public const double DefaultDelta = 0.05;
+
+    /// <summary>ε of the reported sample sizes when the job has no <see cref="TargetRelativeError"/>.</summary>
+    public const double DefaultEpsilon = 0.1;
+
+    /// <summary>ε of the reported sample sizes: the target relative error, else <see cref="DefaultEpsilon"/>.</summary>
+    public double SampleSizeEpsilon() => TargetRelativeError ?? DefaultEpsilon;
 }

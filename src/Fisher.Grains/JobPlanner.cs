@@ -2,6 +2,7 @@ using System.Globalization;
 using Fisher.Contracts;
 using Fisher.Data;
 using Fisher.Estimators;
+using Fisher.Results;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -68,10 +69,9 @@ public static class JobPlanner
         }
     }
 
-    /// <summary>The estimates a target relative error applies to: the requested ones among i1, i2, exact, empirical.</summary>
+    /// <summary>The estimates a target relative error applies to: the requested estimates of the catalog.</summary>
     public static IReadOnlyList<string> TargetQuantities(FisherQuantity quantities) =>
-        new[] { FisherQuantity.SquaredScore, FisherQuantity.NegativeHessian, FisherQuantity.Exact, FisherQuantity.Empirical }
-            .Where(q => quantities.HasFlag(q)).Select(q => q.Key()).ToArray();
+        QuantityCatalog.EstimatesIn(quantities).Select(q => q.Key).ToArray();
 
     /// <summary>Reads and checks every file of the spec and plans shards x groups.</summary>
     public static JobPlan Plan(JobSpec spec)
@@ -89,7 +89,7 @@ public static class JobPlanner
         if (!(spec.Delta is > 0 and < 1))
             throw new JobSpecException($"--delta: must be in (0, 1), got {spec.Delta.ToString(CultureInfo.InvariantCulture)}");
         if (spec.TargetRelativeError is not null && TargetQuantities(quantities).Count == 0)
-            throw new JobSpecException("--target-rel-error: needs at least one estimate among --estimators (i1, i2, exact, empirical)");
+            throw new JobSpecException($"--target-rel-error: needs at least one estimate among --estimators ({string.Join(", ", QuantityCatalog.Estimates.Select(q => q.Key))})");
         if (spec.FirstInput < 0 || spec.Inputs < 0)
             throw new JobSpecException("--first/--inputs: must not be negative");
         if (quantities.HasFlag(FisherQuantity.Empirical) && string.IsNullOrEmpty(spec.LabelsPath))

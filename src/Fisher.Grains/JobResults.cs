@@ -1,10 +1,8 @@
 using Fisher.Contracts;
 using Fisher.Estimators;
+using Fisher.Results;
 
 namespace Fisher.Grains;
-
-/// <summary>The merged moments of one group, keyed by <c>parameter.quantity</c>.</summary>
-public sealed record GroupMoments(string Group, long Inputs, IReadOnlyList<string> MergedTasks, IReadOnlyDictionary<string, Moments> Streams);
 
 /// <summary>Reads a finished job's merged moments from its aggregators, in slices well under the message cap.</summary>
 public static class JobResults

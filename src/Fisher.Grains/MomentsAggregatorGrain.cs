@@ -1,6 +1,7 @@
 using Fisher.Contracts;
 using Fisher.Estimators;
 using Fisher.Grains.Telemetry;
+using Fisher.Results;
 
 namespace Fisher.Grains;
 
@@ -157,18 +158,17 @@ public sealed class MomentsAggregatorGrain(
     public Task<PrecisionInfo?> GetPrecision(string quantity)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(quantity);
-        var streams = Streams(quantity + "_input_mean");
-        if (streams.Count == 0)
-            streams = Streams(quantity);
-        if (streams.Count == 0)
-            return Task.FromResult<PrecisionInfo?>(null);
-        var precision = Precision.Of(streams.Select(s => new Moments(s.Count, s.Mean, s.M2)));
-        var group = this.GetPrimaryKeyString();
-        return Task.FromResult<PrecisionInfo?>(new PrecisionInfo(group, quantity, precision.Inputs, precision.SumOfSquaredEstimates, precision.SumOfPerInputVariances));
+        if (QuantityCatalog.Find(quantity) is not { IsEstimate: true } estimate)
+            throw new ArgumentException($"'{quantity}' is not an estimate of the Fisher diagonal", nameof(quantity));
+        var precision = PrecisionOf(estimate, state.State.Streams);
+        return Task.FromResult(precision is null ? null
+            : new PrecisionInfo(this.GetPrimaryKeyString(), quantity, precision.Inputs, precision.SumOfSquaredEstimates, precision.SumOfPerInputVariances));
     }
 
-    private List<StreamState> Streams(string quantity) =>
-        state.State.Streams.Where(p => p.Key.EndsWith("." + quantity, StringComparison.Ordinal)).Select(p => p.Value).ToList();
+    /// <summary>The precision of one estimate over merged streams keyed <c>&lt;parameter&gt;.&lt;stream key&gt;</c>.</summary>
+    internal static Precision? PrecisionOf(QuantityInfo estimate, IReadOnlyDictionary<string, StreamState> streams) =>
+        estimate.PrecisionOf(streams.Keys.Select(k => GroupMoments.SplitKey(k).Parameter).Distinct(),
+            name => streams.TryGetValue(name, out var s) ? new Moments(s.Count, s.Mean, s.M2) : null);
 
     public Task<MomentSlice> Read(string key, int offset, int length)
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using Orleans.Runtime;
+using HttpResults = Microsoft.AspNetCore.Http.Results;
 
 namespace Fisher.Silo;
 
@@ -70,12 +71,12 @@ public static class HealthEndpoints
         ArgumentNullException.ThrowIfNull(app);
         app.MapGet("/health/live", (HttpContext context, SiloHealth health) =>
             health.LiveFromAnyAddress || SiloHealth.IsLoopback(context.Connection.RemoteIpAddress)
-                ? Results.Text("live\n")
-                : Results.Text("live answers local callers only\n", statusCode: StatusCodes.Status403Forbidden));
+                ? HttpResults.Text("live\n")
+                : HttpResults.Text("live answers local callers only\n", statusCode: StatusCodes.Status403Forbidden));
         app.MapGet("/health/startup", (SiloHealth health) =>
-            health.Started ? Results.Text("started\n") : Results.Text($"{health.Describe()}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+            health.Started ? HttpResults.Text("started\n") : HttpResults.Text($"{health.Describe()}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/health/ready", (SiloHealth health) =>
-            health.Ready ? Results.Text("ready\n") : Results.Text($"not ready: {health.Describe()}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+            health.Ready ? HttpResults.Text("ready\n") : HttpResults.Text($"not ready: {health.Describe()}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         return app;
     }
 }

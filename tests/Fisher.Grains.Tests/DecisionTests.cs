@@ -1,4 +1,4 @@
-using Fisher.Client;
+using Fisher.Results;
 using Fisher.Contracts;
 using Fisher.Estimators;
 using static TorchSharp.torch;
@@ -48,12 +48,12 @@ public sealed class DecisionTests
     [MemberData(nameof(Cases))]
     public void TheLastLayerAndReluNetworksRecommendI2AndEveryDecisionFollowsTheVariances(string likelihood, string activation, int outputs)
     {
-        var summary = ResultFolder.Summarize(Moments(likelihood, activation, outputs, seed: 3), Spec);
-        Assert.Equal(3, summary.Count);
+        var summary = Moments(likelihood, activation, outputs, seed: 3).Select(g => JobResultAssembler.Summarize(g, Spec.SampleSizeEpsilon(), Spec.Delta)).ToArray();
+        Assert.Equal(3, summary.Length);
         foreach (var group in summary)
         {
             var d = group.Decision;
-            Assert.Equal("closed-form E_x V1, E_x V2", d.Basis);
+            Assert.Equal(DecisionRule.ClosedFormBasis, d.Basis);
             Assert.Equal(d.LabelVarianceI2 < d.LabelVarianceI1 ? "i2" : "i1", d.Better);
         }
         var last = summary[^1].Decision;

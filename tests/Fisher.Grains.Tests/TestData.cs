@@ -1,3 +1,4 @@
+using Fisher.Results;
 using Fisher.Contracts;
 using Fisher.Data;
 using Fisher.Estimators;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Fisher.Client;
+using Fisher.Results;
 using Fisher.Data;
 
 namespace Fisher.Grains.Tests;
@@ -156,23 +157,25 @@ public sealed class TrainTests : IDisposable
             Assert.True(File.Exists(Path.Combine(folder, "summary.json")), folder);
         }
 
-        var sweep = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "sweep.json")))!;
-        var perEpoch = sweep["epochs"]!.AsArray();
-        Assert.Equal([0, 1, 2], perEpoch.Select(e => e!["epoch"]!.GetValue<int>()));
-        foreach (var e in perEpoch)
+        var sweep = ResultJson.ReadSweep(Path.Combine(output, SweepFile.FileName));
+        Assert.Equal([0, 1, 2], sweep.Epochs.Select(e => e.Epoch));
+        foreach (var e in sweep.Epochs)
         {
-            Assert.NotNull(e!["testAccuracy"]); // from training.json next to the checkpoints
-            var groups = e["groups"]!.AsArray();
-            Assert.Equal(["layer1", "layer2", "layer3"], groups.Select(g => g!["name"]!.GetValue<string>()));
-            foreach (var g in groups)
+            Assert.NotNull(e.TestAccuracy); // from training.json next to the checkpoints
+            Assert.Equal(["layer1", "layer2", "layer3"], e.Groups.Select(g => g.Name));
+            foreach (var g in e.Groups)
             {
-                foreach (var key in new[] { "i1", "i2", "exact", "empirical", "i1Rse", "i2Rse", "exactRse", "empiricalRse", "v1", "v2", "v2BelowV1Share" })
-                    Assert.True(g![key] is not null, $"{g["name"]}: {key} missing");
-                Assert.True(g!["exact"]!.GetValue<double>() > 0);
+                foreach (var estimate in QuantityCatalog.Estimates)
+                {
+                    Assert.True(g.Means.GetValueOrDefault(estimate.Key) is { } mean && double.IsFinite(mean), $"{g.Name}: {estimate.Key} missing");
+                    Assert.True(g.RelativeStandardErrors.GetValueOrDefault(estimate.Key) > 0, $"{g.Name}: {estimate.Key} relative standard error missing");
+                }
+                Assert.NotNull(g.V2BelowV1Share);
+                Assert.True(g.Means[QuantityCatalog.Exact.Key] > 0);
             }
             // Last layer: Î2 has no label variance (the network output is affine in its parameters).
-            Assert.Equal(0, groups[2]!["v2"]!.GetValue<double>());
-            Assert.True(groups[2]!["v1"]!.GetValue<double>() > 0);
+            Assert.Equal(0, e.Groups[2].Means["v2"]);
+            Assert.True(e.Groups[2].Means["v1"] > 0);
         }
 
         foreach (var name in new[] { "sweep-estimates.png", "sweep-variances.png", "sweep-rse.png" })

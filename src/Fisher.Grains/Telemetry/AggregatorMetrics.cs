@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Fisher.Contracts;
-using Fisher.Estimators;
+using Fisher.Results;
 using Orleans.Runtime;
 
 namespace Fisher.Grains.Telemetry;
@@ -17,9 +17,6 @@ namespace Fisher.Grains.Telemetry;
 public static class AggregatorMetrics
 {
     public const string MeterName = "fisher.aggregator";
-
-    /// <summary>Estimates whose relative standard error is reported (those a target relative error applies to).</summary>
-    private static readonly string[] Estimators = ["i1", "i2", "exact", "empirical"];
 
     private static readonly Meter Meter = new(MeterName, FisherTelemetry.Version);
 
@@ -77,29 +74,21 @@ public static class AggregatorMetrics
     /// <summary>Relative standard error of each estimate in merged streams (keys "&lt;parameter&gt;.&lt;quantity&gt;"); per-input means when K ≥ 2.</summary>
     internal static IEnumerable<(string Estimator, double Value)> RelativeErrors(IReadOnlyDictionary<string, StreamState> streams)
     {
-        foreach (var estimator in Estimators)
+        foreach (var estimate in QuantityCatalog.Estimates)
         {
-            var selected = Select(streams, estimator + "_input_mean");
-            if (selected.Count == 0)
-                selected = Select(streams, estimator);
-            if (selected.Count == 0)
-                continue;
             double value;
             try
             {
-                value = Precision.Of(selected.Select(s => new Moments(s.Count, s.Mean, s.M2))).RelativeStandardError;
+                value = MomentsAggregatorGrain.PrecisionOf(estimate, streams)?.RelativeStandardError ?? double.NaN;
             }
             catch (ArgumentException)
             {
                 continue; // streams of different counts: not a complete group
             }
             if (double.IsFinite(value))
-                yield return (estimator, value);
+                yield return (estimate.Key, value);
         }
     }
-
-    private static List<StreamState> Select(IReadOnlyDictionary<string, StreamState> streams, string quantity) =>
-        streams.Where(p => p.Key.EndsWith("." + quantity, StringComparison.Ordinal)).Select(p => p.Value).ToList();
 
     /// <summary>One merge in progress: ends its span and records its latency once; without <see cref="Merged"/> it counts as failed.</summary>
     public sealed class MergeTelemetry(string group, Activity? activity) : IDisposable

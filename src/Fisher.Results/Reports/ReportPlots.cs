@@ -1,7 +1,7 @@
 using System.Globalization;
 using ScottPlot;
 
-namespace Fisher.Data.Reports;
+namespace Fisher.Results.Reports;
 
 /// <summary>
 /// The report's plots, drawn with ScottPlot 5 and saved as PNG (headless, no display needed). Each method returns
@@ -20,19 +20,17 @@ internal static class ReportPlots
     private static readonly Color Purple = new(148, 103, 189);
     private static readonly Color Grey = new(110, 110, 110);
 
-    /// <summary>Display names and colours of the estimates.</summary>
-    public static readonly IReadOnlyDictionary<string, (string Name, Color Color)> EstimateStyle = new Dictionary<string, (string, Color)>
-    {
-        ["i1"] = ("Î1 (squared score, sampled labels)", Blue),
-        ["i2"] = ("Î2 (negative Hessian)", Orange),
-        ["exact"] = ("exact diagonal", Green),
-        ["empirical"] = ("empirical Fisher (observed labels)", Purple),
-    };
+    /// <summary>Series colours by <see cref="QuantityInfo.Colour"/>: the strong one, and a light one for a second series.</summary>
+    private static readonly (Color Strong, Color Light)[] Palette = [(Blue, LightBlue), (Orange, LightOrange), (Green, Green), (Purple, Purple)];
+
+    private static Color StrongColour(QuantityInfo quantity) => Palette[quantity.Colour % Palette.Length].Strong;
+
+    private static Color LightColour(QuantityInfo quantity) => Palette[quantity.Colour % Palette.Length].Light;
 
     /// <summary>1. Mean diagonal entry per group of each estimate, ±1 standard error of the group mean.</summary>
     public static Plot? Estimates(IReadOnlyList<GroupStatistics> groups, out bool logScale)
     {
-        var keys = GroupStatistics.EstimateKeys.Where(k => groups.Any(g => g.Estimates.ContainsKey(k))).ToArray();
+        var keys = QuantityCatalog.Estimates.Where(k => groups.Any(g => g.Estimates.ContainsKey(k))).ToArray();
         logScale = false;
         if (keys.Length == 0)
             return null;
@@ -43,7 +41,7 @@ internal static class ReportPlots
         double low = double.PositiveInfinity, high = double.NegativeInfinity;
         for (int k = 0; k < keys.Length; k++)
         {
-            var (name, color) = EstimateStyle[keys[k]];
+            var (name, color) = (keys[k].Label, StrongColour(keys[k]));
             var xs = new List<double>();
             var ys = new List<double>();
             var up = new List<double>();
@@ -95,10 +93,10 @@ internal static class ReportPlots
     /// <summary>2. √(mean V1), √(mean V2) per group against √ of the means of their bounds.</summary>
     public static Plot? StdVersusBounds(IReadOnlyList<GroupStatistics> groups, out bool logScale, out bool anyBounds)
     {
-        var series = new[] { ("v1", "Î1", Blue), ("v2", "Î2", Orange) };
-        anyBounds = groups.Any(g => GroupStatistics.BoundKeys.Any(g.VarianceMeans.ContainsKey));
+        var series = QuantityCatalog.With(QuantityRole.ConditionalVariance);
+        anyBounds = groups.Any(g => g.VarianceMeans.Keys.Any(q => q.Role == QuantityRole.Bound));
         logScale = false;
-        if (!groups.Any(g => g.VarianceMeans.ContainsKey("v1") || g.VarianceMeans.ContainsKey("v2")))
+        if (!groups.Any(g => series.Any(g.VarianceMeans.ContainsKey)))
             return null;
         var all = groups.SelectMany(g => g.VarianceMeans.Values).Where(v => v > 0 && double.IsFinite(v)).Select(Math.Sqrt).ToArray();
         bool log = UseLog(all, 10);
@@ -107,40 +105,45 @@ internal static class ReportPlots
             "parameter group", "√(mean over parameters of V(θ|x))" + (logScale ? " (log scale)" : ""), groups);
         double bottom = log && all.Length > 0 ? Math.Floor(Math.Log10(all.Min())) - 0.3 : 0;
         double Y(double value) => log ? Math.Log10(value) : value;
-        int s = 0;
-        foreach (var (key, label, color) in series)
+        for (int s = 0; s < series.Count; s++)
         {
+            var variance = series[s];
+            var label = QuantityCatalog.EstimateOf(variance).Symbol;
+            var color = StrongColour(variance);
+            var bounds = QuantityCatalog.BoundsOf(variance);
+            var upperBound = bounds.FirstOrDefault(b => b.IsUpperBound);
+            var lowerBound = bounds.FirstOrDefault(b => !b.IsUpperBound);
             var std = new List<Coordinates>();
             var upper = new List<Coordinates>();
             var lower = new List<Coordinates>();
             for (int g = 0; g < groups.Count; g++)
             {
-                double x = g + Offset(s, series.Length, 0.2);
+                double x = g + Offset(s, series.Count, 0.2);
                 var means = groups[g].VarianceMeans;
-                if (means.TryGetValue(key + "_upper", out var ub) && ub > 0)
+                double ub = upperBound is not null ? means.GetValueOrDefault(upperBound) : 0;
+                double lb = lowerBound is not null ? means.GetValueOrDefault(lowerBound) : 0;
+                if (ub > 0)
                 {
                     upper.Add(new(x, Y(Math.Sqrt(ub))));
-                    double lowEnd = means.TryGetValue(key + "_lower", out var lb0) && lb0 > 0 ? Y(Math.Sqrt(lb0)) : bottom;
-                    var range = plot.Add.Line(x, lowEnd, x, Y(Math.Sqrt(ub)));
+                    var range = plot.Add.Line(x, lb > 0 ? Y(Math.Sqrt(lb)) : bottom, x, Y(Math.Sqrt(ub)));
                     range.Color = color.WithAlpha(0.6);
                     range.LineWidth = 3;
                 }
-                if (means.TryGetValue(key + "_lower", out var lb) && lb > 0)
+                if (lb > 0)
                     lower.Add(new(x, Y(Math.Sqrt(lb))));
-                if (!means.TryGetValue(key, out var v))
+                if (!means.TryGetValue(variance, out var v))
                     continue;
                 if (v > 0 || !logScale)
                     std.Add(new(x, Y(Math.Sqrt(Math.Max(0, v)))));
                 else
-                    AddNote(plot, $"{label}: V{key[1..]} = 0", x, bottom, color);
+                    AddNote(plot, $"{label}: {variance.Symbol} = 0", x, bottom, color);
             }
             if (std.Count > 0)
-                plot.Add.Markers(std, MarkerShape.FilledCircle, 13, color).LegendText = $"{label}: √(mean V{key[1..]})";
+                plot.Add.Markers(std, MarkerShape.FilledCircle, 13, color).LegendText = $"{label}: √(mean {variance.Symbol})";
             if (upper.Count > 0)
                 plot.Add.Markers(upper, MarkerShape.FilledTriangleDown, 13, color).LegendText = $"{label}: √(mean upper bound)";
             if (lower.Count > 0)
                 plot.Add.Markers(lower, MarkerShape.FilledTriangleUp, 13, color).LegendText = $"{label}: √(mean lower bound)";
-            s++;
         }
         if (log)
             LogAxis(plot, bottom - 0.2, Math.Log10(all.Max()) + 0.2);
@@ -153,16 +156,10 @@ internal static class ReportPlots
     /// <summary>3. Box plots of log10(bound/V) over each group's parameters (box 25–75 %, line median, whiskers 5–95 %).</summary>
     public static Plot? BoundTightness(IReadOnlyList<GroupStatistics> groups)
     {
-        var keys = GroupStatistics.BoundKeys.Where(k => groups.Any(g => g.Tightness.ContainsKey(k))).ToArray();
+        var keys = QuantityCatalog.With(QuantityRole.Bound).Where(k => groups.Any(g => g.Tightness.ContainsKey(k))).ToArray();
         if (keys.Length == 0)
             return null;
-        var styles = new Dictionary<string, (string Name, Color Color)>
-        {
-            ["v1_upper"] = ("Î1 upper bound / V1", Blue),
-            ["v1_lower"] = ("Î1 lower bound / V1", LightBlue),
-            ["v2_upper"] = ("Î2 upper bound / V2", Orange),
-            ["v2_lower"] = ("Î2 lower bound / V2", LightOrange),
-        };
+        var styles = keys.ToDictionary(k => k, k => (Name: $"{k.Symbol} bound / {QuantityCatalog.Of(k.BoundedStream).Symbol}", Color: k.IsUpperBound ? StrongColour(k) : LightColour(k)));
         var plot = NewPlot("Bound tightness: log10(bound / V) over each group's parameters (0 = tight)",
             "parameter group", "log10(bound / V)", groups);
         var zero = plot.Add.HorizontalLine(0, 2, Grey, LinePattern.Dashed);
@@ -179,9 +176,10 @@ internal static class ReportPlots
                 if (!groups[g].Tightness.TryGetValue(keys[k], out var t))
                 {
                     // A group whose V is 0 throughout (Î2 in the last layer): say so once, under its upper-bound slot.
-                    bool first = keys[k].EndsWith("_upper", StringComparison.Ordinal) || !keys.Contains(keys[k][..2] + "_upper");
+                    var bounded = QuantityCatalog.Of(keys[k].BoundedStream);
+                    bool first = keys[k].IsUpperBound || !keys.Any(b => b.IsUpperBound && b.BoundedStream == keys[k].BoundedStream);
                     if (first && groups[g].TightnessExcluded.TryGetValue(keys[k], out int excluded) && excluded > 0)
-                        AddNote(plot, $"{(keys[k][1] == '1' ? "Î1: V1" : "Î2: V2")} = 0", g + Offset(k, keys.Length, width), low - pad * 0.8, styles[keys[k]].Color);
+                        AddNote(plot, $"{QuantityCatalog.EstimateOf(bounded).Symbol}: {bounded.Symbol} = 0", g + Offset(k, keys.Length, width), low - pad * 0.8, styles[keys[k]].Color);
                     continue;
                 }
                 boxes.Add(new Box
@@ -219,18 +217,18 @@ internal static class ReportPlots
             "parameter group (left bar Î1, right bar Î2)", "share of N·Var(Î) (%)", groups);
         var inputBars = new List<Bar>();
         var labelBars = new List<Bar>();
-        string[] estimators = ["i1", "i2"];
+        var estimators = QuantityCatalog.Estimates.Where(q => QuantityCatalog.VarianceOf(q) is not null).ToArray();
         for (int g = 0; g < groups.Count; g++)
         {
             for (int e = 0; e < estimators.Length; e++)
             {
                 if (!groups[g].Splits.TryGetValue(estimators[e], out var split))
                     continue;
-                double x = g + Offset(e, 2, 0.36);
+                double x = g + Offset(e, estimators.Length, 0.36);
                 double labelShare = double.IsFinite(split.LabelShare) ? 100 * split.LabelShare : 0;
                 inputBars.Add(new Bar { Position = x, ValueBase = 0, Value = 100 - labelShare, Size = 0.32, FillColor = Blue });
                 labelBars.Add(new Bar { Position = x, ValueBase = 100 - labelShare, Value = 100, Size = 0.32, FillColor = Orange });
-                var text = plot.Add.Text(estimators[e] == "i1" ? "Î1" : "Î2", x, 101);
+                var text = plot.Add.Text(estimators[e].Symbol, x, 101);
                 text.LabelFontSize = 15;
                 text.LabelBold = true;
                 text.LabelAlignment = Alignment.LowerCenter;
@@ -335,7 +333,7 @@ internal static class ReportPlots
                 if (m == 1)
                     ticks.AddMajor(position, PowerOfTen(decade));
                 else if (dense && m is 2 or 5)
-                    ticks.AddMajor(position, decade is >= -1 and <= 2 ? ReportWriter.Format(m * Math.Pow(10, decade)) : m.ToString(CultureInfo.InvariantCulture) + "·" + PowerOfTen(decade));
+                    ticks.AddMajor(position, decade is >= -1 and <= 2 ? NumberFormat.Format(m * Math.Pow(10, decade)) : m.ToString(CultureInfo.InvariantCulture) + "·" + PowerOfTen(decade));
                 else
                     ticks.AddMinor(position);
             }
@@ -365,13 +363,13 @@ internal static class ReportPlots
 
     private static string Count(long size) => size.ToString("N0", CultureInfo.InvariantCulture) + " params";
 
-    private static string Percent(double share) => (100 * share).ToString(share < 0.1 ? "0.0" : "0", CultureInfo.InvariantCulture) + "%";
+    private static string Percent(double share) => NumberFormat.Percent(share);
 
     /// <summary>10 to a power as a label: "10⁻³" for whole exponents, otherwise the number.</summary>
     internal static string PowerOfTen(double exponent)
     {
         if (Math.Abs(exponent - Math.Round(exponent)) > 1e-9)
-            return ReportWriter.Format(Math.Pow(10, exponent));
+            return NumberFormat.Format(Math.Pow(10, exponent));
         int e = (int)Math.Round(exponent);
         if (e is 0 or 1)
             return Math.Pow(10, e).ToString(CultureInfo.InvariantCulture);

@@ -1,10 +1,12 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Fisher.Data.Reports;
+using Fisher.Contracts;
+using Fisher.Data;
+using Fisher.Results.Reports;
 using SkiaSharp;
 using Xunit;
 
-namespace Fisher.Data.Tests;
+namespace Fisher.Results.Tests;
 
 /// <summary>
 /// ReportWriter on synthetic result folders (summary.json and fisher.safetensors written here): every PNG decodes,
@@ -65,8 +67,9 @@ public sealed class ReportTests
         AssertPlotsAndLinks(folder.Path, ["estimates.png"]);
         var report = File.ReadAllText(folder.File("report.md"));
         Assert.Equal(4, Regex.Matches(report, "^Not drawn: ", RegexOptions.Multiline).Count);
-        // Without v1/v2 the lower-variance column compares the variances of the estimates.
-        Assert.Contains("Var(Î1) vs Var(Î2)", GroupStatistics.Compute(ResultData.Load(folder.Path))[0].LowerVariance!.Value.Basis);
+        // The lower-variance column shows summary.json's decision.
+        Assert.Equal("i1", GroupStatistics.Compute(ResultFolder.Read(folder.Path))[0].Decision.Better);
+        Assert.Contains("| Î1 (0.5×) |", report);
     }
 
     [Fact]
@@ -104,7 +107,7 @@ public sealed class ReportTests
     {
         using var folder = new TempFolder();
         WriteResult(folder.Path, Variant.Everything);
-        var data = ResultData.Load(folder.Path);
+        var data = ResultFolder.Read(folder.Path);
         var groups = GroupStatistics.Compute(data);
 
         Assert.Equal(["layer1", "layer2", "layer3"], groups.Select(g => g.Name).ToArray());
@@ -112,25 +115,25 @@ public sealed class ReportTests
         Assert.Equal(28, layer2.Size);
         var i1 = Values(1, "i1");
         var i1Var = Values(1, "i1_var");
-        Close(i1.Average(), layer2.Estimates["i1"].Mean);
-        Close(Math.Sqrt(i1Var.Sum()) / 28, layer2.Estimates["i1"].StandardError);
-        Assert.Equal(0.1, layer2.Estimates["i1"].RelativeStandardError, 12); // summary.json's value wins
-        Close(Values(1, "v1").Average(), layer2.VarianceMeans["v1"]);
+        Close(i1.Average(), layer2.Estimates[Q("i1")].Mean);
+        Close(Math.Sqrt(i1Var.Sum()) / 28, layer2.Estimates[Q("i1")].StandardError);
+        Assert.Equal(0.1, layer2.Estimates[Q("i1")].RelativeStandardError, 12); // summary.json's value wins
+        Close(Values(1, "v1").Average(), layer2.VarianceMeans[Q("v1")]);
 
         // Upper bound = 4 V, lower bound = V/2 everywhere: log10 ratios are constant.
-        Assert.Equal(Math.Log10(4), layer2.Tightness["v1_upper"].Median, 6);
-        Assert.Equal(Math.Log10(0.5), layer2.Tightness["v1_lower"].P5, 6);
-        Assert.Equal(0, layer2.TightnessExcluded["v1_upper"]);
+        Assert.Equal(Math.Log10(4), layer2.Tightness[Q("v1_upper")].Median, 6);
+        Assert.Equal(Math.Log10(0.5), layer2.Tightness[Q("v1_lower")].P5, 6);
+        Assert.Equal(0, layer2.TightnessExcluded[Q("v1_upper")]);
 
         // Last layer: V2 = 0, so no Î2 tightness and Î2 has the lower label variance.
         var layer3 = groups[2];
-        Assert.False(layer3.Tightness.ContainsKey("v2_upper"));
-        Assert.Equal(15, layer3.TightnessExcluded["v2_upper"]);
-        Assert.Equal("i2", layer3.LowerVariance!.Value.Lower);
-        Assert.Equal(0, layer3.LowerVariance!.Value.Ratio);
+        Assert.False(layer3.Tightness.ContainsKey(Q("v2_upper")));
+        Assert.Equal(15, layer3.TightnessExcluded[Q("v2_upper")]);
+        Assert.Equal("i2", layer3.Decision.Better);
+        Assert.Equal(0, layer3.Decision.Ratio());
 
         // Draw-based split: input part 2e-3 ... label part from i1_var_labels, K = 2.
-        var split = layer2.Splits["i1"];
+        var split = layer2.Splits[Q("i1")];
         Assert.Equal(SplitSource.Draws, split.Source);
         Assert.Equal(2, split.Draws);
         Close(Values(1, "var_inputs").Average(), split.InputPart);
@@ -146,9 +149,9 @@ public sealed class ReportTests
     {
         using var folder = new TempFolder();
         WriteResult(folder.Path, Variant.WithVariances);
-        var group = GroupStatistics.Compute(ResultData.Load(folder.Path))[0];
+        var group = GroupStatistics.Compute(ResultFolder.Read(folder.Path))[0];
 
-        var split = group.Splits["i2"];
+        var split = group.Splits[Q("i2")];
         Assert.Equal(SplitSource.ClosedForm, split.Source);
         Assert.Equal(1, split.Draws);
         Close(Values(0, "exact_var").Average() * Inputs, split.InputPart);
@@ -164,9 +167,9 @@ public sealed class ReportTests
 
         var result = ReportWriter.Write(folder.Path);
 
-        var data = ResultData.Load(folder.Path);
-        Assert.Equal("all", Assert.Single(data.Groups).Name);
-        Assert.Equal(6, data.Groups[0].Parameters.Count);
+        var data = ResultFolder.Read(folder.Path);
+        Assert.Equal("all", Assert.Single(data.Summary.Groups).Name);
+        Assert.Equal(6, data.Summary.Groups[0].Parameters.Count);
         // Without the input count N the closed-form split cannot be formed: estimates and std-vs-bounds only.
         Assert.Equal(2, result.Plots.Count);
         AssertPlotsAndLinks(folder.Path, ["estimates.png", "std-vs-bounds.png"]);
@@ -220,9 +223,11 @@ public sealed class ReportTests
     [InlineData(12345.6, "1.23e+4")]
     [InlineData(0, "0")]
     [InlineData(double.NaN, "–")]
-    public void Format_IsInvariant(double value, string expected) => Assert.Equal(expected, ReportWriter.Format(value));
+    public void Format_IsInvariant(double value, string expected) => Assert.Equal(expected, NumberFormat.Format(value));
 
     // ---------------------------------------------------------------- helpers
+
+    private static QuantityInfo Q(string key) => QuantityCatalog.Find(key) ?? throw new ArgumentException(key);
 
     /// <summary>Equal to float32 precision (the tensors are stored as F32).</summary>
     private static void Close(double expected, double actual) =>
@@ -334,8 +339,17 @@ public sealed class ReportTests
                     ["relativeStandardError"] = q == "i1" ? 0.1 : null,
                 };
             }
+            // A decision as summary.json states it (layer1: Î1, at half of Î2's label variance; the others: mean V1 vs mean V2).
+            double v1 = Values(g, "v1").Average(), v2 = g == 0 ? 2 * v1 : Values(g, "v2").Average();
             groups.Add(new JsonObject
             {
+                ["decision"] = new JsonObject
+                {
+                    ["better"] = v2 < v1 ? "i2" : "i1",
+                    ["basis"] = DecisionRule.ClosedFormBasis,
+                    ["labelVarianceI1"] = v1,
+                    ["labelVarianceI2"] = v2,
+                },
                 ["name"] = Layout[g].Group,
                 ["parameters"] = new JsonArray(Layout[g].Parameters.Select(p => (JsonNode)JsonValue.Create(p.Name)!).ToArray()),
                 ["size"] = Layout[g].Parameters.Sum(p => Count(p.Shape)),
@@ -347,15 +361,10 @@ public sealed class ReportTests
         {
             ["jobId"] = "job-synthetic",
             ["state"] = "Completed",
-            ["spec"] = new JsonObject
+            ["spec"] = JsonNode.Parse(ResultJson.SpecLine(new JobSpec
             {
-                ["modelPath"] = "/data/model.pt",
-                ["quantities"] = "all",
-                ["drawsPerInput"] = draws,
-                ["seed"] = 7,
-                ["delta"] = 0.05,
-                ["targetRelativeError"] = null,
-            },
+                ModelPath = "/data/model.pt", ArchitecturePath = "/data/model.json", InputsPath = "/data/inputs.npy", Quantities = "all", DrawsPerInput = draws, Seed = 7,
+            })),
             ["inputs"] = Inputs,
             ["drawsPerInput"] = draws,
             ["groups"] = groups,

@@ -1,0 +1,58 @@
+using Fisher.Estimators;
+
+namespace Fisher.Results;
+
+/// <summary>
+/// One quantity of a result: the stream it is read from, its key in the result files, how it is shown and what is
+/// derived from it. Every list of quantities in the project is <see cref="QuantityCatalog.All"/> or a filter of it.
+/// </summary>
+public sealed record QuantityInfo
+{
+    /// <summary>The merged stream this quantity is read from (streams are named <c>&lt;parameter&gt;.&lt;stream key&gt;</c>).</summary>
+    public required FisherQuantity Stream { get; init; }
+
+    /// <summary>The key in summary.json, sweep.json and the tables (the stream's key unless stated otherwise).</summary>
+    public string Key { get; init; } = "";
+
+    /// <summary>The suffix of its tensors in fisher.safetensors (<c>&lt;parameter&gt;.&lt;tensor key&gt;</c>).</summary>
+    public string TensorKey { get; init; } = "";
+
+    /// <summary>Short symbol for table headers ("Î1").</summary>
+    public required string Symbol { get; init; }
+
+    /// <summary>Legend text in plots ("Î1 (squared score, sampled labels)").</summary>
+    public required string Label { get; init; }
+
+    public required QuantityRole Role { get; init; }
+
+    /// <summary>Estimates: the stream of per-input means of the K draws (streamed when K ≥ 2), else <see cref="FisherQuantity.None"/>.</summary>
+    public FisherQuantity InputMeanStream { get; init; }
+
+    /// <summary>Estimates: the closed-form conditional variance of one term (Î1: V1), else <see cref="FisherQuantity.None"/>.</summary>
+    public FisherQuantity ConditionalVarianceStream { get; init; }
+
+    /// <summary>Bounds: the conditional variance they bound; <see cref="IsUpperBound"/> says from which side.</summary>
+    public FisherQuantity BoundedStream { get; init; }
+
+    public bool IsUpperBound { get; init; }
+
+    /// <summary>Colour index of its series in plots (0, 1, ... of the report's palette).</summary>
+    public int Colour { get; init; }
+
+    public bool IsEstimate => Role == QuantityRole.Estimate;
+
+    /// <summary>Whether the quantity is written to the result files (input means only serve other results).</summary>
+    public bool IsWritten => Role != QuantityRole.InputMean;
+
+    /// <summary>The tensor suffix of the variance of the estimate.</summary>
+    public string VarianceKey => TensorKey + "_var";
+
+    /// <summary>The tensor suffix of the label part E_x V of that variance, estimated from K ≥ 2 draws (§3.2).</summary>
+    public string LabelPartKey => TensorKey + "_var_labels";
+
+    /// <summary>The name of the stream of <paramref name="parameter"/> for this quantity.</summary>
+    public string StreamName(string parameter) => $"{parameter}.{Stream.Key()}";
+
+    /// <summary>The name of the tensor of <paramref name="parameter"/> with <paramref name="suffix"/> (default: this quantity's).</summary>
+    public string TensorName(string parameter, string? suffix = null) => $"{parameter}.{suffix ?? TensorKey}";
+}

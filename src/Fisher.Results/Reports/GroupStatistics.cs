@@ -1,0 +1,199 @@
+namespace Fisher.Results.Reports;
+
+/// <summary>A group's mean diagonal entry of one estimate and the standard error of that mean.</summary>
+/// <param name="Mean">Σ entries / size over the group's parameters.</param>
+/// <param name="StandardError">√(Σ variances) / size (from the <c>_var</c> tensors), or NaN without them.</param>
+/// <param name="RelativeStandardError">‖s.e.‖₂ / ‖estimate‖₂ over the group (summary.json's, else computed).</param>
+/// <param name="Count">The stream's sample count (summary.json), when stated.</param>
+public sealed record EstimateStatistics(double Mean, double StandardError, double RelativeStandardError, long? Count, double? InputsNeeded = null);
+
+/// <summary>Where a variance split comes from.</summary>
+public enum SplitSource
+{
+    /// <summary><c>var_inputs</c> and <c>i1_var_labels</c>/<c>i2_var_labels</c>, estimated from K ≥ 2 draws per input.</summary>
+    Draws,
+
+    /// <summary>Label part: the closed-form mean V1/V2; input part: N · <c>exact_var</c> (the exact diagonal has no label noise).</summary>
+    ClosedForm,
+}
+
+/// <summary>
+/// A group's split of N·Var(Î) = Var_x I(θ|x) + E_x V(θ|x)/K (docs/estimators.md §3.2), averaged over the group's
+/// parameters. <see cref="InputPart"/> is an unbiased estimate and may be negative.
+/// </summary>
+public sealed record VarianceSplitStatistics(double InputPart, double LabelPart, int Draws, SplitSource Source)
+{
+    /// <summary>The label part's contribution to N·Var(Î): E_x V / K.</summary>
+    public double LabelContribution => LabelPart / Draws;
+
+    /// <summary>Share of N·Var(Î) due to the labels, with a negative input part counted as 0.</summary>
+    public double LabelShare => LabelContribution / (Math.Max(0, InputPart) + LabelContribution);
+}
+
+/// <summary>Percentiles of log10(bound / V) over a group's parameters with V &gt; 0 and bound &gt; 0.</summary>
+public sealed record TightnessStatistics(int Used, int Excluded, double P5, double P25, double Median, double P75, double P95, double Min, double Max);
+
+/// <summary>Everything the report shows about one parameter group, computed from a <see cref="JobResult"/>'s tensors.</summary>
+public sealed class GroupStatistics
+{
+    public required string Name { get; init; }
+
+    /// <summary>Number of parameters (entries) in the group, from the tensors.</summary>
+    public required long Size { get; init; }
+
+    /// <summary>The estimates present, by catalog entry.</summary>
+    public required IReadOnlyDictionary<QuantityInfo, EstimateStatistics> Estimates { get; init; }
+
+    /// <summary>Means over the group's entries of the conditional variances and their bounds, by catalog entry.</summary>
+    public required IReadOnlyDictionary<QuantityInfo, double> VarianceMeans { get; init; }
+
+    /// <summary>log10(bound/V) percentiles by bound (only bounds present with at least one usable entry).</summary>
+    public required IReadOnlyDictionary<QuantityInfo, TightnessStatistics> Tightness { get; init; }
+
+    /// <summary>Entries per bound whose V is 0 (or bound ≤ 0), left out of <see cref="Tightness"/>.</summary>
+    public required IReadOnlyDictionary<QuantityInfo, int> TightnessExcluded { get; init; }
+
+    /// <summary>The variance split per estimate that has a conditional variance (Î1, Î2), when it can be shown.</summary>
+    public required IReadOnlyDictionary<QuantityInfo, VarianceSplitStatistics> Splits { get; init; }
+
+    /// <summary>Mean and max over the group's entries of the share of negative terms, when present.</summary>
+    public required (double Mean, double Max)? NegativeShare { get; init; }
+
+    /// <summary>The group's decision, as summary.json states it (<see cref="DecisionRule"/>).</summary>
+    public required GroupDecision Decision { get; init; }
+
+    /// <summary>The statistics of every group of <paramref name="result"/>.</summary>
+    public static IReadOnlyList<GroupStatistics> Compute(JobResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.Summary.Groups.Select(g => Compute(result, g)).ToArray();
+    }
+
+    private static GroupStatistics Compute(JobResult result, SummaryGroup group)
+    {
+        double[]? Collect(string suffix)
+        {
+            var parts = group.Parameters.Select(p => result.Tensor(p, suffix)).Where(t => t is not null).ToArray();
+            return parts.Length == 0 ? null : parts.SelectMany(t => t!.Data).ToArray();
+        }
+
+        var estimates = new Dictionary<QuantityInfo, EstimateStatistics>();
+        long size = 0;
+        foreach (var quantity in QuantityCatalog.Estimates)
+        {
+            var values = Collect(quantity.TensorKey);
+            if (values is null || values.Length == 0)
+                continue;
+            size = Math.Max(size, values.Length);
+            var variances = Collect(quantity.VarianceKey);
+            double squares = values.Sum(v => v * v);
+            double se = double.NaN, rse = double.NaN;
+            if (variances is not null && variances.Length == values.Length)
+            {
+                double total = variances.Where(double.IsFinite).Sum();
+                se = Math.Sqrt(total) / values.Length;
+                rse = squares > 0 ? Math.Sqrt(total / squares) : double.NaN;
+            }
+            var stated = group.Quantity(quantity);
+            if (stated?.RelativeStandardError is { } statedRse && double.IsFinite(statedRse))
+                rse = statedRse;
+            estimates[quantity] = new EstimateStatistics(values.Sum() / values.Length, se, rse, stated?.Count, stated?.InputsNeeded);
+        }
+
+        var means = new Dictionary<QuantityInfo, double>();
+        var arrays = new Dictionary<QuantityInfo, double[]>();
+        foreach (var quantity in QuantityCatalog.With(QuantityRole.ConditionalVariance).Concat(QuantityCatalog.With(QuantityRole.Bound)))
+        {
+            var values = Collect(quantity.TensorKey);
+            if (values is null || values.Length == 0)
+                continue;
+            arrays[quantity] = values;
+            if (FiniteMean(values) is { } mean)
+                means[quantity] = mean;
+            size = Math.Max(size, values.Length);
+        }
+
+        var tightness = new Dictionary<QuantityInfo, TightnessStatistics>();
+        var excluded = new Dictionary<QuantityInfo, int>();
+        foreach (var bound in QuantityCatalog.With(QuantityRole.Bound))
+        {
+            if (!arrays.TryGetValue(bound, out var b) || !arrays.TryGetValue(QuantityCatalog.Of(bound.BoundedStream), out var v) || v.Length != b.Length)
+                continue;
+            var logs = new List<double>(v.Length);
+            for (int i = 0; i < v.Length; i++)
+            {
+                if (v[i] > 0 && b[i] > 0 && double.IsFinite(v[i]) && double.IsFinite(b[i]))
+                    logs.Add(Math.Log10(b[i] / v[i]));
+            }
+            excluded[bound] = v.Length - logs.Count;
+            if (logs.Count > 0)
+                tightness[bound] = Percentiles(logs, v.Length - logs.Count);
+        }
+
+        var splits = new Dictionary<QuantityInfo, VarianceSplitStatistics>();
+        var inputPart = Collect(QuantityCatalog.InputVarianceKey) is { } vi ? FiniteMean(vi) : null;
+        long? n = estimates.TryGetValue(QuantityCatalog.Exact, out var exact) ? exact.Count ?? result.Summary.Inputs : result.Summary.Inputs;
+        var exactVar = Collect(QuantityCatalog.Exact.VarianceKey) is { } ev ? FiniteMean(ev) : null;
+        foreach (var estimate in QuantityCatalog.Estimates)
+        {
+            if (QuantityCatalog.VarianceOf(estimate) is not { } variance)
+                continue;
+            var labelPart = Collect(estimate.LabelPartKey) is { } vl ? FiniteMean(vl) : null;
+            if (inputPart is { } input && labelPart is { } label)
+                splits[estimate] = new VarianceSplitStatistics(input, label, result.Draws, SplitSource.Draws);
+            else if (exactVar is { } ex && n is > 0 && means.TryGetValue(variance, out var closed))
+                splits[estimate] = new VarianceSplitStatistics(ex * n.Value, closed, result.Draws, SplitSource.ClosedForm);
+        }
+
+        (double, double)? negative = null;
+        foreach (var share in QuantityCatalog.With(QuantityRole.Share))
+        {
+            if (Collect(share.TensorKey) is { } shares && shares.Any(double.IsFinite))
+            {
+                var finite = shares.Where(double.IsFinite).ToArray();
+                negative = (finite.Average(), finite.Max());
+            }
+        }
+
+        return new GroupStatistics
+        {
+            Name = group.Name,
+            Size = size > 0 ? size : group.Size,
+            Estimates = estimates,
+            VarianceMeans = means,
+            Tightness = tightness,
+            TightnessExcluded = excluded,
+            Splits = splits,
+            NegativeShare = negative,
+            Decision = group.Decision,
+        };
+    }
+
+    private static double? FiniteMean(double[] values)
+    {
+        double sum = 0;
+        int count = 0;
+        foreach (var v in values)
+        {
+            if (double.IsFinite(v))
+            {
+                sum += v;
+                count++;
+            }
+        }
+        return count == 0 ? null : sum / count;
+    }
+
+    private static TightnessStatistics Percentiles(List<double> values, int excluded)
+    {
+        values.Sort();
+        double At(double p)
+        {
+            double position = p * (values.Count - 1);
+            int low = (int)Math.Floor(position);
+            int high = Math.Min(values.Count - 1, low + 1);
+            return values[low] + (position - low) * (values[high] - values[low]);
+        }
+        return new TightnessStatistics(values.Count, excluded, At(0.05), At(0.25), At(0.5), At(0.75), At(0.95), values[0], values[^1]);
+    }
+}
