@@ -8,7 +8,10 @@ namespace Fisher.Data.Tests;
 /// The repository documents itself: every section of docs/estimators.md that a comment cites with the section sign
 /// (in src/, tests/, bench/, tools/ and docs/) is a heading there, every cited identity of its section 10.1 is an
 /// item of that list, and no README points outside the repository (a relative path that climbs above the root, an
-/// absolute file link, or the machine's shared design folder).
+/// absolute file link, or the machine's shared design folder). Every document cited by file name (<c>name.md</c>) in
+/// src/, tests/, bench/, tools/, docs/, build/, deploy/ and the root's build files and README is in docs/ (or, when it
+/// has a folder or is a README, at that path inside the repository); every "decision n" cited is a numbered decision
+/// of docs/architecture.md, and every section of it cited by quoted title is one of its headings.
 /// </summary>
 public sealed partial class DocumentationTests
 {
@@ -18,6 +21,23 @@ public sealed partial class DocumentationTests
     private static readonly string[] CitingFolders = ["src", "tests", "bench", "tools", "docs"];
 
     private static readonly string[] SkippedFolders = ["bin", "obj", ".git", "results", "node_modules"];
+
+    private const string ArchitectureDoc = "docs/architecture.md";
+
+    /// <summary>Folders whose text files may cite a document by file name or a decision of docs/architecture.md.</summary>
+    private static readonly string[] DocumentCitingFolders = ["src", "tests", "bench", "tools", "docs", "build", "deploy"];
+
+    /// <summary>Files at the root that may do the same.</summary>
+    private static readonly string[] DocumentCitingRootFiles = ["Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props", "README.md"];
+
+    /// <summary>Names of files the project writes (a result folder's report), not documents it cites.</summary>
+    private static readonly string[] WrittenFileNames = ["report.md"];
+
+    /// <summary>
+    /// This file: its made-up texts cite missing documents and decisions on purpose, so the scans for documents,
+    /// decisions and quoted sections leave it out.
+    /// </summary>
+    private const string ThisFile = "tests/Fisher.Data.Tests/DocumentationTests.cs";
 
     [Fact]
     public void EveryCitedSectionIsAHeadingOfEstimatorsMd()
@@ -74,6 +94,65 @@ public sealed partial class DocumentationTests
             $"READMEs must point only inside the repository:{Environment.NewLine}" + string.Join(Environment.NewLine, problems));
     }
 
+    [Fact]
+    public void EveryCitedDocumentExists()
+    {
+        var root = RepositoryRoot();
+        var problems = new List<string>();
+        int citations = 0;
+        foreach (var file in DocumentCitingFiles(root))
+        {
+            foreach (var path in CitedDocuments(File.ReadAllText(file)))
+            {
+                citations++;
+                if (MissingDocument(root, file, path) is { } problem)
+                    problems.Add($"{Relative(root, file)}: {problem}");
+            }
+        }
+        Assert.True(citations > 50, $"found only {citations} document citations: is the scan looking in the right place ({root})?");
+        Assert.True(problems.Count == 0,
+            $"cited documents must be in docs/ (or at the cited path inside the repository):{Environment.NewLine}"
+            + string.Join(Environment.NewLine, problems.Distinct(StringComparer.Ordinal)));
+    }
+
+    [Fact]
+    public void EveryCitedDecisionIsANumberedDecisionOfArchitectureMd()
+    {
+        var root = RepositoryRoot();
+        var decisions = DecisionItems(File.ReadAllText(Path.Combine(root, ArchitectureDoc)));
+        Assert.Contains(1, decisions);
+        Assert.Contains(6, decisions);
+        var missing = new List<string>();
+        int citations = 0;
+        foreach (var file in DocumentCitingFiles(root))
+        {
+            foreach (var decision in CitedDecisions(File.ReadAllText(file)))
+            {
+                citations++;
+                if (!decisions.Contains(decision))
+                    missing.Add($"{Relative(root, file)}: decision {decision}");
+            }
+        }
+        Assert.True(citations >= 3, $"found only {citations} decision citations: is the scan looking in the right place ({root})?");
+        Assert.True(missing.Count == 0,
+            $"the Decisions section of {ArchitectureDoc} has no numbered item for:{Environment.NewLine}"
+            + string.Join(Environment.NewLine, missing.Distinct(StringComparer.Ordinal)));
+    }
+
+    [Fact]
+    public void EveryQuotedSectionOfArchitectureMdIsAHeading()
+    {
+        var root = RepositoryRoot();
+        var headings = HeadingTitles(File.ReadAllText(Path.Combine(root, ArchitectureDoc)));
+        Assert.Contains("What a result contains", headings);
+        var missing = DocumentCitingFiles(root)
+            .SelectMany(f => CitedArchitectureSections(File.ReadAllText(f)).Where(t => !headings.Contains(t)).Select(t => $"{Relative(root, f)}: \"{t}\""))
+            .Distinct(StringComparer.Ordinal)
+            .ToArray();
+        Assert.True(missing.Length == 0,
+            $"{ArchitectureDoc} has no heading with these quoted titles:{Environment.NewLine}" + string.Join(Environment.NewLine, missing));
+    }
+
     // The checks must be able to fail: the same functions on made-up text.
 
     [Fact]
@@ -112,6 +191,65 @@ public sealed partial class DocumentationTests
         Assert.Contains(problems, p => p.Contains("file:///tmp/x.md", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Contains("/work/shared/design/architecture.md", StringComparison.Ordinal));
         Assert.Empty(OutsideReferences(root, readme, "See [the docs](../../docs/estimators.md) and `../Other/README.md`."));
+    }
+
+    [Fact]
+    public void AMissingDocumentIsFound()
+    {
+        using var repo = new TempFolder();
+        Directory.CreateDirectory(Path.Combine(repo.Path, "docs"));
+        Directory.CreateDirectory(Path.Combine(repo.Path, "src", "Lib"));
+        File.WriteAllText(Path.Combine(repo.Path, "docs", "estimators.md"), "# E\n");
+        File.WriteAllText(Path.Combine(repo.Path, "src", "Lib", "README.md"), "# Lib\n");
+        var source = Path.Combine(repo.Path, "src", "Lib", "Code.cs");
+        const string text = """
+            /// (docs/architecture.md, decision 1); stack-notes.md and estimators.md §3; writes report.md; see README.md
+            /// and ../Lib/README.md, `deploy/README.md`, /work/shared/design/house-style.md, ../../../outside.md, ~/notes.md;
+            /// not citations: https://example.org/a/x.md, file:///tmp/y.md, *.md, notes.mdx, README.md5.
+            """;
+        var cited = CitedDocuments(text);
+        Assert.Equal(
+            ["docs/architecture.md", "stack-notes.md", "estimators.md", "report.md", "README.md", "../Lib/README.md",
+             "deploy/README.md", "/work/shared/design/house-style.md", "../../../outside.md", "~/notes.md"],
+            cited);
+        var problems = cited.Select(c => MissingDocument(repo.Path, source, c)).ToArray();
+        Assert.Equal([true, true, false, false, false, false, true, true, true, true], problems.Select(p => p is not null));
+        Assert.All(problems[7..], p => Assert.Contains("outside the repository", p, StringComparison.Ordinal));
+
+        // Once the documents exist in docs/ (and the README at its path), only the outside ones remain.
+        File.WriteAllText(Path.Combine(repo.Path, "docs", "architecture.md"), "# A\n");
+        File.WriteAllText(Path.Combine(repo.Path, "docs", "stack-notes.md"), "# S\n");
+        Directory.CreateDirectory(Path.Combine(repo.Path, "deploy"));
+        File.WriteAllText(Path.Combine(repo.Path, "deploy", "README.md"), "# D\n");
+        Assert.Equal(3, cited.Count(c => MissingDocument(repo.Path, source, c) is not null));
+
+        // A README cited without a folder must be next to the citing file or above it, inside the repository.
+        var tool = Path.Combine(repo.Path, "tools", "make.py");
+        Assert.NotNull(MissingDocument(repo.Path, tool, "README.md"));
+        File.WriteAllText(Path.Combine(repo.Path, "README.md"), "# Root\n");
+        Assert.Null(MissingDocument(repo.Path, tool, "README.md"));
+    }
+
+    [Fact]
+    public void AMissingDecisionIsFound()
+    {
+        var decisions = DecisionItems(
+            "# A\n\n## Decisions\n\n1. **One.** a\n   continued 4. not an item\n2. **Two.** b\n10. **Ten.** c\n\n## What a result contains\n\n3. not a decision\n");
+        Assert.Equal([1, 2, 10], decisions.Order());
+        Assert.Empty(DecisionItems("# A\n\n## Other\n\n1. one\n"));
+        var cited = CitedDecisions("(docs/architecture.md, decision 1); Decision 10; decisions 5 and 6; decisions 2, 3, and 7; the decision which; decisions)");
+        Assert.Equal([1, 10, 5, 6, 2, 3, 7], cited);
+        Assert.Equal([5, 6, 3, 7], cited.Where(d => !decisions.Contains(d)));
+    }
+
+    [Fact]
+    public void AMissingQuotedSectionIsFound()
+    {
+        var titles = HeadingTitles("# A\n\n## What a result contains\n\n### 2. Numbered\n");
+        var cited = CitedArchitectureSections(
+            "(architecture.md, \"What a result contains\"), docs/architecture.md \"a result\", architecture.md, \"Tensors\"; estimators.md \"x\"");
+        Assert.Equal(["What a result contains", "a result", "Tensors"], cited);
+        Assert.Equal(["a result", "Tensors"], cited.Where(t => !titles.Contains(t)));
     }
 
     /// <summary>The numbers of all headings whose text starts with a section number ("## 3. Variances" gives "3").</summary>
@@ -209,6 +347,96 @@ public sealed partial class DocumentationTests
         return text.AsSpan(start, index + length - start).Contains("://", StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Documents cited by file name: every token ending in <c>.md</c> (with its folder, if any), except inside URLs.
+    /// </summary>
+    internal static List<string> CitedDocuments(string text)
+    {
+        var result = new List<string>();
+        foreach (Match m in DocumentPattern().Matches(text))
+        {
+            if (!IsInsideUrl(text, m.Index, m.Length))
+                result.Add(m.Value);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Why a cited document is not in the repository, or null when it is. A bare name must be in docs/ or be a file
+    /// the project writes; a bare README.md must be in the citing file's folder or one above it; a name with a folder
+    /// must exist relative to the root or to the citing file's folder. Absolute paths and paths that climb above the
+    /// root are outside the repository.
+    /// </summary>
+    internal static string? MissingDocument(string root, string citingFile, string path)
+    {
+        var fullRoot = Path.GetFullPath(root).TrimEnd(Path.DirectorySeparatorChar);
+        bool Inside(string full) => (full + Path.DirectorySeparatorChar).StartsWith(fullRoot + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+        if (path.StartsWith('/') || path.StartsWith('~'))
+            return $"{path} is outside the repository";
+        var directory = Path.GetDirectoryName(Path.GetFullPath(citingFile))!;
+        var native = path.Replace('/', Path.DirectorySeparatorChar);
+        if (path.Contains('/', StringComparison.Ordinal))
+        {
+            var candidates = new[] { Path.GetFullPath(Path.Combine(fullRoot, native)), Path.GetFullPath(Path.Combine(directory, native)) };
+            if (candidates.Any(c => Inside(c) && File.Exists(c)))
+                return null;
+            return candidates.Any(Inside) ? $"{path} does not exist" : $"{path} is outside the repository";
+        }
+        if (path.Equals("README.md", StringComparison.OrdinalIgnoreCase))
+        {
+            for (var dir = directory; Inside(dir); dir = Path.GetDirectoryName(dir)!)
+            {
+                if (File.Exists(Path.Combine(dir, path)))
+                    return null;
+                if (dir.Length <= fullRoot.Length)
+                    break;
+            }
+            return $"{path}: no README.md in {Relative(root, directory)} or above it";
+        }
+        if (WrittenFileNames.Contains(path, StringComparer.Ordinal) || File.Exists(Path.Combine(fullRoot, "docs", path)))
+            return null;
+        return $"{path} is not in docs/";
+    }
+
+    /// <summary>The numbers of the numbered list under the heading whose text starts with "Decisions".</summary>
+    internal static HashSet<int> DecisionItems(string markdown)
+    {
+        var items = new HashSet<int>();
+        bool inside = false;
+        foreach (var line in markdown.Split('\n'))
+        {
+            if (line.StartsWith('#'))
+            {
+                inside = line.TrimStart('#').TrimStart().StartsWith("Decisions", StringComparison.OrdinalIgnoreCase);
+                continue;
+            }
+            if (inside && ItemPattern().Match(line) is { Success: true } item)
+                items.Add(int.Parse(item.Groups["number"].Value, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return items;
+    }
+
+    /// <summary>Decisions cited as "decision n" or "decisions n, m and k".</summary>
+    internal static List<int> CitedDecisions(string text) =>
+        DecisionPattern().Matches(text)
+            .SelectMany(m => NumberPattern().Matches(m.Groups["list"].Value))
+            .Select(n => int.Parse(n.Value, System.Globalization.CultureInfo.InvariantCulture))
+            .ToList();
+
+    /// <summary>The text of every heading, without its hashes.</summary>
+    internal static HashSet<string> HeadingTitles(string markdown) =>
+        markdown.Split('\n').Where(l => l.StartsWith('#')).Select(l => l.TrimStart('#').Trim()).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>Sections of architecture.md cited by quoted title, as in <c>architecture.md, "What a result contains"</c>.</summary>
+    internal static List<string> CitedArchitectureSections(string text) =>
+        ArchitectureSectionPattern().Matches(text).Select(m => m.Groups["title"].Value).ToList();
+
+    /// <summary>Text files of <see cref="DocumentCitingFolders"/> and <see cref="DocumentCitingRootFiles"/>, without this file.</summary>
+    private static IEnumerable<string> DocumentCitingFiles(string root) =>
+        DocumentCitingFolders.SelectMany(f => TextFiles(Path.Combine(root, f)))
+            .Concat(DocumentCitingRootFiles.Select(f => Path.Combine(root, f)).Where(File.Exists))
+            .Where(f => Relative(root, f) != ThisFile);
+
     /// <summary>The folder holding Fisher.Distributed.sln, found by walking up from the test's output folder.</summary>
     internal static string RepositoryRoot()
     {
@@ -271,4 +499,13 @@ public sealed partial class DocumentationTests
 
     [GeneratedRegex(@"(?<![\w.])/work/[^\s`'""()<>\[\]]*")]
     private static partial Regex MachinePathPattern();
+
+    [GeneratedRegex(@"(?<![\w.~/-])[\w.~/-]*[\w-]\.md(?![\w-])")]
+    private static partial Regex DocumentPattern();
+
+    [GeneratedRegex(@"\bdecisions?[ \t]+(?<list>\d+(?:(?:,[ \t]*(?:and[ \t]+)?|[ \t]+and[ \t]+)\d+)*)", RegexOptions.IgnoreCase)]
+    private static partial Regex DecisionPattern();
+
+    [GeneratedRegex(@"architecture\.md,?[ \t]+""(?<title>[^""\r\n]+)""")]
+    private static partial Regex ArchitectureSectionPattern();
 }
