@@ -4,7 +4,7 @@
 // should provide them lacks those versions. Used by Directory.Build.targets (inline task) on
 // libLibTorchSharp.so, which TorchSharp builds against GCC 13 and which therefore asks for
 // GLIBCXX_3.4.32; Debian 12's libstdc++ stops at 3.4.30. The only symbol behind that version is the
-// link-time marker std::ios_base_library_init(), which is never called (see shared stack-notes.md).
+// link-time marker std::ios_base_library_init(), which is never called (see docs/stack-notes.md).
 #nullable enable
 using System;
 using System.Collections.Generic;

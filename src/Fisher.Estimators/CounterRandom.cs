@@ -3,7 +3,7 @@ namespace Fisher.Estimators;
 /// <summary>
 /// Counter-based uniforms: the j-th uniform of the k-th label draw for the input with global index n is a pure
 /// function of (seed, n, k, j), so shards, batch sizes, silos and retries cannot change which labels are drawn
-/// (architecture.md, decision 1). Mixing is SplitMix64's finaliser applied to a chained combination of the counters.
+/// (docs/architecture.md, decision 1). Mixing is SplitMix64's finaliser applied to a chained combination of the counters.
 /// </summary>
 public static class CounterRandom
 {

@@ -4,7 +4,7 @@ namespace Fisher.Estimators;
 
 /// <summary>
 /// Labels drawn from the model: draw k of the input with global index n uses the uniforms (seed, n, k, ·) only,
-/// so a label does not depend on the batch, shard or silo that draws it (architecture.md, decision 1).
+/// so a label does not depend on the batch, shard or silo that draws it (docs/architecture.md, decision 1).
 /// </summary>
 public static class LabelDraws
 {

@@ -14,7 +14,7 @@ public sealed record ParameterInfo(string Name, int LayerIndex, ParameterKind Ki
     public int Size => (int)Shape.Aggregate(1L, (a, b) => a * b);
 }
 
-/// <summary>How parameters are grouped for reporting and for distributing work (architecture.md, decision 6).</summary>
+/// <summary>How parameters are grouped for reporting and for distributing work (docs/architecture.md, decision 6).</summary>
 public enum Grouping
 {
     /// <summary>One group per Linear layer, weight and bias together (the default).</summary>

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Fisher.Estimators;
 
 /// <summary>
-/// Process-wide native runtime settings (stack-notes.md). <see cref="Configure"/> sets the torch thread count once
+/// Process-wide native runtime settings (docs/stack-notes.md). <see cref="Configure"/> sets the torch thread count once
 /// per process (idle OpenMP teams spin on small machines) and, on glibc, fixes the allocator's thresholds: by
 /// default glibc serves blocks above a moving threshold (128 KB, raised whenever a large mmapped block is freed) by
 /// mmap and returns the top of the heap above 128 KB at every free, so a batch's tensors (hundreds of KB to tens
