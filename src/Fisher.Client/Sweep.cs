@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Fisher.Contracts;
 using Fisher.Data;
+using Fisher.Training;
 
 namespace Fisher.Client;
 
@@ -173,24 +174,18 @@ internal static partial class Sweep
     }
 
     /// <summary>The per-epoch metrics of training.json next to the checkpoints, when there is one.</summary>
-    private static Dictionary<int, JsonObject> ReadTraining(IReadOnlyList<Checkpoint> checkpoints)
+    private static Dictionary<int, EpochMetrics> ReadTraining(IReadOnlyList<Checkpoint> checkpoints)
     {
-        var result = new Dictionary<int, JsonObject>();
-        var path = Path.Combine(Path.GetDirectoryName(checkpoints[0].Path)!, "training.json");
+        var result = new Dictionary<int, EpochMetrics>();
+        var path = Path.Combine(Path.GetDirectoryName(checkpoints[0].Path)!, TrainingRecord.FileName);
         if (!File.Exists(path))
             return result;
         try
         {
-            if (JsonNode.Parse(File.ReadAllText(path))?["perEpoch"] is JsonArray perEpoch)
-            {
-                foreach (var item in perEpoch.OfType<JsonObject>())
-                {
-                    if (item["epoch"]?.GetValue<int>() is { } epoch)
-                        result[epoch] = item;
-                }
-            }
+            foreach (var item in TrainingRecord.Read(path).PerEpoch)
+                result[item.Epoch] = item;
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        catch (JsonException)
         {
             // Training metrics are extra information; a sweep of foreign checkpoints does not need them.
         }
@@ -199,7 +194,7 @@ internal static partial class Sweep
 
     private static JsonNode? Finite(double value) => double.IsFinite(value) ? JsonValue.Create(value) : null;
 
-    private static void WriteJson(string path, SweepOptions options, IReadOnlyList<SweepEpoch> epochs, Dictionary<int, JsonObject> training)
+    private static void WriteJson(string path, SweepOptions options, IReadOnlyList<SweepEpoch> epochs, Dictionary<int, EpochMetrics> training)
     {
         var root = new JsonObject
         {
@@ -227,8 +222,10 @@ internal static partial class Sweep
                 };
                 if (training.TryGetValue(e.Epoch, out var t))
                 {
-                    foreach (var key in new[] { "trainLoss", "trainAccuracy", "testLoss", "testAccuracy" })
-                        node[key] = t[key]?.DeepClone();
+                    node["trainLoss"] = t.TrainLoss;
+                    node["trainAccuracy"] = t.TrainAccuracy;
+                    node["testLoss"] = t.TestLoss;
+                    node["testAccuracy"] = t.TestAccuracy;
                 }
                 node["groups"] = new JsonArray(e.Groups.Select(g =>
                 {
