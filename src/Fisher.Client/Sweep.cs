@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Fisher.Contracts;
 using Fisher.Data;
 using Fisher.Results;
+using Fisher.Training;
 
 namespace Fisher.Client;
 
@@ -164,24 +164,18 @@ internal static partial class Sweep
     }
 
     /// <summary>The per-epoch metrics of training.json next to the checkpoints, when there is one.</summary>
-    private static Dictionary<int, JsonObject> ReadTraining(IReadOnlyList<Checkpoint> checkpoints)
+    private static Dictionary<int, EpochMetrics> ReadTraining(IReadOnlyList<Checkpoint> checkpoints)
     {
-        var result = new Dictionary<int, JsonObject>();
-        var path = Path.Combine(Path.GetDirectoryName(checkpoints[0].Path)!, "training.json");
+        var result = new Dictionary<int, EpochMetrics>();
+        var path = Path.Combine(Path.GetDirectoryName(checkpoints[0].Path)!, TrainingRecord.FileName);
         if (!File.Exists(path))
             return result;
         try
         {
-            if (JsonNode.Parse(File.ReadAllText(path))?["perEpoch"] is JsonArray perEpoch)
-            {
-                foreach (var item in perEpoch.OfType<JsonObject>())
-                {
-                    if (item["epoch"]?.GetValue<int>() is { } epoch)
-                        result[epoch] = item;
-                }
-            }
+            foreach (var item in TrainingRecord.Read(path).PerEpoch)
+                result[item.Epoch] = item;
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        catch (JsonException)
         {
             // Training metrics are extra information; a sweep of foreign checkpoints does not need them.
         }
@@ -189,9 +183,9 @@ internal static partial class Sweep
     }
 
     /// <summary>Writes sweep.json: the epochs with the training metrics of training.json, when there is one.</summary>
-    private static SweepFile WriteJson(string path, SweepOptions options, IReadOnlyList<SweepEpoch> epochs, Dictionary<int, JsonObject> training)
+    private static SweepFile WriteJson(string path, SweepOptions options, IReadOnlyList<SweepEpoch> epochs, Dictionary<int, EpochMetrics> training)
     {
-        double? Metric(int epoch, string key) => training.TryGetValue(epoch, out var t) && t[key] is JsonValue v && v.TryGetValue<double>(out var d) ? d : null;
+        EpochMetrics? Metrics(int epoch) => training.GetValueOrDefault(epoch);
         var spec = options.Spec;
         var file = new SweepFile
         {
@@ -208,10 +202,10 @@ internal static partial class Sweep
             Precision = spec.Precision,
             Epochs = epochs.Select(e => e with
             {
-                TrainLoss = Metric(e.Epoch, "trainLoss"),
-                TrainAccuracy = Metric(e.Epoch, "trainAccuracy"),
-                TestLoss = Metric(e.Epoch, "testLoss"),
-                TestAccuracy = Metric(e.Epoch, "testAccuracy"),
+                TrainLoss = Metrics(e.Epoch)?.TrainLoss,
+                TrainAccuracy = Metrics(e.Epoch)?.TrainAccuracy,
+                TestLoss = Metrics(e.Epoch)?.TestLoss,
+                TestAccuracy = Metrics(e.Epoch)?.TestAccuracy,
             }).ToArray(),
         };
         ResultJson.Write(path, file);

@@ -1,4 +1,5 @@
 using Fisher.Contracts;
+using Fisher.Training;
 using System.CommandLine;
 using Spectre.Console;
 
@@ -43,7 +44,7 @@ internal static class TrainCommands
                 Seed = result.GetValue(seed),
                 Rows = result.GetValue(rows),
             };
-            Training.Run(options, Console.Out, cancellation);
+            Trainer.Run(options, Console.Out, cancellation);
             return Task.FromResult(0);
         }));
         return command;

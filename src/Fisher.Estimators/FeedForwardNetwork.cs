@@ -175,6 +175,43 @@ public sealed class FeedForwardNetwork : IDisposable
         return a.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Copies of the weights and biases in <see cref="Layout"/> order (per layer its weight, then its bias) as leaf
+    /// parameters that require grad, for an optimiser to train by autograd with <see cref="Forward(Tensor, IReadOnlyList{Tensor})"/>.
+    /// The network's own tensors stay detached, so its other passes record no graph. The caller owns the copies.
+    /// </summary>
+    public TorchSharp.Modules.Parameter[] TrainableParameters()
+    {
+        var parameters = new TorchSharp.Modules.Parameter[2 * _layers.Length];
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            parameters[2 * l] = Trainable(_layers[l].Weight);
+            parameters[2 * l + 1] = Trainable(_layers[l].Bias);
+        }
+        return parameters;
+    }
+
+    /// <summary>
+    /// f(x) with <paramref name="parameters"/> (as from <see cref="TrainableParameters"/>) in place of the network's own
+    /// weights and biases, recording the autograd graph unless grad mode is off. The inputs must be in <see cref="DType"/>;
+    /// the result lives in the caller's dispose scope.
+    /// </summary>
+    public Tensor Forward(Tensor inputs, IReadOnlyList<Tensor> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (parameters.Count != 2 * _layers.Length)
+            throw new ArgumentException($"expected {2 * _layers.Length} parameter tensors (weight and bias per layer), got {parameters.Count}", nameof(parameters));
+        var a = inputs;
+        for (int l = 0; l < _layers.Length; l++)
+        {
+            a = nn.functional.linear(a, parameters[2 * l], parameters[2 * l + 1]);
+            if (l < _activations.Length)
+                a = _activations[l].Evaluate(a, withSecond: false).Value;
+        }
+        return a;
+    }
+
     /// <summary>A copy of this network in another dtype.</summary>
     public FeedForwardNetwork To(ScalarType dtype) =>
         FromTensors(_layers.Select(l => l.Weight).ToArray(), _layers.Select(l => l.Bias).ToArray(), _activations, _layers.Select(l => l.Name).ToArray(), dtype);
@@ -190,6 +227,15 @@ public sealed class FeedForwardNetwork : IDisposable
     {
         using var noGrad = no_grad();
         return t.detach().to(dtype).clone().contiguous().DetachFromDisposeScope();
+    }
+
+    private static TorchSharp.Modules.Parameter Trainable(Tensor t)
+    {
+        using var noGrad = no_grad();
+        using var detached = t.detach();
+        var parameter = new TorchSharp.Modules.Parameter(detached.clone(), requires_grad: true);
+        parameter.DetachFromDisposeScope(); // owned by the caller, like the network's own tensors
+        return parameter;
     }
 
     private static Activation ActivationOf(string name, nn.Module module) => module switch

@@ -113,6 +113,29 @@ public abstract class Likelihood
     /// </summary>
     public abstract Tensor PrepareObservedLabels(Tensor labels, long batch, ScalarType dtype);
 
+    /// <summary>
+    /// True when labels with <paramref name="labelColumns"/> columns are class indices that stand for one-hot targets:
+    /// one column, several outputs and a likelihood whose labels are not class indices themselves (regression on
+    /// one-hot targets, as in the paper's Gaussian MNIST setting). Convert them with <see cref="OneHotTargets"/>.
+    /// </summary>
+    public bool TakesOneHotTargets(int labelColumns) => labelColumns == 1 && Outputs > 1 && !HasClassLabels;
+
+    /// <summary>
+    /// Class indices (batch) as one-hot targets (batch, outputs) in float64, for <see cref="PrepareObservedLabels"/>.
+    /// Fractional or out-of-range indices throw <see cref="InvalidBatchException"/>.
+    /// </summary>
+    public Tensor OneHotTargets(Tensor classes)
+    {
+        ArgumentNullException.ThrowIfNull(classes);
+        if (!classes.eq(classes.round()).all().item<bool>())
+            throw new InvalidBatchException("labels", $"one label column for {Outputs} outputs must hold class indices 0..{Outputs - 1} (one-hot targets); got a fractional value");
+        var indices = classes.to(ScalarType.Int64);
+        long min = indices.min().item<long>(), max = indices.max().item<long>();
+        if (min < 0 || max >= Outputs)
+            throw new InvalidBatchException("labels", $"class label {(min < 0 ? min : max)} is out of range for one-hot targets; expected 0..{Outputs - 1}");
+        return nn.functional.one_hot(indices, Outputs).to(ScalarType.Float64);
+    }
+
     /// <summary>Parses <c>gaussian</c>, <c>categorical</c>, <c>bernoulli</c> or <c>poisson</c>.</summary>
     public static Likelihood Create(string name, int outputs, double variance = 1.0) => name.Trim().ToLowerInvariant() switch
     {

@@ -25,8 +25,8 @@ public sealed class ShardComputation : IDisposable
     private readonly double[] _inputs;
     private readonly double[] _labels;
     private readonly bool _useLabels;
+    private readonly Likelihood _likelihood;
     private readonly bool _oneHot;
-    private readonly int _outputs;
 
     /// <summary>Loads the replica and opens the rows of a task; bad files throw <see cref="JobSpecException"/>.</summary>
     public ShardComputation(TaskAssignment task, int torchThreads)
@@ -41,13 +41,12 @@ public sealed class ShardComputation : IDisposable
         {
             var architecture = ModelArchitecture.Read(spec.ArchitecturePath);
             _scaling = architecture.Input;
-            var likelihood = JobPlanner.CreateLikelihood(spec, architecture);
+            _likelihood = JobPlanner.CreateLikelihood(spec, architecture);
             _network = ModelLoader.Load(architecture, spec.ModelPath, dtype);
             _useLabels = quantities.HasFlag(FisherQuantity.Empirical);
             _data = Dataset.Open(spec.InputsPath, _useLabels ? spec.LabelsPath : null);
-            _outputs = likelihood.Outputs;
-            _oneHot = _useLabels && _data.LabelColumns == 1 && _outputs > 1 && likelihood is not CategoricalLikelihood;
-            _estimator = new FisherEstimator(_network, likelihood, new EstimatorOptions
+            _oneHot = _useLabels && _likelihood.TakesOneHotTargets(_data.LabelColumns);
+            _estimator = new FisherEstimator(_network, _likelihood, new EstimatorOptions
             {
                 Quantities = quantities,
                 DrawsPerInput = spec.DrawsPerInput,
@@ -117,24 +116,9 @@ public sealed class ShardComputation : IDisposable
             if (columns == 1)
                 y = y.squeeze(1);
             if (_oneHot)
-                y = OneHot(y, _outputs);
+                y = _likelihood.OneHotTargets(y);
         }
         _estimator.Accumulate(_accumulator, x, y, first);
-    }
-
-    /// <summary>
-    /// Class indices for a Gaussian or Bernoulli likelihood with several outputs become one-hot vectors (regression
-    /// on one-hot targets, as in the paper's Gaussian MNIST setting).
-    /// </summary>
-    private static Tensor OneHot(Tensor classes, int outputs)
-    {
-        if (!classes.eq(classes.round()).all().item<bool>())
-            throw new InvalidBatchException("labels", $"one label column for {outputs} outputs must hold class indices 0..{outputs - 1} (one-hot targets); got a fractional value");
-        var indices = classes.to(ScalarType.Int64);
-        long min = indices.min().item<long>(), max = indices.max().item<long>();
-        if (min < 0 || max >= outputs)
-            throw new InvalidBatchException("labels", $"class label {(min < 0 ? min : max)} is out of range for one-hot targets; expected 0..{outputs - 1}");
-        return nn.functional.one_hot(indices, outputs).to(ScalarType.Float64);
     }
 
     /// <summary>A managed copy of the task's moments.</summary>

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Fisher.Client;
 using Fisher.Results;
 using Fisher.Data;
+using Fisher.Training;
 
 namespace Fisher.Grains.Tests;
 
@@ -39,7 +40,7 @@ public sealed class TrainTests : IDisposable
     }
 
     private IReadOnlyList<EpochMetrics> Train(string likelihood, string outName, ulong seed = 7) =>
-        Training.Run(new TrainOptions
+        Trainer.Run(new TrainOptions
         {
             ArchitecturePath = Architecture(likelihood),
             DataPath = TestData.Images,
@@ -52,7 +53,7 @@ public sealed class TrainTests : IDisposable
             BatchSize = 64,
             LearningRate = 1e-2,
             Seed = seed,
-        }, TextWriter.Null);
+        }, TextWriter.Null).PerEpoch;
 
     [Fact]
     public void Train_writes_loadable_checkpoints_per_epoch_with_decreasing_loss_and_is_reproducible()
@@ -64,16 +65,16 @@ public sealed class TrainTests : IDisposable
         Assert.Equal([784, 16, 8, 10], architecture.Widths);
         foreach (var epoch in new[] { 0, 1, 2 })
         {
-            var path = Path.Combine(folder, Training.CheckpointName(epoch));
+            var path = Path.Combine(folder, Trainer.CheckpointName(epoch));
             Assert.True(File.Exists(path), path);
             var state = ModelLoader.ReadStateDict(path);
             Assert.Equal(["0.bias", "0.weight", "2.bias", "2.weight", "4.bias", "4.weight"], state.Keys.Order(StringComparer.Ordinal));
             using var network = ModelLoader.Load(architecture, path);
         }
-        Assert.False(File.Exists(Path.Combine(folder, Training.CheckpointName(3))));
+        Assert.False(File.Exists(Path.Combine(folder, Trainer.CheckpointName(3))));
 
         // nn.Linear's default initialisation: every initial weight and bias within ±1/sqrt(fan_in).
-        var initial = ModelLoader.ReadStateDict(Path.Combine(folder, Training.CheckpointName(0)));
+        var initial = ModelLoader.ReadStateDict(Path.Combine(folder, Trainer.CheckpointName(0)));
         Assert.All(initial["0.weight"].Data, w => Assert.InRange(Math.Abs(w), 0, 1 / Math.Sqrt(784)));
         Assert.All(initial["2.bias"].Data, b => Assert.InRange(Math.Abs(b), 0, 1 / Math.Sqrt(16)));
 
@@ -84,13 +85,14 @@ public sealed class TrainTests : IDisposable
 
         var training = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "training.json")))!;
         Assert.Equal(3, training["perEpoch"]!.AsArray().Count);
+        Assert.Equal(metrics, TrainingRecord.Read(Path.Combine(folder, "training.json")).PerEpoch);
 
         // Same seed: byte-identical checkpoints; another seed: other weights.
         Train("categorical", "b");
         Train("categorical", "c", seed: 8);
         foreach (var epoch in new[] { 0, 1, 2 })
         {
-            var name = Training.CheckpointName(epoch);
+            var name = Trainer.CheckpointName(epoch);
             Assert.Equal(File.ReadAllBytes(Path.Combine(folder, name)), File.ReadAllBytes(Path.Combine(_folder, "b", name)));
             Assert.NotEqual(File.ReadAllBytes(Path.Combine(folder, name)), File.ReadAllBytes(Path.Combine(_folder, "c", name)));
         }
@@ -100,10 +102,41 @@ public sealed class TrainTests : IDisposable
     public void Train_gaussian_on_one_hot_targets_decreases_the_squared_error()
     {
         var metrics = Train("gaussian", "g");
-        // Initial outputs are near 0 and targets one-hot: ½‖y − f‖² starts near ½.
-        Assert.InRange(metrics[0].TrainLoss, 0.3, 1.5);
+        // Initial outputs are near 0 and targets one-hot: −log p(y | f) = ½‖y − f‖² + (10/2) ln 2π, and ½‖y − f‖² starts near ½.
+        Assert.InRange(metrics[0].TrainLoss!.Value - 5 * Math.Log(2 * Math.PI), 0.3, 1.5);
         Assert.True(metrics[2].TrainLoss < metrics[0].TrainLoss, $"epoch 2 loss {metrics[2].TrainLoss} vs initial {metrics[0].TrainLoss}");
         Assert.NotNull(metrics[2].TrainAccuracy);
+    }
+
+    [Fact]
+    public void Trainable_parameters_outlive_the_callers_dispose_scope_get_gradients_and_leave_the_network_unchanged()
+    {
+        using var network = ModelLoader.Load(ModelArchitecture.Read(TestData.Architecture), TestData.Model);
+        TorchSharp.Modules.Parameter[] parameters;
+        using (TorchSharp.torch.NewDisposeScope())
+            parameters = network.TrainableParameters();
+        try
+        {
+            Assert.Equal(network.Layout.Parameters.Select(p => p.Shape), parameters.Select(p => p.shape));
+            Assert.All(parameters, p => Assert.True(p.requires_grad));
+            Assert.False(network.Layers[0].Weight.requires_grad);
+            var before = network.Layers[0].Weight.data<float>().ToArray();
+            using (TorchSharp.torch.NewDisposeScope())
+            {
+                var x = TorchSharp.torch.rand(5, network.InputWidth);
+                Assert.Equal(network.Forward(x).data<float>().ToArray(), network.Forward(x, parameters).detach().data<float>().ToArray());
+                network.Forward(x, parameters).sum().backward();
+                Assert.All(parameters, p => Assert.NotNull(p.grad));
+                using var noGrad = TorchSharp.torch.no_grad();
+                parameters[0].add_(parameters[0].grad!);
+            }
+            Assert.Equal(before, network.Layers[0].Weight.data<float>().ToArray());
+        }
+        finally
+        {
+            foreach (var p in parameters)
+                p.Dispose();
+        }
     }
 
     [Fact]
@@ -111,7 +144,7 @@ public sealed class TrainTests : IDisposable
     {
         var path = Path.Combine(_folder, "wide.json");
         File.WriteAllText(path, """{ "widths": [100, 10], "likelihood": "categorical" }""");
-        var e = Assert.Throws<ArgumentException>(() => Training.Run(new TrainOptions
+        var e = Assert.Throws<ArgumentException>(() => Trainer.Run(new TrainOptions
         {
             ArchitecturePath = path,
             DataPath = TestData.Images,
@@ -120,6 +153,22 @@ public sealed class TrainTests : IDisposable
             Epochs = 1,
         }, TextWriter.Null));
         Assert.Contains("784", e.Message);
+    }
+
+    [Fact]
+    public void Train_rejects_class_labels_beyond_the_one_hot_outputs_naming_the_labels_file()
+    {
+        var path = Path.Combine(_folder, "three.json");
+        File.WriteAllText(path, """{ "widths": [784, 3], "likelihood": "gaussian" }""");
+        var e = Assert.Throws<ArgumentException>(() => Trainer.Run(new TrainOptions
+        {
+            ArchitecturePath = path,
+            DataPath = TestData.Images,
+            LabelsPath = TestData.Labels,
+            OutFolder = Path.Combine(_folder, "y"),
+            Epochs = 1,
+        }, TextWriter.Null));
+        Assert.StartsWith(TestData.Labels + ": labels: class label 9 is out of range for one-hot targets; expected 0..2", e.Message);
     }
 
     [Fact]
