@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Fisher.Data.Tests;
 
-/// <summary>Fixture files, temporary folders, one torch thread, and Debian's python3-torch when present.</summary>
+/// <summary>Fixture files, temporary folders, one torch thread, and Debian's python3-torch.</summary>
 internal static class Support
 {
     public static void EnsureTorch() => Fisher.Estimators.TorchRuntime.Configure(1);
@@ -36,10 +36,10 @@ internal static class Support
         using var process = Process.Start(info)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(120_000))
+        if (!process.WaitForExit(TestTimeouts.Job))
         {
             process.Kill();
-            return (-1, "", "timed out");
+            return (-1, "", TestTimeouts.Exceeded(TestTimeouts.Job, "python3 to end"));
         }
         return (process.ExitCode, output.Result, error.Result);
     }

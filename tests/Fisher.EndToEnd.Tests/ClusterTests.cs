@@ -7,8 +7,6 @@ namespace Fisher.EndToEnd.Tests;
 /// <summary>The fisher CLI against two Fisher.Silo processes with Redis membership (shared by the tests of this class).</summary>
 public sealed class ClusterTests(TwoSiloCluster cluster, ITestOutputHelper output) : IClassFixture<TwoSiloCluster>
 {
-    private static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(3);
-
     /// <summary>
     /// Issue acceptance: the same job on the two-silo cluster and on the embedded silo gives the same tensors (to
     /// float32 rounding) and the same summary; the silo logs show every task's worker activation.
@@ -18,7 +16,7 @@ public sealed class ClusterTests(TwoSiloCluster cluster, ITestOutputHelper outpu
     {
         string clusterOut = Path.Combine(cluster.Scratch.FullName, "cluster"), embeddedOut = Path.Combine(cluster.Scratch.FullName, "embedded");
         string[] job = ["estimate", "--precision", "float64", "--seed", "7", "--draws", "2", "--shards", "4", "--estimators", "all", "--no-progress"];
-        var jobId = cluster.Job($"{cluster.JobPrefix}-estimate");
+        var jobId = $"{cluster.JobPrefix}-estimate";
         var onCluster = TestProcess.Fisher([.. job, "--cluster", cluster.Connection, "--job-id", jobId, "--out", clusterOut]);
         var embedded = TestProcess.Fisher([.. job, "--out", embeddedOut]);
         await Task.WhenAll(onCluster, embedded); // both processes have ended (or were killed) before anything is asserted
@@ -67,7 +65,7 @@ public sealed class ClusterTests(TwoSiloCluster cluster, ITestOutputHelper outpu
         // submit prints the (generated) job id on stdout.
         var submitted = await Fisher(["submit", .. shortJob, .. on]);
         Assert.True(submitted.ExitCode == 0, submitted.Describe() + cluster.Logs());
-        var id = cluster.Job(submitted.Stdout.Trim());
+        var id = submitted.Stdout.Trim();
         Assert.Matches(@"^\d{8}-\d{6}-[0-9a-f]{6}$", id);
 
         var watched = await Fisher(["watch", id, .. on]);
@@ -92,7 +90,7 @@ public sealed class ClusterTests(TwoSiloCluster cluster, ITestOutputHelper outpu
         }
 
         // A long job is cancelled while it runs...
-        var longId = cluster.Job($"{cluster.JobPrefix}-long");
+        var longId = $"{cluster.JobPrefix}-long";
         var started = await Fisher(["submit", "--inputs", "2000", "--draws", "5000", "--estimators", "all", "--batch-size", "1", "--job-id", longId, .. on]);
         Assert.True(started.ExitCode == 0, started.Describe());
         Assert.Equal(longId, started.Stdout.Trim());
@@ -109,14 +107,14 @@ public sealed class ClusterTests(TwoSiloCluster cluster, ITestOutputHelper outpu
         Assert.False(Directory.Exists(Path.Combine(cluster.Scratch.FullName, "never")));
 
         // ...and the silos keep serving: a following short job completes.
-        var next = await Fisher(["estimate", .. shortJob, "--no-progress", "--job-id", cluster.Job($"{cluster.JobPrefix}-after-cancel"), "--out", Path.Combine(cluster.Scratch.FullName, "after-cancel"), .. on]);
+        var next = await Fisher(["estimate", .. shortJob, "--no-progress", "--job-id", $"{cluster.JobPrefix}-after-cancel", "--out", Path.Combine(cluster.Scratch.FullName, "after-cancel"), .. on]);
         Assert.True(next.ExitCode == 0, next.Describe() + cluster.Logs());
         Assert.True(File.Exists(Path.Combine(cluster.Scratch.FullName, "after-cancel", "fisher.safetensors")));
         foreach (var silo in cluster.Silos)
             Assert.False(silo.Process.HasExited, cluster.Logs());
     }
 
-    private static Task<ProcessResult> Fisher(string[] args) => TestProcess.Run(TestProcess.FisherPath, args, JobTimeout);
+    private static Task<ProcessResult> Fisher(string[] args) => TestProcess.Run(TestProcess.FisherPath, args, TestTimeouts.Job);
 
     private static string[] Groups(JsonDocument summary) =>
         summary.RootElement.GetProperty("groups").EnumerateArray()

@@ -16,12 +16,12 @@ public sealed class PyTorchRoundTripTests : IDisposable
     [Fact]
     public async Task PyTorch_files_round_trip_through_the_cli()
     {
-        var probe = await TestProcess.Run(TestProcess.Python, ["-c", "import torch, numpy; print(torch.__version__)"], TimeSpan.FromMinutes(1));
+        var probe = await TestProcess.Run(TestProcess.Python, ["-c", "import torch, numpy; print(torch.__version__)"], TestTimeouts.Job);
         Assert.True(probe.ExitCode == 0,
-            $"{TestProcess.Python} cannot import torch and numpy: this test needs Debian's python3-torch (.ci/run installs python3-torch; locally: apt-get install python3-torch)\n{probe.Describe()}");
+            $"{Requirements.Missing($"torch or numpy for {TestProcess.Python}", "python3-torch", "python3-numpy")}\n{probe.Describe()}");
 
         string dir = _folder.FullName;
-        var made = await TestProcess.Run(TestProcess.Python, [Script, "make", dir], TimeSpan.FromMinutes(2), dir);
+        var made = await TestProcess.Run(TestProcess.Python, [Script, "make", dir], TestTimeouts.Job, dir);
         Assert.True(made.ExitCode == 0, made.Describe());
 
         string[] common = ["estimate", "--architecture", Path.Combine(dir, "model.json"), "--data", Path.Combine(dir, "inputs.npy"),
@@ -43,7 +43,7 @@ public sealed class PyTorchRoundTripTests : IDisposable
             ClusterTests.AssertClose(name, expected, b[name], 1e-6, "");
 
         // PyTorch reads the results back: every parameter has every estimate and its variance, with its shape.
-        var check = await TestProcess.Run(TestProcess.Python, [Script, "check", Path.Combine(dir, "model.pt"), ptOut, stOut], TimeSpan.FromMinutes(2), dir);
+        var check = await TestProcess.Run(TestProcess.Python, [Script, "check", Path.Combine(dir, "model.pt"), ptOut, stOut], TestTimeouts.Job, dir);
         Assert.True(check.ExitCode == 0 && check.Stdout.StartsWith("OK", StringComparison.Ordinal), check.Describe());
 
         // The network the CLI builds gives PyTorch's outputs (logits computed by torch in float64).

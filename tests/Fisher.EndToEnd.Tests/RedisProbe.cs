@@ -6,32 +6,30 @@ namespace Fisher.EndToEnd.Tests;
 
 /// <summary>
 /// A minimal Redis client (RESP over one TCP connection) for the few commands the tests need: reading the Orleans
-/// membership hash and deleting the keys of the tests' own jobs. Never flushes anything.
+/// membership hash of the fixture's own Redis.
 /// </summary>
 public sealed class RedisProbe : IDisposable
 {
-    public const string Host = "127.0.0.1";
-    public const int Port = 6379;
-
     private readonly TcpClient _client;
     private readonly NetworkStream _stream;
     private readonly BufferedStream _reader;
 
-    public RedisProbe(int database)
+    public RedisProbe(RedisServer server)
     {
+        ArgumentNullException.ThrowIfNull(server);
         _client = new TcpClient();
+        _client.ReceiveTimeout = _client.SendTimeout = (int)TestTimeouts.Request.TotalMilliseconds;
         try
         {
-            _client.Connect(Host, Port);
+            _client.Connect(RedisServer.Host, server.Port);
         }
-        catch (SocketException e)
+        catch (SocketException)
         {
             _client.Dispose();
-            throw new InvalidOperationException($"the end-to-end tests need a Redis server at {Host}:{Port} (CI starts one; locally: redis-server --port 6379 --bind 127.0.0.1 --daemonize yes)", e);
+            throw;
         }
         _stream = _client.GetStream();
         _reader = new BufferedStream(_stream);
-        Command("SELECT", database.ToString(CultureInfo.InvariantCulture));
     }
 
     /// <summary>Sends one command; returns a string, a long, null or a list of those.</summary>
@@ -53,21 +51,6 @@ public sealed class RedisProbe : IDisposable
         for (int i = 0; i + 1 < items.Count; i += 2)
             result[(string)items[i]!] = (string)items[i + 1]!;
         return result;
-    }
-
-    /// <summary>Every key matching a glob pattern (SCAN, not KEYS).</summary>
-    public IReadOnlyList<string> Keys(string pattern)
-    {
-        var keys = new List<string>();
-        string cursor = "0";
-        do
-        {
-            var reply = (List<object?>)Command("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")!;
-            cursor = (string)reply[0]!;
-            keys.AddRange(((List<object?>)reply[1]!).Cast<string>());
-        }
-        while (cursor != "0");
-        return keys;
     }
 
     private object? ReadReply()

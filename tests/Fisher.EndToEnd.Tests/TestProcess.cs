@@ -133,7 +133,7 @@ public sealed class TestProcess : IDisposable
     }
 
     /// <summary>Runs the fisher CLI from the repository root (so the bundled sample is found).</summary>
-    public static Task<ProcessResult> Fisher(params string[] args) => Run(FisherPath, args, TimeSpan.FromMinutes(3));
+    public static Task<ProcessResult> Fisher(params string[] args) => Run(FisherPath, args, TestTimeouts.Job);
 
     public async Task<ProcessResult> WaitForExit(TimeSpan timeout)
     {
@@ -145,7 +145,7 @@ public sealed class TestProcess : IDisposable
         catch (OperationCanceledException)
         {
             Kill();
-            throw new TimeoutException($"still running after {timeout}, killed:\n{Describe()}");
+            throw new TimeoutException($"{TestTimeouts.Exceeded(timeout, "the process to end")}; killed it:\n{Describe()}");
         }
         _process.WaitForExit(); // drains the redirected streams
         return new ProcessResult(Command, _process.ExitCode, Stdout, Stderr);

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -9,21 +8,19 @@ namespace Fisher.EndToEnd.Tests;
 public sealed record SiloProcess(TestProcess Process, int HttpPort, int SiloPort, int GatewayPort);
 
 /// <summary>
-/// Two Fisher.Silo processes with Redis membership in a Redis database of their own (an empty one of 1..15 when
-/// there is one), so a concurrent run or a developer's silos in database 0 never join this cluster. Silos log
-/// grain activations (Orleans.Grain at Debug) so tests can see which silo ran which task.
+/// Two Fisher.Silo processes with Redis membership in a private redis-server the fixture starts on a free port (and
+/// kills at the end). Silos log grain activations (Orleans.Grain at Debug) so tests can see which silo ran which task.
 /// </summary>
 public sealed class TwoSiloCluster : IAsyncLifetime
 {
     private const string MembershipKey = "fisher/members/fisher";
-    private readonly ConcurrentBag<string> _jobs = [];
 
-    public int Database { get; private set; }
+    public RedisServer Redis { get; private set; } = null!;
 
     /// <summary>The Redis connection string the silos use; clients pass it as --cluster.</summary>
-    public string Connection => string.Create(CultureInfo.InvariantCulture, $"{RedisProbe.Host}:{RedisProbe.Port},defaultDatabase={Database}");
+    public string Connection => Redis.Connection;
 
-    /// <summary>A prefix unique to this run for job ids (their Redis state is deleted at the end).</summary>
+    /// <summary>A prefix for the tests' job ids.</summary>
     public string JobPrefix { get; } = $"e2e-{Guid.NewGuid().ToString("N")[..8]}";
 
     public IReadOnlyList<SiloProcess> Silos { get; private set; } = [];
@@ -33,26 +30,9 @@ public sealed class TwoSiloCluster : IAsyncLifetime
     /// <summary>Logs of both silos (tails), for assertion messages.</summary>
     public string Logs(int lines = 30) => string.Join("\n", Silos.Select((s, i) => $"===== silo {i} (gateway {s.GatewayPort}) =====\n{s.Process.Describe(lines)}"));
 
-    /// <summary>Remembers a job id whose grain state is deleted from Redis at the end.</summary>
-    public string Job(string id)
-    {
-        _jobs.Add(id);
-        return id;
-    }
-
     public async Task InitializeAsync()
     {
-        using (var redis = new RedisProbe(0))
-        {
-            var empty = new List<int>();
-            for (int db = 1; db <= 15; db++)
-            {
-                redis.Command("SELECT", db.ToString(CultureInfo.InvariantCulture));
-                if ((long)redis.Command("DBSIZE")! == 0)
-                    empty.Add(db);
-            }
-            Database = empty.Count > 0 ? empty[Random.Shared.Next(empty.Count)] : Random.Shared.Next(1, 16);
-        }
+        Redis = RedisServer.Start();
         var ports = TestProcess.FreePorts(6);
         var silos = new List<SiloProcess>();
         try
@@ -79,7 +59,7 @@ public sealed class TwoSiloCluster : IAsyncLifetime
         }
         try
         {
-            await WaitUntilServing(TimeSpan.FromSeconds(90));
+            await WaitUntilServing(TestTimeouts.Startup);
         }
         catch
         {
@@ -92,7 +72,7 @@ public sealed class TwoSiloCluster : IAsyncLifetime
     private async Task WaitUntilServing(TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        using var http = new HttpClient { Timeout = TestTimeouts.Request };
         var live = new bool[Silos.Count];
         string lastProblem = "";
         while (clock.Elapsed < timeout)
@@ -119,23 +99,45 @@ public sealed class TwoSiloCluster : IAsyncLifetime
             if (live.All(l => l))
             {
                 var active = ActiveSiloPorts();
-                if (Silos.All(s => active.Contains(s.SiloPort)))
+                var rings = await RingSizes(http);
+                if (Silos.All(s => active.Contains(s.SiloPort)) && rings.All(n => n == Silos.Count))
                 {
-                    // Both rows say Active; give the first silo a moment to see the second through gossip.
-                    await Task.Delay(TimeSpan.FromSeconds(2));
+                    // Both rows say Active and each silo has both in its ring; give the silos a moment to exchange
+                    // their load statistics (activation-count placement only places on silos it has them for).
+                    await Task.Delay(TestTimeouts.Of(TimeSpan.FromSeconds(2)));
                     return;
                 }
-                lastProblem = $"active silo ports in Redis db {Database} {MembershipKey}: [{string.Join(", ", active)}]";
+                lastProblem = $"active silo ports in Redis {MembershipKey}: [{string.Join(", ", active)}], orleans_consistent_ring_size of each silo: [{string.Join(", ", rings)}]";
             }
             await Task.Delay(250);
         }
-        throw new TimeoutException($"the silos were not both live and Active in the membership table after {timeout} ({lastProblem}):\n{Logs(60)}");
+        throw new TimeoutException($"the silos were not both live and Active in the membership table: {TestTimeouts.Exceeded(timeout, "both silos")} ({lastProblem}):\n{Logs(60)}");
+    }
+
+    /// <summary>How many silos each silo has in its consistent ring (orleans_consistent_ring_size on /metrics; 0 when absent).</summary>
+    private async Task<int[]> RingSizes(HttpClient http)
+    {
+        var sizes = new int[Silos.Count];
+        for (int i = 0; i < Silos.Count; i++)
+        {
+            try
+            {
+                var metrics = await http.GetStringAsync(new Uri($"http://127.0.0.1:{Silos[i].HttpPort}/metrics"));
+                var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith("orleans_consistent_ring_size", StringComparison.Ordinal));
+                if (line is not null && double.TryParse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var size))
+                    sizes[i] = (int)size;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+            }
+        }
+        return sizes;
     }
 
     /// <summary>Silo ports of the rows of the Redis membership table whose status is Active (3).</summary>
     public IReadOnlySet<int> ActiveSiloPorts()
     {
-        using var redis = new RedisProbe(Database);
+        using var redis = new RedisProbe(Redis);
         var result = new HashSet<int>();
         foreach (var (field, value) in redis.HashGetAll(MembershipKey))
         {
@@ -157,28 +159,11 @@ public sealed class TwoSiloCluster : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        // SIGTERM first, so each silo marks itself Dead in the membership table; killed if it does not stop.
-        Parallel.ForEach(Silos, s => s.Process.Terminate(TimeSpan.FromSeconds(15)));
+        // SIGTERM first, so each silo leaves the cluster as it would in production; killed if it does not stop.
+        Parallel.ForEach(Silos, s => s.Process.Terminate(TestTimeouts.Stop));
         foreach (var s in Silos)
             s.Process.Dispose();
-        try
-        {
-            using var redis = new RedisProbe(Database);
-            var ours = Silos.Select(s => string.Create(CultureInfo.InvariantCulture, $"S127.0.0.1:{s.SiloPort}:")).ToArray();
-            foreach (var field in redis.HashGetAll(MembershipKey).Keys.Where(f => ours.Any(o => f.StartsWith(o, StringComparison.Ordinal))))
-                redis.Command("HDEL", MembershipKey, field);
-            // Drop the table when only its Version row is left (atomically: a silo joining meanwhile keeps it).
-            redis.Command("EVAL", "if redis.call('HLEN', KEYS[1]) <= 1 then return redis.call('DEL', KEYS[1]) end return 0", "1", MembershipKey);
-            foreach (var pattern in _jobs.Append(JobPrefix).Distinct())
-            {
-                foreach (var key in redis.Keys($"fisher/state/*/{pattern}*"))
-                    redis.Command("DEL", key);
-            }
-        }
-        catch (Exception e) when (e is InvalidOperationException or IOException)
-        {
-            // Cleaning up is best effort.
-        }
+        Redis?.Dispose();
         try
         {
             Scratch.Delete(recursive: true);

@@ -33,7 +33,7 @@ public sealed class BadInputJobTests(ThreeSiloCluster fixture) : IClassFixture<T
         var labels = Enumerable.Range(0, 2000).Select(i => (long)(i % 10)).ToArray();
         labels[1500] = 12;
         var spec = TestData.Spec(inputs: 0, shards: 4, grouping: "layer", quantities: "exact,empirical", draws: 1) with { LabelsPath = Labels("labels.npy", labels) };
-        var failed = await TestData.RunToEnd(fixture.Cluster.GrainFactory, "bad-" + Guid.NewGuid().ToString("N")[..8], spec, TimeSpan.FromMinutes(2));
+        var failed = await TestData.RunToEnd(fixture.Cluster.GrainFactory, "bad-" + Guid.NewGuid().ToString("N")[..8], spec, TestTimeouts.Job);
         Assert.Equal(JobState.Failed, failed.State);
         Assert.Contains("labels.npy", failed.Error, StringComparison.Ordinal);
         Assert.Contains("out of range", failed.Error, StringComparison.Ordinal);
@@ -41,7 +41,7 @@ public sealed class BadInputJobTests(ThreeSiloCluster fixture) : IClassFixture<T
         Assert.Contains("rows 1500..1563", failed.Error, StringComparison.Ordinal); // shard 3 starts at row 1500; batches of 64
 
         var good = await TestData.RunToEnd(fixture.Cluster.GrainFactory, "after-bad-" + Guid.NewGuid().ToString("N")[..8],
-            TestData.Spec(inputs: 200, shards: 2, grouping: "layer", quantities: "exact", draws: 1), TimeSpan.FromMinutes(2));
+            TestData.Spec(inputs: 200, shards: 2, grouping: "layer", quantities: "exact", draws: 1), TestTimeouts.Job);
         Assert.True(good.State == JobState.Completed, good.Error);
     }
 

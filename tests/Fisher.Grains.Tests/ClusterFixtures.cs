@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Net.Sockets;
 using Fisher.Grains;
 using Orleans.Configuration;
 using Orleans.Hosting;
@@ -9,60 +6,14 @@ using Orleans.TestingHost;
 namespace Fisher.Grains.Tests;
 
 /// <summary>
-/// A real Redis on 127.0.0.1 for the grain state of every test cluster: <c>FISHER_TEST_REDIS</c> when set, else a
-/// private <c>redis-server</c> (Debian's package; <c>.ci/run</c> installs it) on a free port for this test process.
+/// The Redis for the grain state of every test cluster of this test process: a private <c>redis-server</c> on a free
+/// 127.0.0.1 port, started on first use and killed when the test process ends.
 /// </summary>
 public static class TestRedis
 {
-    private static readonly Lazy<string> Server = new(Start);
+    private static readonly Lazy<RedisServer> Server = new(() => RedisServer.Start());
 
-    public static string ConnectionString => Server.Value;
-
-    private static string Start()
-    {
-        if (Environment.GetEnvironmentVariable("FISHER_TEST_REDIS") is { Length: > 0 } configured)
-            return configured;
-        int port;
-        using (var listener = new TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        Process process;
-        try
-        {
-            process = Process.Start(new ProcessStartInfo("redis-server", ["--bind", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no"])
-            {
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            })!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException("the cluster tests need Debian's redis-server (apt-get install redis-server; .ci/run installs it), or FISHER_TEST_REDIS=host:port of a running Redis", e);
-        }
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            if (!process.HasExited)
-                process.Kill();
-        };
-        for (int i = 0; i < 100; i++)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                client.Connect("127.0.0.1", port);
-                return $"127.0.0.1:{port}";
-            }
-            catch (SocketException)
-            {
-                Thread.Sleep(50);
-            }
-        }
-        throw new InvalidOperationException($"redis-server did not listen on 127.0.0.1:{port} within 5 s");
-    }
+    public static string ConnectionString => Server.Value.Connection;
 }
 
 /// <summary>Silos with Fisher grains, Redis grain state, short leases and quick failure detection.</summary>

@@ -17,8 +17,8 @@ public sealed class LayoutIndependenceTests(OneSiloCluster one, ThreeSiloCluster
         var single = TestData.Spec(inputs: 600, shards: 1, grouping: "all");
         var split = single with { Shards = 7, Grouping = "layer" };
 
-        var a = await TestData.RunToEnd(one.Cluster.GrainFactory, "layout-one-" + Guid.NewGuid().ToString("N")[..8], single, TimeSpan.FromMinutes(3));
-        var b = await TestData.RunToEnd(three.Cluster.GrainFactory, "layout-three-" + Guid.NewGuid().ToString("N")[..8], split, TimeSpan.FromMinutes(3));
+        var a = await TestData.RunToEnd(one.Cluster.GrainFactory, "layout-one-" + Guid.NewGuid().ToString("N")[..8], single, TestTimeouts.Job);
+        var b = await TestData.RunToEnd(three.Cluster.GrainFactory, "layout-three-" + Guid.NewGuid().ToString("N")[..8], split, TestTimeouts.Job);
         Assert.True(a.State == JobState.Completed, a.Error);
         Assert.True(b.State == JobState.Completed, b.Error);
         Assert.Equal(1, a.TasksTotal);

@@ -14,7 +14,7 @@ public sealed class TargetErrorTests(ThreeSiloCluster fixture) : IClassFixture<T
     {
         var grains = fixture.Cluster.GrainFactory;
         var pilotSpec = TestData.Spec(inputs: 400, shards: 4, grouping: "layer", quantities: "i1,exact", draws: 1, precision: "float32");
-        var pilot = await TestData.RunToEnd(grains, "pilot-" + Guid.NewGuid().ToString("N")[..8], pilotSpec, TimeSpan.FromMinutes(2));
+        var pilot = await TestData.RunToEnd(grains, "pilot-" + Guid.NewGuid().ToString("N")[..8], pilotSpec, TestTimeouts.Job);
         Assert.True(pilot.State == JobState.Completed, pilot.Error);
         var predicted = (await JobResults.Fetch(grains, pilot))
             .SelectMany(g => new[] { "i1", "exact" }.Select(q => Precision.Of(g.Streams.Where(s => s.Key.EndsWith("." + q, StringComparison.Ordinal)).Select(s => s.Value))))
@@ -22,7 +22,7 @@ public sealed class TargetErrorTests(ThreeSiloCluster fixture) : IClassFixture<T
         Assert.InRange(predicted, 200, 1000); // the test is only meaningful if the target falls inside the data
 
         var spec = pilotSpec with { Inputs = 0, Shards = 80, TargetRelativeError = Epsilon, Delta = Delta };
-        var status = await TestData.RunToEnd(grains, "target-" + Guid.NewGuid().ToString("N")[..8], spec, TimeSpan.FromMinutes(3));
+        var status = await TestData.RunToEnd(grains, "target-" + Guid.NewGuid().ToString("N")[..8], spec, TestTimeouts.Job);
         Assert.True(status.State == JobState.Completed, status.Error);
         Assert.True(status.StoppedEarly, $"did not stop early: {status.InputsMerged} of {status.Inputs}");
         Assert.InRange(status.InputsMerged, predicted / 2, predicted * 2);

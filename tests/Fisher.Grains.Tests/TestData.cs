@@ -52,7 +52,7 @@ public static class TestData
         while (!status.IsFinished)
         {
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"job {jobId} did not finish in {timeout}: {status.State}, {status.TasksCompleted}/{status.TasksTotal} tasks");
+                throw new TimeoutException(TestTimeouts.Exceeded(timeout, $"job {jobId} to finish: {status.State}, {status.TasksCompleted}/{status.TasksTotal} tasks"));
             await Task.Delay(100);
             status = await job.GetStatus();
         }

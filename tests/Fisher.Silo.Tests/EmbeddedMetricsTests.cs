@@ -26,11 +26,12 @@ public sealed class EmbeddedMetricsTests
         using var cli = Process.Start(info)!;
         var stdout = cli.StandardOutput.ReadToEndAsync();
         var stderr = cli.StandardError.ReadToEndAsync();
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var http = new HttpClient { Timeout = TestTimeouts.Request };
         Scrape? during = null;
         try
         {
-            while (!cli.HasExited)
+            var clock = Stopwatch.StartNew();
+            while (!cli.HasExited && clock.Elapsed < TestTimeouts.Job)
             {
                 try
                 {
@@ -43,7 +44,7 @@ public sealed class EmbeddedMetricsTests
                 }
                 await Task.Delay(25);
             }
-            await cli.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(3));
+            await cli.WaitForExitAsync().WaitAsync(TestTimeouts.Job);
             Assert.True(cli.ExitCode == 0, $"exit code {cli.ExitCode}\n{await stdout}\n{await stderr}");
             Assert.Contains($"metrics on http://127.0.0.1:{port}/metrics", await stdout, StringComparison.Ordinal);
             Assert.NotNull(during);

@@ -65,23 +65,26 @@ public sealed class MonitoredSilo : IAsyncLifetime
             "--OTEL_BSP_SCHEDULE_DELAY=300",
             "--Logging:LogLevel:Microsoft.AspNetCore=Warning",
         ]);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        using var http = new HttpClient { Timeout = TestTimeouts.Request };
         await Until(async () =>
         {
+            if (Silo.HasExited)
+                throw new InvalidOperationException($"the silo exited while starting:\n{Logs()}");
             try
             {
                 using var r = await http.GetAsync($"http://127.0.0.1:{HttpPort}/health/ready");
                 return r.IsSuccessStatusCode;
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
                 return false;
             }
-        }, TimeSpan.FromSeconds(40), "the silo to answer /health/ready with 200");
+        }, TestTimeouts.Startup, "the silo to answer /health/ready with 200");
 
         Prometheus = await PrometheusServer.Start([$"127.0.0.1:{HttpPort}"]);
-        await Until(async () => await Prometheus.Scalar("up{job=\"fisher-silo\"}") == 1, TimeSpan.FromSeconds(20), "Prometheus to scrape the silo");
-        await Task.Delay(2000); // a few scrapes before the job, so rates start from the idle silo
+        // A few scrapes of the idle silo before the job, so rates start from it.
+        await Until(async () => await Prometheus.Scalar("count_over_time(up{job=\"fisher-silo\"}[1m])") >= 3 && await Prometheus.Scalar("up{job=\"fisher-silo\"}") == 1,
+            TestTimeouts.Startup, "Prometheus to scrape the silo three times");
 
         // Long enough (a few seconds) that the 1 s scrapes see the counters move: rates need two samples of a series.
         int inputs = EnvInt("FISHER_DASHBOARD_INPUTS", 2000), draws = EnvInt("FISHER_DASHBOARD_DRAWS", 400);
@@ -93,7 +96,7 @@ public sealed class MonitoredSilo : IAsyncLifetime
             "estimate", "--gateway", $"127.0.0.1:{GatewayPort}", "--no-progress",
             "--inputs", inputs.ToString(CultureInfo.InvariantCulture), "--draws", draws.ToString(CultureInfo.InvariantCulture),
             "--shards", Shards.ToString(CultureInfo.InvariantCulture), "--estimators", "i1,i2,exact", "--seed", "3", "--out", output,
-        ], TimeSpan.FromMinutes(10));
+        ], TestTimeouts.Of(TimeSpan.FromMinutes(10))); // FISHER_DASHBOARD_* can make the job large
         JobFinished = DateTimeOffset.UtcNow;
         Assert.True(Cli.ExitCode == 0, $"{Cli.Describe()}\n{Logs()}");
         using (var summary = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "summary.json"))))
@@ -111,7 +114,7 @@ public sealed class MonitoredSilo : IAsyncLifetime
         while (!await condition())
         {
             if (clock.Elapsed > timeout)
-                throw new TimeoutException($"waited {timeout.TotalSeconds:0} s for {what}");
+                throw new TimeoutException(TestTimeouts.Exceeded(timeout, what));
             await Task.Delay(200);
         }
     }
@@ -120,7 +123,7 @@ public sealed class MonitoredSilo : IAsyncLifetime
     {
         if (Prometheus is not null)
             await Prometheus.DisposeAsync();
-        Silo?.Terminate(TimeSpan.FromSeconds(10));
+        Silo?.Terminate(TestTimeouts.Stop);
         Silo?.Dispose();
         Otlp?.Dispose();
         try

@@ -24,7 +24,7 @@ public sealed partial class MonitoringTests(MonitoredSilo silo) : IClassFixture<
         try
         {
             await MonitoredSilo.Until(async () => (seen = await silo.Prometheus.Scalar("sum(fisher_worker_samples_total)")) == expected,
-                TimeSpan.FromSeconds(20), $"sum(fisher_worker_samples_total) == {expected}");
+                TestTimeouts.Settle, $"sum(fisher_worker_samples_total) == {expected}");
         }
         catch (TimeoutException e)
         {
@@ -124,7 +124,7 @@ public sealed partial class MonitoringTests(MonitoredSilo silo) : IClassFixture<
             {
                 spans = silo.Otlp.Spans;
                 return Task.FromResult(spans.Any(s => s.Name == "fisher.job") && spans.Any(s => s.Name == "fisher.merge"));
-            }, TimeSpan.FromSeconds(15), "fisher.job and fisher.merge spans over OTLP");
+            }, TestTimeouts.Settle, "fisher.job and fisher.merge spans over OTLP");
         }
         catch (TimeoutException e)
         {

@@ -6,14 +6,12 @@ using Fisher.EndToEnd.Tests;
 namespace Fisher.Silo.Tests;
 
 /// <summary>
-/// Debian's Prometheus (<c>/usr/bin/prometheus</c>, package prometheus) on a free loopback port, with the shipped
+/// Debian's Prometheus (package prometheus) on a free loopback port, with the shipped
 /// <c>deploy/prometheus/prometheus.yml</c>: the static targets rewritten to the silo under test and the scrape interval
 /// to 1 s, storage in a temporary folder. Queries go through the HTTP API (<c>/api/v1/query</c>, <c>query_range</c>).
 /// </summary>
 public sealed partial class PrometheusServer : IAsyncDisposable
 {
-    public const string Binary = "/usr/bin/prometheus";
-
     private readonly TestProcess _process;
     private readonly DirectoryInfo _folder;
 
@@ -22,7 +20,7 @@ public sealed partial class PrometheusServer : IAsyncDisposable
         _process = process;
         _folder = folder;
         Port = port;
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(10) };
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TestTimeouts.Request };
     }
 
     public int Port { get; }
@@ -44,12 +42,12 @@ public sealed partial class PrometheusServer : IAsyncDisposable
 
     public static async Task<PrometheusServer> Start(IEnumerable<string> targets)
     {
-        Assert.True(File.Exists(Binary), $"{Binary} is missing: apt-get install prometheus (.ci/run does)");
+        var binary = Requirements.Program("prometheus", "prometheus");
         var folder = Directory.CreateTempSubdirectory("fisher-prometheus-");
         var config = Path.Combine(folder.FullName, "prometheus.yml");
         await File.WriteAllTextAsync(config, Configuration(targets));
         int port = TestProcess.FreePorts(1)[0];
-        var process = TestProcess.Start(Binary,
+        var process = TestProcess.Start(binary,
         [
             $"--config.file={config}",
             $"--storage.tsdb.path={Path.Combine(folder.FullName, "data")}",
@@ -57,7 +55,7 @@ public sealed partial class PrometheusServer : IAsyncDisposable
             "--log.level=warn",
         ], folder.FullName);
         var server = new PrometheusServer(process, folder, port);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             try
@@ -66,13 +64,14 @@ public sealed partial class PrometheusServer : IAsyncDisposable
                 if (response.IsSuccessStatusCode)
                     return server;
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
             }
-            if (process.HasExited || DateTime.UtcNow > deadline)
+            if (process.HasExited || clock.Elapsed > TestTimeouts.Startup)
             {
+                var why = process.HasExited ? "prometheus exited" : TestTimeouts.Exceeded(TestTimeouts.Startup, "prometheus to be ready");
                 await server.DisposeAsync();
-                throw new InvalidOperationException($"prometheus did not become ready:\n{process.Describe()}");
+                throw new InvalidOperationException($"{why}:\n{process.Describe()}");
             }
             await Task.Delay(100);
         }
@@ -130,7 +129,7 @@ public sealed partial class PrometheusServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
-        _process.Terminate(TimeSpan.FromSeconds(5));
+        _process.Terminate(TestTimeouts.Stop);
         _process.Dispose();
         await Task.Yield();
         try
