@@ -1,5 +1,6 @@
 using Fisher.Contracts;
 using Fisher.Data;
+using Fisher.Estimators;
 
 namespace Fisher.Bench.Distributed;
 
@@ -7,7 +8,7 @@ namespace Fisher.Bench.Distributed;
 internal static class Workload
 {
     public static readonly int[] Widths = [784, 256, 256, 10];
-    public const string Quantities = "all";
+    public const FisherQuantity Quantities = FisherQuantity.All;
     public const ulong Seed = 42;
 
     public static string ModelPath(string folder) => Path.Combine(folder, "model.safetensors");
@@ -52,9 +53,9 @@ internal static class Workload
         DrawsPerInput = 1,
         Inputs = inputs,
         Shards = options.Shards,
-        Grouping = grouping,
+        Grouping = SpecNames.Groupings.Parse(grouping),
         BatchSize = options.Batch,
         Seed = Seed,
-        Precision = "float32",
+        Precision = ComputeDType.Float32,
     };
 }

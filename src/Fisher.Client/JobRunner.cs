@@ -12,8 +12,10 @@ namespace Fisher.Client;
 /// <summary>Starts, watches and fetches jobs through a cluster client; prints to the console.</summary>
 internal static class JobRunner
 {
+    /// <summary>Checks the spec (every problem, named by its flag) and starts the job.</summary>
     public static async Task<JobStatus> Submit(IClusterClient client, string jobId, JobSpec spec)
     {
+        JobOptions.Validate(spec);
         var status = await client.GetGrain<IFisherJobGrain>(jobId).Start(spec);
         if (status.State == JobState.Failed)
             throw new JobFailedException(status.Error ?? "the job failed");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Fisher.Client;
 using Fisher.Contracts;
+using Fisher.Estimators;
 using Fisher.Grains;
 using Spectre.Console;
 
@@ -49,7 +50,7 @@ estimate.SetAction((result, cancellation) => Cli.Run(async () =>
     if (result.GetValue(metricsPort) is { } port)
         ClusterConnection.MetricsPort = port;
     await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), cancellation);
-    AnsiConsole.MarkupLine($"Job [bold]{id}[/] on the {Markup.Escape(connection.Description)}: {Markup.Escape(spec.Quantities)} for {Markup.Escape(Path.GetFileName(spec.ModelPath))} on {Markup.Escape(Path.GetFileName(spec.InputsPath))}");
+    AnsiConsole.MarkupLine($"Job [bold]{id}[/] on the {Markup.Escape(connection.Description)}: {Markup.Escape(spec.Quantities.ToKeyList())} for {Markup.Escape(Path.GetFileName(spec.ModelPath))} on {Markup.Escape(Path.GetFileName(spec.InputsPath))}");
     try
     {
         await JobRunner.Submit(connection.Client, id, spec);

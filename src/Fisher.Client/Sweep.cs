@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Fisher.Contracts;
 using Fisher.Data;
+using Fisher.Estimators;
 using Fisher.Results;
 using Fisher.Training;
 
@@ -192,7 +193,7 @@ internal static partial class Sweep
             Architecture = spec.ArchitecturePath,
             Data = spec.InputsPath,
             Labels = spec.LabelsPath,
-            Likelihood = spec.Likelihood ?? ModelArchitecture.Read(spec.ArchitecturePath).Likelihood,
+            Likelihood = spec.Likelihood ?? SpecNames.Likelihoods.Parse(ModelArchitecture.Read(spec.ArchitecturePath).Likelihood),
             Estimators = spec.Quantities,
             Draws = spec.DrawsPerInput,
             FirstInput = spec.FirstInput,

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Fisher.Estimators;
 using Fisher.Results;
 using ScottPlot;
 
@@ -28,7 +29,7 @@ internal static class SweepPlots
     {
         Directory.CreateDirectory(folder);
         string setting = string.Create(CultureInfo.InvariantCulture,
-            $"{options.Spec.Likelihood ?? Fisher.Data.ModelArchitecture.Read(options.Spec.ArchitecturePath).Likelihood}{(options.Spec.Inputs > 0 ? $", {options.Spec.Inputs:N0} inputs" : "")}, K = {options.Spec.DrawsPerInput}");
+            $"{(options.Spec.Likelihood is { } family ? SpecNames.Likelihoods.Key(family) : Fisher.Data.ModelArchitecture.Read(options.Spec.ArchitecturePath).Likelihood)}{(options.Spec.Inputs > 0 ? $", {options.Spec.Inputs:N0} inputs" : "")}, K = {options.Spec.DrawsPerInput}");
         Render(Path.Combine(folder, "sweep-estimates.png"), epochs, EstimateSeries, g => g.Means,
             string.Join(", ", EstimateSeries.Select(q => q.Label)), "mean diagonal entry", setting);
         Render(Path.Combine(folder, "sweep-variances.png"), epochs, VarianceSeries, g => g.Means,

@@ -1,4 +1,5 @@
 using Fisher.Contracts;
+using Fisher.Estimators;
 using Fisher.Training;
 using System.CommandLine;
 using Spectre.Console;
@@ -89,7 +90,7 @@ internal static class TrainCommands
                 Progress = !result.GetValue(noProgress),
             };
             await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), cancellation);
-            AnsiConsole.MarkupLine(Markup.Escape($"Sweep of {files.Count} checkpoints on the {connection.Description}: {options.Spec.Quantities}, {options.Spec.Grouping} groups, {Path.GetFileName(options.Spec.InputsPath)}"));
+            AnsiConsole.MarkupLine(Markup.Escape($"Sweep of {files.Count} checkpoints on the {connection.Description}: {options.Spec.Quantities.ToKeyList()}, {Fisher.Estimators.SpecNames.Groupings.Key(options.Spec.Grouping)} groups, {Path.GetFileName(options.Spec.InputsPath)}"));
             await Sweep.Run(connection.Client, options, Console.Out, cancellation);
             return 0;
         }));

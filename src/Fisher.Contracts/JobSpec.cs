@@ -1,9 +1,19 @@
+using System.Text.Json.Serialization;
+using Fisher.Estimators;
+
 namespace Fisher.Contracts;
 
 /// <summary>
-/// Everything that defines a job. Paths must be readable by every silo (a shared volume on a cluster).
-/// Two jobs with the same spec give the same estimates whatever the number of shards, groups, silos or retries.
+/// Everything that defines a job, typed: text from a command line or a file is parsed into it once, at the edge,
+/// and checked by <c>JobSpecValidator</c> (Fisher.Grains). Paths must be readable by every silo (a shared volume on a
+/// cluster). Two jobs with the same spec give the same estimates whatever the number of shards, groups, silos or
+/// retries.
 /// </summary>
+/// <remarks>
+/// Wire compatibility: before specs were typed, likelihood, quantities, grouping and precision travelled as strings
+/// under ids 4, 6, 11 and 14. The typed values use new ids; a spec persisted by the old code still loads, its strings
+/// kept in the legacy fields and read through the properties (the only place they are parsed).
+/// </remarks>
 [GenerateSerializer, Immutable, Alias("fisher.JobSpec")]
 public sealed record JobSpec
 {
@@ -19,14 +29,24 @@ public sealed record JobSpec
     /// <summary>Observed labels (needed for the empirical Fisher); IDX or NPY.</summary>
     [Id(3)] public string? LabelsPath { get; init; }
 
-    /// <summary>Overrides the architecture file's likelihood (gaussian, categorical, bernoulli, poisson).</summary>
-    [Id(4)] public string? Likelihood { get; init; }
+    /// <summary>Overrides the architecture file's likelihood; null: the file's.</summary>
+    [JsonConverter(typeof(SpecJsonConverter))]
+    public LikelihoodFamily? Likelihood
+    {
+        get => _likelihood ?? (_legacyLikelihood is { } text ? SpecNames.Likelihoods.Parse(text) : null);
+        init => (_likelihood, _legacyLikelihood) = (value, null);
+    }
 
     /// <summary>Overrides the Gaussian σ² of the architecture file.</summary>
     [Id(5)] public double? Variance { get; init; }
 
-    /// <summary>Comma-separated quantities: i1, i2, exact, empirical, v1, v2 or all.</summary>
-    [Id(6)] public string Quantities { get; init; } = "i1,i2,exact,empirical";
+    /// <summary>The quantities to compute (default: <see cref="DefaultQuantities"/>).</summary>
+    [JsonConverter(typeof(SpecJsonConverter))]
+    public FisherQuantity Quantities
+    {
+        get => _quantities ?? (_legacyQuantities is { } text ? FisherQuantityNames.Parse(text) : DefaultQuantities);
+        init => (_quantities, _legacyQuantities) = (value, null);
+    }
 
     /// <summary>Label draws per input for Î1 and Î2.</summary>
     [Id(7)] public int DrawsPerInput { get; init; } = 1;
@@ -40,8 +60,13 @@ public sealed record JobSpec
     /// <summary>Data shards (each a contiguous row range).</summary>
     [Id(10)] public int Shards { get; init; } = 1;
 
-    /// <summary>Parameter grouping: layer (default), tensor or all.</summary>
-    [Id(11)] public string Grouping { get; init; } = "layer";
+    /// <summary>How parameters are grouped for reporting and for tasks (default: one group per layer).</summary>
+    [JsonConverter(typeof(SpecJsonConverter))]
+    public Grouping Grouping
+    {
+        get => _grouping ?? (_legacyGrouping is { } text ? SpecNames.Groupings.Parse(text) : Grouping.PerLayer);
+        init => (_grouping, _legacyGrouping) = (value, null);
+    }
 
     /// <summary>Inputs per batch inside a worker.</summary>
     [Id(12)] public int BatchSize { get; init; } = 256;
@@ -49,8 +74,13 @@ public sealed record JobSpec
     /// <summary>Seed of the label draws.</summary>
     [Id(13)] public ulong Seed { get; init; }
 
-    /// <summary>Compute dtype of the network: float32 (default) or float64.</summary>
-    [Id(14)] public string Precision { get; init; } = "float32";
+    /// <summary>Compute dtype of the network (default float32; moments are always float64).</summary>
+    [JsonConverter(typeof(SpecJsonConverter))]
+    public ComputeDType Precision
+    {
+        get => _precision ?? (_legacyPrecision is { } text ? SpecNames.DTypes.Parse(text) : ComputeDType.Float32);
+        init => (_precision, _legacyPrecision) = (value, null);
+    }
 
     /// <summary>
     /// Tasks computing at once (0: two per active silo); a task that only ships its partial does not count.
@@ -66,6 +96,10 @@ public sealed record JobSpec
     /// <summary>δ of the target and of the sample-size rule: the allowed probability of missing ε.</summary>
     [Id(17)] public double Delta { get; init; } = DefaultDelta;
 
+    /// <summary>What a job computes unless told otherwise (the empirical Fisher is added when labels are given).</summary>
+    public const FisherQuantity DefaultQuantities = FisherQuantity.SquaredScore | FisherQuantity.NegativeHessian | FisherQuantity.Exact
+        | FisherQuantity.SquaredScoreVariance | FisherQuantity.NegativeHessianVariance | FisherQuantity.Bounds | FisherQuantity.NegativeHessianNegative;
+
     /// <summary>The default <see cref="Delta"/>.</summary>
     public const double DefaultDelta = 0.05;
 
@@ -74,4 +108,15 @@ public sealed record JobSpec
 
     /// <summary>ε of the reported sample sizes: the target relative error, else <see cref="DefaultEpsilon"/>.</summary>
     public double SampleSizeEpsilon() => TargetRelativeError ?? DefaultEpsilon;
+
+    [Id(18)] private LikelihoodFamily? _likelihood;
+    [Id(19)] private FisherQuantity? _quantities;
+    [Id(20)] private Grouping? _grouping;
+    [Id(21)] private ComputeDType? _precision;
+
+    // Written by the string-typed spec; read only through the properties above.
+    [Id(4)] private string? _legacyLikelihood;
+    [Id(6)] private string? _legacyQuantities;
+    [Id(11)] private string? _legacyGrouping;
+    [Id(14)] private string? _legacyPrecision;
 }

@@ -105,6 +105,9 @@ public static class FisherQuantityNames
     public static IEnumerable<FisherQuantity> Split(this FisherQuantity quantities) =>
         Singles.Where(q => quantities.HasFlag(q));
 
+    /// <summary>The single quantities of <paramref name="quantities"/> as a comma-separated list of keys ("i1,i2,exact").</summary>
+    public static string ToKeyList(this FisherQuantity quantities) => string.Join(",", quantities.Split().Select(q => q.Key()));
+
     /// <summary>
     /// Parses a key such as <c>i1</c> or a comma-separated list; <c>all</c> selects the six original quantities
     /// (<see cref="FisherQuantity.All"/>), <c>bounds</c> the four bounds, <c>everything</c> every quantity.

@@ -137,13 +137,17 @@ public abstract class Likelihood
     }
 
     /// <summary>Parses <c>gaussian</c>, <c>categorical</c>, <c>bernoulli</c> or <c>poisson</c>.</summary>
-    public static Likelihood Create(string name, int outputs, double variance = 1.0) => name.Trim().ToLowerInvariant() switch
+    public static Likelihood Create(string name, int outputs, double variance = 1.0) =>
+        Create(SpecNames.Likelihoods.Parse(name), outputs, variance);
+
+    /// <summary>The likelihood of <paramref name="family"/> over <paramref name="outputs"/> outputs.</summary>
+    public static Likelihood Create(LikelihoodFamily family, int outputs, double variance = 1.0) => family switch
     {
-        "gaussian" or "normal" => new GaussianLikelihood(outputs, variance),
-        "categorical" or "softmax" => new CategoricalLikelihood(outputs),
-        "bernoulli" or "binary" => new BernoulliLikelihood(outputs),
-        "poisson" => new PoissonLikelihood(outputs),
-        _ => throw new ArgumentException($"unknown likelihood '{name}'; expected gaussian, categorical, bernoulli or poisson", nameof(name)),
+        LikelihoodFamily.Gaussian => new GaussianLikelihood(outputs, variance),
+        LikelihoodFamily.Categorical => new CategoricalLikelihood(outputs),
+        LikelihoodFamily.Bernoulli => new BernoulliLikelihood(outputs),
+        LikelihoodFamily.Poisson => new PoissonLikelihood(outputs),
+        _ => throw new ArgumentOutOfRangeException(nameof(family), family, "not a likelihood family"),
     };
 
     private protected Tensor RealLabels(Tensor labels, long batch, ScalarType dtype)

@@ -54,6 +54,20 @@ public sealed class BadInputTests : IDisposable
         Assert.DoesNotContain("4.weight", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Every_bad_option_is_named_by_its_flag_in_one_line_with_exit_code_2()
+    {
+        var result = await TestProcess.Fisher("estimate", "--draws", "0", "--batch-size", "0", "--delta", "2", "--no-progress", "--out", Path.Combine(_folder.FullName, "out-options"));
+        var line = SingleErrorLine(result);
+        foreach (var expected in new[] { "--draws: must be at least 1, got 0", "--batch-size: must be at least 1, got 0", "--delta: must be in (0, 1), got 2" })
+            Assert.True(line.Contains(expected, StringComparison.Ordinal), $"'{expected}' missing from the error line\n{result.Describe()}");
+
+        result = await TestProcess.Fisher("estimate", "--grouping", "rows", "--no-progress", "--out", Path.Combine(_folder.FullName, "out-grouping"));
+        line = SingleErrorLine(result);
+        Assert.True(line.Contains("--grouping: unknown grouping 'rows'; expected layer, tensor or all", StringComparison.Ordinal), result.Describe());
+        Assert.False(Directory.Exists(Path.Combine(_folder.FullName, "out-options")));
+    }
+
     /// <summary>Exit code 2, no crash, and exactly one line "error: ..." (returned).</summary>
     private static string SingleErrorLine(ProcessResult result)
     {

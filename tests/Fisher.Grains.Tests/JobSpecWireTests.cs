@@ -1,13 +1,14 @@
 using Fisher.Contracts;
+using Fisher.Estimators;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 
 namespace Fisher.Grains.Tests;
 
 /// <summary>
-/// A job spec persisted by the code before typed specs (issue 12) still loads: <c>Fixtures/jobspec-v1.bin</c> is a
-/// JobSpec serialized by Orleans from that code (quantities, grouping, precision and likelihood as strings).
-/// <c>FISHER_WRITE_WIRE=1</c> rewrites the fixture from the current code.
+/// A job spec persisted by the code before typed specs still loads, and a typed spec crosses the wire intact.
+/// <c>Fixtures/jobspec-v1.bin</c> was serialized by Orleans from the string-typed spec (commit 98419fb) with likelihood
+/// "gaussian", quantities "i1,i2,v1,bounds", grouping "tensor" and precision "float64".
 /// </summary>
 public sealed class JobSpecWireTests
 {
@@ -16,28 +17,41 @@ public sealed class JobSpecWireTests
     private static Serializer Serializer() => new ServiceCollection().AddSerializer().BuildServiceProvider().GetRequiredService<Serializer>();
 
     [Fact]
-    public void A_spec_persisted_before_typed_specs_loads()
+    public void A_spec_persisted_before_typed_specs_loads_with_its_typed_values()
     {
-        if (Environment.GetEnvironmentVariable("FISHER_WRITE_WIRE") == "1")
-        {
-            var old = new JobSpec
-            {
-                ModelPath = "/data/model.pt", ArchitecturePath = "/data/model.json", InputsPath = "/data/x.idx", LabelsPath = "/data/y.idx",
-                Likelihood = "gaussian", Variance = 0.5, Quantities = "i1,i2,v1,bounds", DrawsPerInput = 4, FirstInput = 10, Inputs = 300,
-                Shards = 3, Grouping = "tensor", BatchSize = 64, Seed = 99, Precision = "float64", MaxConcurrentTasks = 2,
-                TargetRelativeError = 0.2, Delta = 0.1,
-            };
-            File.WriteAllBytes(Fixture, Serializer().SerializeToArray(old));
-            return;
-        }
         var spec = Serializer().Deserialize<JobSpec>(File.ReadAllBytes(Fixture))!;
+
         Assert.Equal("/data/model.pt", spec.ModelPath);
         Assert.Equal("/data/y.idx", spec.LabelsPath);
+        Assert.Equal(LikelihoodFamily.Gaussian, spec.Likelihood);
         Assert.Equal(0.5, spec.Variance);
+        Assert.Equal(FisherQuantity.SquaredScore | FisherQuantity.NegativeHessian | FisherQuantity.SquaredScoreVariance | FisherQuantity.Bounds, spec.Quantities);
         Assert.Equal(4, spec.DrawsPerInput);
         Assert.Equal(300, spec.Inputs);
+        Assert.Equal(Grouping.PerTensor, spec.Grouping);
+        Assert.Equal(ComputeDType.Float64, spec.Precision);
         Assert.Equal(99UL, spec.Seed);
         Assert.Equal(0.2, spec.TargetRelativeError);
         Assert.Equal(0.1, spec.Delta);
+        // Re-stating a typed value replaces the legacy text.
+        Assert.Equal(Grouping.All, (spec with { Grouping = Grouping.All }).Grouping);
+    }
+
+    [Fact]
+    public void A_typed_spec_round_trips_and_defaults_hold()
+    {
+        var spec = TestData.Spec(inputs: 10, shards: 2, grouping: "all", quantities: "exact,v2", precision: "float32") with { Likelihood = LikelihoodFamily.Poisson };
+        var serializer = Serializer();
+
+        var copy = serializer.Deserialize<JobSpec>(serializer.SerializeToArray(spec))!;
+
+        Assert.Equal(spec, copy);
+        Assert.Equal(FisherQuantity.Exact | FisherQuantity.NegativeHessianVariance, copy.Quantities);
+        Assert.Equal(LikelihoodFamily.Poisson, copy.Likelihood);
+        var bare = new JobSpec { ModelPath = "m", ArchitecturePath = "a", InputsPath = "x" };
+        Assert.Equal(JobSpec.DefaultQuantities, bare.Quantities);
+        Assert.Equal(Grouping.PerLayer, bare.Grouping);
+        Assert.Equal(ComputeDType.Float32, bare.Precision);
+        Assert.Null(bare.Likelihood);
     }
 }

@@ -1,4 +1,5 @@
 using Fisher.Contracts;
+using Fisher.Estimators;
 
 namespace Fisher.Grains.Tests;
 
@@ -15,7 +16,7 @@ public sealed class LayoutIndependenceTests(OneSiloCluster one, ThreeSiloCluster
         Assert.Single(one.Cluster.Silos);
         Assert.Equal(3, three.Cluster.Silos.Count);
         var single = TestData.Spec(inputs: 600, shards: 1, grouping: "all");
-        var split = single with { Shards = 7, Grouping = "layer" };
+        var split = single with { Shards = 7, Grouping = Grouping.PerLayer };
 
         var a = await TestData.RunToEnd(one.Cluster.GrainFactory, "layout-one-" + Guid.NewGuid().ToString("N")[..8], single, TestTimeouts.Job);
         var b = await TestData.RunToEnd(three.Cluster.GrainFactory, "layout-three-" + Guid.NewGuid().ToString("N")[..8], split, TestTimeouts.Job);

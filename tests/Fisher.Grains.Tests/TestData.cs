@@ -34,14 +34,14 @@ public static class TestData
         ArchitecturePath = Architecture,
         InputsPath = Images,
         LabelsPath = Labels,
-        Quantities = quantities,
+        Quantities = FisherQuantityNames.Parse(quantities),
         DrawsPerInput = draws,
         Inputs = inputs,
         Shards = shards,
-        Grouping = grouping,
+        Grouping = SpecNames.Groupings.Parse(grouping),
         BatchSize = 64,
         Seed = 42,
-        Precision = precision,
+        Precision = SpecNames.DTypes.Parse(precision),
     };
 
     public static async Task<JobStatus> RunToEnd(IGrainFactory grains, string jobId, JobSpec spec, TimeSpan timeout)

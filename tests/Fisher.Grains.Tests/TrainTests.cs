@@ -1,3 +1,4 @@
+using Fisher.Estimators;
 using System.Text.Json.Nodes;
 using Fisher.Client;
 using Fisher.Results;
@@ -188,7 +189,7 @@ public sealed class TrainTests : IDisposable
                 ArchitecturePath = Path.Combine(_folder, "s", "model.json"),
                 InputsPath = TestData.Images,
                 LabelsPath = TestData.Labels,
-                Quantities = "all",
+                Quantities = FisherQuantity.All,
                 Inputs = 200,
                 Shards = 2,
                 BatchSize = 64,

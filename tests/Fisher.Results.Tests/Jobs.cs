@@ -14,7 +14,7 @@ internal static class Jobs
     public static JobSpec Spec(string quantities, int draws) => new()
     {
         ModelPath = "/data/model.safetensors", ArchitecturePath = "/data/model.json", InputsPath = "/data/inputs.npy",
-        Quantities = quantities, DrawsPerInput = draws, Seed = 11, Shards = 1,
+        Quantities = FisherQuantityNames.Parse(quantities), DrawsPerInput = draws, Seed = 11, Shards = 1,
     };
 
     public static JobStatus Status(JobSpec spec, long inputs, int groups) => new()

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Fisher.Contracts;
 using Fisher.Data;
+using Fisher.Estimators;
 using Fisher.Results.Reports;
 using SkiaSharp;
 using Xunit;
@@ -363,7 +364,7 @@ public sealed class ReportTests
             ["state"] = "Completed",
             ["spec"] = JsonNode.Parse(ResultJson.SpecLine(new JobSpec
             {
-                ModelPath = "/data/model.pt", ArchitecturePath = "/data/model.json", InputsPath = "/data/inputs.npy", Quantities = "all", DrawsPerInput = draws, Seed = 7,
+                ModelPath = "/data/model.pt", ArchitecturePath = "/data/model.json", InputsPath = "/data/inputs.npy", Quantities = FisherQuantity.All, DrawsPerInput = draws, Seed = 7,
             })),
             ["inputs"] = Inputs,
             ["drawsPerInput"] = draws,

@@ -29,7 +29,7 @@ public sealed class ResultFileTests
         Assert.Equal("job-test", read.Summary.JobId);
         Assert.Equal(3, read.Summary.DrawsPerInput);
         Assert.Equal(64, read.Summary.Inputs);
-        Assert.Equal("all", read.Summary.Spec!.Quantities);
+        Assert.Equal(FisherQuantity.All, read.Summary.Spec!.Quantities);
         Assert.Equal(3, read.Summary.Groups.Count);
         Assert.Equal(written.Summary.Groups[2].Decision.LabelVarianceI1, read.Summary.Groups[2].Decision.LabelVarianceI1);
         Assert.Equal(written.Summary.Groups[0].Quantities["i1"].InputsNeeded, read.Summary.Groups[0].Quantities["i1"].InputsNeeded);
@@ -41,8 +41,8 @@ public sealed class ResultFileTests
         using var folder = new TempFolder();
         var sweep = new SweepFile
         {
-            Architecture = "/a.json", Data = "/x.npy", Labels = null, Likelihood = "categorical", Estimators = "all", Draws = 2,
-            FirstInput = 10, Inputs = 500, Grouping = "layer", Seed = ulong.MaxValue, Precision = "float64",
+            Architecture = "/a.json", Data = "/x.npy", Labels = null, Likelihood = LikelihoodFamily.Categorical, Estimators = FisherQuantity.All, Draws = 2,
+            FirstInput = 10, Inputs = 500, Grouping = Grouping.PerLayer, Seed = ulong.MaxValue, Precision = ComputeDType.Float64,
             Epochs =
             [
                 new SweepEpoch
@@ -72,8 +72,29 @@ public sealed class ResultFileTests
         Assert.Null(read.Epochs[0].Groups[0].RelativeStandardErrors["i2"]);
     }
 
+    [Fact]
+    public void A_summary_written_before_typed_specs_loads_its_spec()
+    {
+        using var folder = new TempFolder();
+        File.WriteAllText(folder.File(SummaryFile.FileName), """
+            {"jobId": "old", "spec": {"modelPath": "/m.pt", "architecturePath": "/m.json", "inputsPath": "/x.idx", "labelsPath": null,
+             "likelihood": null, "variance": null, "quantities": "i1,i2,exact,v1,v2,bounds,i2_negative", "drawsPerInput": 1, "firstInput": 0,
+             "inputs": 0, "shards": 2, "grouping": "layer", "batchSize": 256, "seed": 0, "precision": "float32", "maxConcurrentTasks": 0,
+             "targetRelativeError": null, "delta": 0.05}, "groups": []}
+            """);
+
+        var spec = ResultJson.ReadSummary(folder.File(SummaryFile.FileName)).Spec!;
+
+        Assert.Equal(Fisher.Contracts.JobSpec.DefaultQuantities, spec.Quantities);
+        Assert.Equal(Grouping.PerLayer, spec.Grouping);
+        Assert.Equal(ComputeDType.Float32, spec.Precision);
+        Assert.Null(spec.Likelihood);
+        Assert.Equal("i1,i2,exact,v1,v2,i2_negative,v1_upper,v1_lower,v2_upper,v2_lower", JsonDocument.Parse(ResultJson.SpecLine(spec)).RootElement.GetProperty("quantities").GetString());
+    }
+
     [Theory]
     [InlineData("""{"groups": null}""", "groups")]
+    [InlineData("""{"spec": {"modelPath": "m", "architecturePath": "a", "inputsPath": "x", "grouping": "rows"}}""", "unknown grouping 'rows'")]
     [InlineData("""{"groups": [{"name": "g", "size": "big"}]}""", "size")]
     [InlineData("""{"spec": {"modelPath": "m"}}""", "architecturePath")]
     public void A_broken_summary_names_the_file_and_the_field(string content, string field)

@@ -1,3 +1,7 @@
+using System.Text.Json.Serialization;
+using Fisher.Contracts;
+using Fisher.Estimators;
+
 namespace Fisher.Results;
 
 /// <summary>sweep.json of <c>fisher sweep</c>: the job settings shared by every checkpoint and one entry per epoch.</summary>
@@ -8,14 +12,23 @@ public sealed record SweepFile
     public string Architecture { get; set; } = "";
     public string Data { get; set; } = "";
     public string? Labels { get; set; }
-    public string Likelihood { get; set; } = "";
-    public string Estimators { get; set; } = "";
+    [JsonConverter(typeof(SpecJsonConverter))]
+    public LikelihoodFamily Likelihood { get; set; }
+
+    /// <summary>The quantities every checkpoint's job computed.</summary>
+    [JsonConverter(typeof(SpecJsonConverter))]
+    public FisherQuantity Estimators { get; set; }
+
     public int Draws { get; set; }
     public long FirstInput { get; set; }
     public long Inputs { get; set; }
-    public string Grouping { get; set; } = "";
+    [JsonConverter(typeof(SpecJsonConverter))]
+    public Grouping Grouping { get; set; }
+
     public ulong Seed { get; set; }
-    public string Precision { get; set; } = "";
+    [JsonConverter(typeof(SpecJsonConverter))]
+    public ComputeDType Precision { get; set; }
+
     public string Meaning { get; set; } = ResultMeaning.Sweep;
     public IReadOnlyList<SweepEpoch> Epochs { get; set; } = [];
 }
