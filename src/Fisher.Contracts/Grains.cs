@@ -55,7 +55,7 @@ public interface IMomentsAggregatorGrain : IGrainWithStringKey
     Task<AggregateInfo> GetInfo();
 
     /// <summary>
-    /// Precision of the group's estimate of one quantity (i1, i2, exact, empirical); with several draws per input it
+    /// Precision of the group's estimate of one quantity (an estimate's key in Fisher.Results' catalog); with several draws per input it
     /// uses the per-input means (<c>i1_input_mean</c>) when they were streamed. Null when the quantity is absent.
     /// </summary>
     [Alias("GetPrecision")]

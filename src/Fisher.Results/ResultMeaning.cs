@@ -15,6 +15,10 @@ public static class ResultMeaning
     public const string TensorFormat =
         "fisher.safetensors/1: <parameter>.<quantity> is the estimate (mean over inputs and label draws); <parameter>.<quantity>_var the variance of that estimate (sample variance / n)";
 
-    public const string Sweep =
-        "per epoch and group: mean over the group's parameters of each estimate (i1, i2, exact, empirical) and of v1/v2 (E_x of the conditional variance of one label draw's Î1/Î2 term); relativeStandardErrors = ||standard errors||_2 / ||estimates||_2 over the group; v2BelowV1Share = share of the group's parameters with E_x V2 < E_x V1";
+    public static string Sweep { get; } =
+        $"per epoch and group: mean over the group's parameters of each estimate ({Keys(QuantityCatalog.Estimates)}) and of "
+        + $"{Keys(QuantityCatalog.With(QuantityRole.ConditionalVariance))} (E_x of the conditional variance of one label draw's term); "
+        + "relativeStandardErrors = ||standard errors||_2 / ||estimates||_2 over the group; v2BelowV1Share = share of the group's parameters with E_x V2 < E_x V1";
+
+    private static string Keys(IEnumerable<QuantityInfo> quantities) => string.Join(", ", quantities.Select(q => q.Key));
 }
