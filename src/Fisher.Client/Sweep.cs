@@ -190,17 +190,8 @@ internal static partial class Sweep
         var spec = options.Spec;
         var file = new SweepFile
         {
-            Architecture = spec.ArchitecturePath,
-            Data = spec.InputsPath,
-            Labels = spec.LabelsPath,
+            Spec = spec,
             Likelihood = spec.Likelihood ?? SpecNames.Likelihoods.Parse(ModelArchitecture.Read(spec.ArchitecturePath).Likelihood),
-            Estimators = spec.Quantities,
-            Draws = spec.DrawsPerInput,
-            FirstInput = spec.FirstInput,
-            Inputs = spec.Inputs,
-            Grouping = spec.Grouping,
-            Seed = spec.Seed,
-            Precision = spec.Precision,
             Epochs = epochs.Select(e => e with
             {
                 TrainLoss = Metrics(e.Epoch)?.TrainLoss,

@@ -41,8 +41,8 @@ public sealed class ResultFileTests
         using var folder = new TempFolder();
         var sweep = new SweepFile
         {
-            Architecture = "/a.json", Data = "/x.npy", Labels = null, Likelihood = LikelihoodFamily.Categorical, Estimators = FisherQuantity.All, Draws = 2,
-            FirstInput = 10, Inputs = 500, Grouping = Grouping.PerLayer, Seed = ulong.MaxValue, Precision = ComputeDType.Float64,
+            Spec = Tests.Jobs.Spec("all", 2) with { FirstInput = 10, Inputs = 500, Seed = ulong.MaxValue, Precision = ComputeDType.Float64 },
+            Likelihood = LikelihoodFamily.Categorical,
             Epochs =
             [
                 new SweepEpoch
@@ -66,7 +66,8 @@ public sealed class ResultFileTests
         var read = ResultJson.ReadSweep(path);
 
         AssertSameJson(sweep, read);
-        Assert.Equal(ulong.MaxValue, read.Seed);
+        Assert.Equal(ulong.MaxValue, read.Spec!.Seed);
+        Assert.Equal(ComputeDType.Float64, read.Spec.Precision);
         Assert.Null(read.Epochs[0].TestLoss);
         Assert.Equal(0.0, read.Epochs[0].Groups[0].Means["v2"]);
         Assert.Null(read.Epochs[0].Groups[0].RelativeStandardErrors["i2"]);

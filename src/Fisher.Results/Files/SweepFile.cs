@@ -9,25 +9,12 @@ public sealed record SweepFile
 {
     public const string FileName = "sweep.json";
 
-    public string Architecture { get; set; } = "";
-    public string Data { get; set; } = "";
-    public string? Labels { get; set; }
+    /// <summary>The spec of every checkpoint's job; its model path is the first checkpoint (each job replaces it).</summary>
+    public JobSpec? Spec { get; set; }
+
+    /// <summary>The likelihood the jobs used (the spec's override, else the architecture file's).</summary>
     [JsonConverter(typeof(SpecJsonConverter))]
     public LikelihoodFamily Likelihood { get; set; }
-
-    /// <summary>The quantities every checkpoint's job computed.</summary>
-    [JsonConverter(typeof(SpecJsonConverter))]
-    public FisherQuantity Estimators { get; set; }
-
-    public int Draws { get; set; }
-    public long FirstInput { get; set; }
-    public long Inputs { get; set; }
-    [JsonConverter(typeof(SpecJsonConverter))]
-    public Grouping Grouping { get; set; }
-
-    public ulong Seed { get; set; }
-    [JsonConverter(typeof(SpecJsonConverter))]
-    public ComputeDType Precision { get; set; }
 
     public string Meaning { get; set; } = ResultMeaning.Sweep;
     public IReadOnlyList<SweepEpoch> Epochs { get; set; } = [];

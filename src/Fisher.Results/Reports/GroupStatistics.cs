@@ -77,15 +77,39 @@ public sealed class GroupStatistics
             return parts.Length == 0 ? null : parts.SelectMany(t => t!.Data).ToArray();
         }
 
-        var estimates = new Dictionary<QuantityInfo, EstimateStatistics>();
-        long size = 0;
+        var estimates = EstimatesOf(group, Collect);
+        var arrays = new Dictionary<QuantityInfo, double[]>();
+        foreach (var quantity in QuantityCatalog.With(QuantityRole.ConditionalVariance).Concat(QuantityCatalog.With(QuantityRole.Bound)))
+        {
+            if (Collect(quantity.TensorKey) is { Length: > 0 } values)
+                arrays[quantity] = values;
+        }
+        var means = arrays.Where(p => FiniteMean(p.Value) is not null).ToDictionary(p => p.Key, p => FiniteMean(p.Value)!.Value);
+        var (tightness, excluded) = TightnessOf(arrays);
+        long size = Math.Max(estimates.Values.Select(e => e.Size).DefaultIfEmpty(0).Max(), arrays.Values.Select(a => (long)a.Length).DefaultIfEmpty(0).Max());
+        return new GroupStatistics
+        {
+            Name = group.Name,
+            Size = size > 0 ? size : group.Size,
+            Estimates = estimates.ToDictionary(p => p.Key, p => p.Value.Statistics),
+            VarianceMeans = means,
+            Tightness = tightness,
+            TightnessExcluded = excluded,
+            Splits = SplitsOf(result, estimates, means, Collect),
+            NegativeShare = NegativeShareOf(Collect),
+            Decision = group.Decision,
+        };
+    }
+
+    /// <summary>Each estimate's mean entry and standard error of that mean, and its size; summary.json's rse when stated.</summary>
+    private static Dictionary<QuantityInfo, (EstimateStatistics Statistics, long Size)> EstimatesOf(SummaryGroup group, Func<string, double[]?> collect)
+    {
+        var estimates = new Dictionary<QuantityInfo, (EstimateStatistics, long)>();
         foreach (var quantity in QuantityCatalog.Estimates)
         {
-            var values = Collect(quantity.TensorKey);
-            if (values is null || values.Length == 0)
+            if (collect(quantity.TensorKey) is not { Length: > 0 } values)
                 continue;
-            size = Math.Max(size, values.Length);
-            var variances = Collect(quantity.VarianceKey);
+            var variances = collect(quantity.VarianceKey);
             double squares = values.Sum(v => v * v);
             double se = double.NaN, rse = double.NaN;
             if (variances is not null && variances.Length == values.Length)
@@ -97,22 +121,14 @@ public sealed class GroupStatistics
             var stated = group.Quantity(quantity);
             if (stated?.RelativeStandardError is { } statedRse && double.IsFinite(statedRse))
                 rse = statedRse;
-            estimates[quantity] = new EstimateStatistics(values.Sum() / values.Length, se, rse, stated?.Count, stated?.InputsNeeded);
+            estimates[quantity] = (new EstimateStatistics(values.Sum() / values.Length, se, rse, stated?.Count, stated?.InputsNeeded), values.Length);
         }
+        return estimates;
+    }
 
-        var means = new Dictionary<QuantityInfo, double>();
-        var arrays = new Dictionary<QuantityInfo, double[]>();
-        foreach (var quantity in QuantityCatalog.With(QuantityRole.ConditionalVariance).Concat(QuantityCatalog.With(QuantityRole.Bound)))
-        {
-            var values = Collect(quantity.TensorKey);
-            if (values is null || values.Length == 0)
-                continue;
-            arrays[quantity] = values;
-            if (FiniteMean(values) is { } mean)
-                means[quantity] = mean;
-            size = Math.Max(size, values.Length);
-        }
-
+    /// <summary>Percentiles of log10(bound/V) per bound over the entries with V &gt; 0 and bound &gt; 0, and how many were left out.</summary>
+    private static (Dictionary<QuantityInfo, TightnessStatistics>, Dictionary<QuantityInfo, int>) TightnessOf(Dictionary<QuantityInfo, double[]> arrays)
+    {
         var tightness = new Dictionary<QuantityInfo, TightnessStatistics>();
         var excluded = new Dictionary<QuantityInfo, int>();
         foreach (var bound in QuantityCatalog.With(QuantityRole.Bound))
@@ -129,44 +145,45 @@ public sealed class GroupStatistics
             if (logs.Count > 0)
                 tightness[bound] = Percentiles(logs, v.Length - logs.Count);
         }
+        return (tightness, excluded);
+    }
 
+    /// <summary>
+    /// The split of each estimate's variance (docs/estimators.md §3.2): from the K ≥ 2 draws when the result has it,
+    /// else the closed-form label part with N·Var(exact) as the input part.
+    /// </summary>
+    private static Dictionary<QuantityInfo, VarianceSplitStatistics> SplitsOf(JobResult result,
+        Dictionary<QuantityInfo, (EstimateStatistics Statistics, long Size)> estimates, Dictionary<QuantityInfo, double> means, Func<string, double[]?> collect)
+    {
         var splits = new Dictionary<QuantityInfo, VarianceSplitStatistics>();
-        var inputPart = Collect(QuantityCatalog.InputVarianceKey) is { } vi ? FiniteMean(vi) : null;
-        long? n = estimates.TryGetValue(QuantityCatalog.Exact, out var exact) ? exact.Count ?? result.Summary.Inputs : result.Summary.Inputs;
-        var exactVar = Collect(QuantityCatalog.Exact.VarianceKey) is { } ev ? FiniteMean(ev) : null;
+        var inputPart = collect(QuantityCatalog.InputVarianceKey) is { } vi ? FiniteMean(vi) : null;
+        long? n = estimates.TryGetValue(QuantityCatalog.Exact, out var exact) ? exact.Statistics.Count ?? result.Summary.Inputs : result.Summary.Inputs;
+        var exactVar = collect(QuantityCatalog.Exact.VarianceKey) is { } ev ? FiniteMean(ev) : null;
         foreach (var estimate in QuantityCatalog.Estimates)
         {
             if (QuantityCatalog.VarianceOf(estimate) is not { } variance)
                 continue;
-            var labelPart = Collect(estimate.LabelPartKey) is { } vl ? FiniteMean(vl) : null;
+            var labelPart = collect(estimate.LabelPartKey) is { } vl ? FiniteMean(vl) : null;
             if (inputPart is { } input && labelPart is { } label)
                 splits[estimate] = new VarianceSplitStatistics(input, label, result.Draws, SplitSource.Draws);
             else if (exactVar is { } ex && n is > 0 && means.TryGetValue(variance, out var closed))
                 splits[estimate] = new VarianceSplitStatistics(ex * n.Value, closed, result.Draws, SplitSource.ClosedForm);
         }
+        return splits;
+    }
 
+    private static (double Mean, double Max)? NegativeShareOf(Func<string, double[]?> collect)
+    {
         (double, double)? negative = null;
         foreach (var share in QuantityCatalog.With(QuantityRole.Share))
         {
-            if (Collect(share.TensorKey) is { } shares && shares.Any(double.IsFinite))
+            if (collect(share.TensorKey) is { } shares && shares.Any(double.IsFinite))
             {
                 var finite = shares.Where(double.IsFinite).ToArray();
                 negative = (finite.Average(), finite.Max());
             }
         }
-
-        return new GroupStatistics
-        {
-            Name = group.Name,
-            Size = size > 0 ? size : group.Size,
-            Estimates = estimates,
-            VarianceMeans = means,
-            Tightness = tightness,
-            TightnessExcluded = excluded,
-            Splits = splits,
-            NegativeShare = negative,
-            Decision = group.Decision,
-        };
+        return negative;
     }
 
     private static double? FiniteMean(double[] values)

@@ -45,14 +45,34 @@ public static class ReportWriter
         var groups = GroupStatistics.Compute(data);
         var plotsFolder = Path.Combine(resultFolder, PlotsFolder);
         Directory.CreateDirectory(plotsFolder);
+        var sections = new SectionWriter(plotsFolder);
+        EstimateSections(sections, groups);
+        SplitSections(sections, groups, data);
 
-        var written = new List<string>();
-        var skipped = new List<string>();
-        var sections = new StringBuilder();
+        foreach (var file in PlotFiles)
+        {
+            var path = Path.Combine(plotsFolder, file);
+            if (!sections.Written.Contains(Path.GetFullPath(path)) && File.Exists(path))
+                File.Delete(path);
+        }
 
-        // 1. Estimates.
+        var report = new StringBuilder();
+        report.Append("# Fisher information report: job ").Append(data.JobId).Append("\n\n");
+        report.Append("Diagonal Fisher information estimates with the variance of every estimate, after Soen & Sun (NeurIPS 2024). ");
+        report.Append("The numbers below are means over a group's parameters; `summary.json` has the per-group table, `fisher.safetensors` every parameter.\n\n");
+        SpecTable(report, data);
+        GroupTable(report, data, groups);
+        report.Append(sections.Markdown);
+        var reportPath = Path.GetFullPath(Path.Combine(resultFolder, ReportFile));
+        WriteAtomically(reportPath, report.ToString());
+        return new ReportResult(reportPath, sections.Written, sections.Skipped);
+    }
+
+    /// <summary>Sections 1–3: the estimates, the standard deviations against their bounds, the bounds' tightness.</summary>
+    private static void EstimateSections(SectionWriter sections, IReadOnlyList<GroupStatistics> groups)
+    {
         var estimates = ReportPlots.Estimates(groups, out bool estimatesLog);
-        Section(sections, "Estimates per group", PlotFiles[0], estimates, plotsFolder, written, skipped,
+        sections.Add("Estimates per group", PlotFiles[0], estimates,
             "Each point is the mean diagonal entry of an estimate over the group's parameters; the error bar is ±1 standard error of that mean, "
             + "√(Σ Var(Î(θ)))/size from the `_var` tensors (per-parameter errors treated as independent)"
             + (estimatesLog ? "; the y axis is logarithmic because the groups span decades. " : ". ")
@@ -62,7 +82,7 @@ public static class ReportWriter
 
         // 2. Standard deviations against bounds.
         var std = ReportPlots.StdVersusBounds(groups, out bool stdLog, out bool anyBounds);
-        Section(sections, "Standard deviations of Î1 and Î2 against their bounds", PlotFiles[1], std, plotsFolder, written, skipped,
+        sections.Add("Standard deviations of Î1 and Î2 against their bounds", PlotFiles[1], std,
             "Circles: the per-sample standard deviations √(mean V1) and √(mean V2), where V1(θ|x), V2(θ|x) are the closed-form "
             + "label variances of one Î1 or Î2 term at an input (docs/estimators.md §3.1), averaged over the inputs and the group's parameters. "
             + (anyBounds
@@ -75,17 +95,21 @@ public static class ReportWriter
 
         // 3. Bound tightness.
         var tightness = ReportPlots.BoundTightness(groups);
-        Section(sections, "Tightness of the bounds", PlotFiles[2], tightness, plotsFolder, written, skipped,
+        sections.Add("Tightness of the bounds", PlotFiles[2], tightness,
             "For every parameter with V > 0, log10(bound/V) with the bound and V each averaged over the inputs; the boxes span the 25–75 % "
             + "percentiles over the group's parameters, the line inside is the median and the whiskers reach the 5 % and 95 % percentiles. "
             + "0 (dashed line) means the bound equals the variance; upper bounds lie above it, lower bounds below. "
             + "This is the quantity the paper plots per parameter group (docs/estimators.md §8)." + TightnessTable(groups),
             $"the bounds ({Keys(Bounds, q => q.TensorKey)}) are not in this result; they need a job that computes them");
 
-        // 4. Variance split.
+    }
+
+    /// <summary>Sections 4–5: the input and label parts of the variance, the share of negative Î2 terms.</summary>
+    private static void SplitSections(SectionWriter sections, IReadOnlyList<GroupStatistics> groups, JobResult data)
+    {
         var source = groups.SelectMany(g => g.Splits.Values).Select(s => s.Source).DefaultIfEmpty(SplitSource.Draws).Min();
         var split = ReportPlots.VarianceSplit(groups, data.Draws, source);
-        Section(sections, "Input part and label part of the variance", PlotFiles[3], split, plotsFolder, written, skipped,
+        sections.Add("Input part and label part of the variance", PlotFiles[3], split,
             "N·Var(Î) = Var_x I(θ|x) + E_x V(θ|x)/K (docs/estimators.md §3.2): the first part comes from sampling the inputs and is the same for Î1 and Î2, "
             + "the second from sampling the labels. The bars show each part's share, with both parts averaged over the group's parameters. "
             + (source == SplitSource.Draws
@@ -97,57 +121,54 @@ public static class ReportWriter
 
         // 5. Negative Î2 terms.
         var negative = ReportPlots.NegativeShare(groups);
-        Section(sections, "Negative Î2 terms", PlotFiles[4], negative, plotsFolder, written, skipped,
+        sections.Add("Negative Î2 terms", PlotFiles[4], negative,
             "Per-sample Î2 terms I(θ|x) − εᵀH can be negative (docs/estimators.md §7.2) although the Fisher diagonal is not. "
             + "The bars show, per group, the mean and the maximum over the parameters of the share of terms below zero; "
             + "consumers of a single-sample or small-batch Î2 (natural gradient, EWC, pruning) have to clip or damp it. Î1 terms are squares and never negative.",
             $"no {Keys(QuantityCatalog.With(QuantityRole.Share), q => q.TensorKey)} tensors in this result");
+    }
 
-        foreach (var file in PlotFiles)
-        {
-            var path = Path.Combine(plotsFolder, file);
-            if (!written.Contains(Path.GetFullPath(path)) && File.Exists(path))
-                File.Delete(path);
-        }
-
-        var report = new StringBuilder();
-        report.Append("# Fisher information report: job ").Append(data.JobId).Append("\n\n");
-        report.Append("Diagonal Fisher information estimates with the variance of every estimate, after Soen & Sun (NeurIPS 2024). ");
-        report.Append("The numbers below are means over a group's parameters; `summary.json` has the per-group table, `fisher.safetensors` every parameter.\n\n");
-        SpecTable(report, data);
-        GroupTable(report, data, groups);
-        report.Append(sections);
-
-        var reportPath = Path.GetFullPath(Path.Combine(resultFolder, ReportFile));
-        var temporary = Path.Combine(Path.GetDirectoryName(reportPath)!, $".{ReportFile}.{Guid.NewGuid():N}.tmp");
+    private static void WriteAtomically(string path, string text)
+    {
+        var temporary = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
         try
         {
-            File.WriteAllText(temporary, report.ToString(), new UTF8Encoding(false));
-            File.Move(temporary, reportPath, overwrite: true);
+            File.WriteAllText(temporary, text, new UTF8Encoding(false));
+            File.Move(temporary, path, overwrite: true);
         }
         finally
         {
             if (File.Exists(temporary))
                 File.Delete(temporary);
         }
-        return new ReportResult(reportPath, written, skipped);
     }
 
-    private static void Section(StringBuilder markdown, string title, string file, ScottPlot.Plot? plot, string plotsFolder,
-        List<string> written, List<string> skipped, string description, string reason)
+    /// <summary>The report's plot sections: each draws its plot and describes it, or says why it is not drawn.</summary>
+    private sealed class SectionWriter(string plotsFolder)
     {
-        markdown.Append("## ").Append(title).Append("\n\n");
-        if (plot is null)
+        public StringBuilder Markdown { get; } = new();
+
+        /// <summary>The PNG files written (full paths), in report order.</summary>
+        public List<string> Written { get; } = [];
+
+        /// <summary>One line per plot not drawn, saying why.</summary>
+        public List<string> Skipped { get; } = [];
+
+        public void Add(string title, string file, ScottPlot.Plot? plot, string description, string reason)
         {
-            markdown.Append("Not drawn: ").Append(reason).Append(".\n\n");
-            skipped.Add($"{file}: {reason}");
-            return;
+            Markdown.Append("## ").Append(title).Append("\n\n");
+            if (plot is null)
+            {
+                Markdown.Append("Not drawn: ").Append(reason).Append(".\n\n");
+                Skipped.Add($"{file}: {reason}");
+                return;
+            }
+            var path = Path.GetFullPath(Path.Combine(plotsFolder, file));
+            ReportPlots.Save(plot, path);
+            Written.Add(path);
+            Markdown.Append("![").Append(title).Append("](").Append(PlotsFolder).Append('/').Append(file).Append(")\n\n");
+            Markdown.Append(description).Append("\n\n");
         }
-        var path = Path.GetFullPath(Path.Combine(plotsFolder, file));
-        ReportPlots.Save(plot, path);
-        written.Add(path);
-        markdown.Append("![").Append(title).Append("](").Append(PlotsFolder).Append('/').Append(file).Append(")\n\n");
-        markdown.Append(description).Append("\n\n");
     }
 
     private static void SpecTable(StringBuilder markdown, JobResult data)
