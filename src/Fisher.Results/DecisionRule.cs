@@ -36,6 +36,21 @@ public static class DecisionRule
         return new GroupDecision { Basis = MissingBasis, Epsilon = epsilon, Delta = delta };
     }
 
+    /// <summary>
+    /// A decision as every table shows it: the better estimator's symbol with the ratio lower/higher of the label
+    /// variances ("Î2 (V2 = 0)" when the better one's is 0), "tie", or "–".
+    /// </summary>
+    public static string Describe(GroupDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        if (decision.IsTie())
+            return "tie";
+        if (decision.Better is null || QuantityCatalog.Find(decision.Better) is not { } better)
+            return NumberFormat.Missing;
+        return decision.Ratio() is 0 && QuantityCatalog.VarianceOf(better) is { } v ? $"{better.Symbol} ({v.Symbol} = 0)"
+            : decision.Ratio() is { } ratio ? $"{better.Symbol} ({NumberFormat.Format(ratio)}×)" : better.Symbol;
+    }
+
     private static GroupDecision Compare(double v1, double v2, string basis, double epsilon, double delta)
     {
         string? better = !double.IsFinite(v1) || !double.IsFinite(v2) || v1 == v2 ? null

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Fisher.Results.Reports;
 
 namespace Fisher.Results;
 
@@ -37,7 +36,7 @@ public sealed record ResultTable(string Title, IReadOnlyList<string> Headers, IR
                     : NumberFormat.Format(value.MeanEstimate));
             }
             if (decisions)
-                cells.Add(ReportWriter.DecisionText(g.Decision));
+                cells.Add(DecisionRule.Describe(g.Decision));
             return (IReadOnlyList<string>)cells;
         }).ToArray();
         return new ResultTable("mean diagonal entry per group ± relative standard error", headers, rows);

@@ -39,7 +39,7 @@ public sealed partial class DecisionAgreementTests
             var symbol = QuantityCatalog.Find(decision.Better)!.Symbol;
             Assert.StartsWith(symbol + " ", report[g], StringComparison.Ordinal);
             Assert.Equal(report[g], table.Rows[g][column]);
-            Assert.Equal(ReportWriter.DecisionText(decision), report[g]);
+            Assert.Equal(DecisionRule.Describe(decision), report[g]);
         }
         if (job.StartsWith("draws", StringComparison.Ordinal) || job.StartsWith("constructed", StringComparison.Ordinal))
             Assert.All(summary.Groups, g => Assert.Equal(DecisionRule.DrawsBasis, g.Decision.Basis));

@@ -256,7 +256,7 @@ public static class ReportWriter
             }
             foreach (var v in variances)
                 markdown.Append(' ').Append(g.VarianceMeans.TryGetValue(v, out var m) ? Format(m) : NumberFormat.Missing).Append(" |");
-            markdown.Append(' ').Append(DecisionText(g.Decision)).Append(" |");
+            markdown.Append(' ').Append(DecisionRule.Describe(g.Decision)).Append(" |");
             if (sampleSizes)
             {
                 var counts = needed.Select(q => g.Estimates.TryGetValue(q, out var e) && e.InputsNeeded is { } n ? NumberFormat.Count(n) : NumberFormat.Missing);
@@ -265,18 +265,6 @@ public static class ReportWriter
             markdown.Append('\n');
         }
         markdown.Append('\n');
-    }
-
-    /// <summary>The decision as a cell: the better estimator's symbol and the ratio lower/higher, "tie", or "–".</summary>
-    public static string DecisionText(GroupDecision decision)
-    {
-        ArgumentNullException.ThrowIfNull(decision);
-        if (decision.IsTie())
-            return "tie";
-        if (decision.Better is null || QuantityCatalog.Find(decision.Better) is not { } better)
-            return NumberFormat.Missing;
-        return decision.Ratio() is 0 && QuantityCatalog.VarianceOf(better) is { } v ? $"{better.Symbol} ({v.Symbol} = 0)"
-            : decision.Ratio() is { } ratio ? $"{better.Symbol} ({Format(ratio)}×)" : better.Symbol;
     }
 
     private static string TightnessTable(IReadOnlyList<GroupStatistics> groups)
