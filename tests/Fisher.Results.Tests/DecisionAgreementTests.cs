@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using Fisher.Estimators;
-using Fisher.Results.Reports;
 
 namespace Fisher.Results.Tests;
 
