@@ -46,9 +46,7 @@ estimate.SetAction((result, cancellation) => Cli.Run(async () =>
     };
     var id = result.GetValue(jobIdOption) ?? Cli.NewJobId();
     var folder = result.GetValue(output) ?? Path.Combine("results", id);
-    if (result.GetValue(metricsPort) is { } port)
-        ClusterConnection.MetricsPort = port;
-    await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), cancellation);
+    await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), result.GetValue(metricsPort), cancellation);
     AnsiConsole.MarkupLine($"Job [bold]{id}[/] on the {Markup.Escape(connection.Description)}: {Markup.Escape(spec.Quantities)} for {Markup.Escape(Path.GetFileName(spec.ModelPath))} on {Markup.Escape(Path.GetFileName(spec.InputsPath))}");
     try
     {

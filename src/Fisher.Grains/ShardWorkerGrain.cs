@@ -14,7 +14,8 @@ namespace Fisher.Grains;
 /// aggregator in chunks, then tells the coordinator.
 /// </summary>
 [Orleans.Placement.ActivationCountBasedPlacement] // spread compute over silos; the default prefers the caller's silo
-public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<ShardWorkerGrain> logger) : Grain, IShardWorkerGrain
+public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThreads computeThreads, ILogger<ShardWorkerGrain> logger)
+    : Grain, IShardWorkerGrain
 {
     private readonly FisherOptions _options = options.Value;
     private TaskAssignment? _task;
@@ -42,14 +43,14 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
         var coordinator = GrainFactory.GetGrain<IFisherJobGrain>(task.JobId);
         try
         {
-            _compute ??= await ComputeThreads.Run(() => new ShardComputation(task, _options.TorchThreads), cancellation);
+            _compute ??= await computeThreads.Run(() => new ShardComputation(task, _options.TorchThreads), cancellation);
             var compute = _compute;
-            var slice = _slice ?? ComputeThreads.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
+            var slice = _slice ?? computeThreads.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
             _slice = null;
             var done = await slice;
             long rowsDone = compute.RowsDone;
             if (!done) // without this tick's token: a later tick awaits it, and Stop waits for it before freeing the replica
-                _slice = ComputeThreads.Run(() => compute.Advance(_options.WorkerSlice));
+                _slice = computeThreads.Run(() => compute.Advance(_options.WorkerSlice));
             if (!await coordinator.Heartbeat(task.TaskId, task.Attempt, rowsDone))
             {
                 await Stop();
@@ -57,7 +58,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
             }
             if (!done)
                 return;
-            var moments = await ComputeThreads.Run(compute.Result, cancellation);
+            var moments = await computeThreads.Run(compute.Result, cancellation);
             using var ship = WorkerMetrics.Shipping(_telemetry, task);
             await PartialShipper.Ship(GrainFactory, task, moments, _options.ChunkElements, cancellation);
             await coordinator.TaskCompleted(task.TaskId, task.Attempt);
