@@ -86,7 +86,7 @@ public sealed class FisherJobGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<JobStatus> Start(JobSpec spec)
+    public async Task<JobStatus> StartAsync(JobSpec spec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (state.RecordExists && state.State.Spec is not null)
@@ -98,7 +98,7 @@ public sealed class FisherJobGrain(
         JobPlan plan;
         try
         {
-            plan = await Task.Run(() => JobPlanner.Plan(spec));
+            plan = await Task.Run(() => JobPlanner.Plan(spec), cancellationToken); // nothing is written before the plan
         }
         catch (JobSpecException e)
         {
@@ -133,9 +133,9 @@ public sealed class FisherJobGrain(
         return Status();
     }
 
-    public Task<JobStatus> GetStatus() => Task.FromResult(Status());
+    public Task<JobStatus> GetStatusAsync(CancellationToken cancellationToken = default) => Task.FromResult(Status());
 
-    public async Task<JobStatus> Cancel()
+    public async Task<JobStatus> CancelAsync(CancellationToken cancellationToken = default)
     {
         if (state.State.State == JobState.Running)
         {
@@ -147,7 +147,7 @@ public sealed class FisherJobGrain(
         return Status();
     }
 
-    public async Task<bool> Heartbeat(string taskId, int attempt, long rowsDone)
+    public async Task<bool> HeartbeatAsync(string taskId, int attempt, long rowsDone, CancellationToken cancellationToken = default)
     {
         if (state.State.State != JobState.Running || Find(taskId) is not { } task || task.Phase != TaskPhase.Running || task.Attempt != attempt)
             return false;
@@ -161,7 +161,7 @@ public sealed class FisherJobGrain(
         return true;
     }
 
-    public async Task TaskCompleted(string taskId, int attempt)
+    public async Task TaskCompletedAsync(string taskId, int attempt, CancellationToken cancellationToken = default)
     {
         if (Find(taskId) is not { } task || task.Phase == TaskPhase.Done)
             return;
@@ -185,7 +185,7 @@ public sealed class FisherJobGrain(
             await Dispatch();
     }
 
-    public async Task TaskFailed(string taskId, int attempt, string error)
+    public async Task TaskFailedAsync(string taskId, int attempt, string error, CancellationToken cancellationToken = default)
     {
         if (state.State.State != JobState.Running || Find(taskId) is not { } task)
             return;
@@ -214,7 +214,7 @@ public sealed class FisherJobGrain(
             var aggregator = GrainFactory.GetGrain<IMomentsAggregatorGrain>(PartialShipper.AggregatorKey(JobId, g));
             foreach (var quantity in JobPlanner.TargetQuantities(quantities))
             {
-                if (await aggregator.GetPrecision(quantity) is { } info)
+                if (await aggregator.GetPrecisionAsync(quantity) is { } info)
                     checks.Add(info with { Group = s.Groups[g] });
             }
         }
@@ -308,7 +308,7 @@ public sealed class FisherJobGrain(
         foreach (var start in starts)
         {
             using var span = JobMetrics.Dispatch(this, start);
-            await GrainFactory.GetGrain<IShardWorkerGrain>($"{JobId}/{start.TaskId}/{start.Attempt}").Start(start);
+            await GrainFactory.GetGrain<IShardWorkerGrain>($"{JobId}/{start.TaskId}/{start.Attempt}").StartAsync(start);
         }
     }
 

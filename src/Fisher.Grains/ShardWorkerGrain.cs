@@ -25,7 +25,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThr
     private bool _stopped;
     private WorkerMetrics.TaskTelemetry? _telemetry;
 
-    public Task Start(TaskAssignment assignment)
+    public Task StartAsync(TaskAssignment assignment, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(assignment);
         if (_task is not null)
@@ -51,7 +51,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThr
             long rowsDone = compute.RowsDone;
             if (!done) // without this tick's token: a later tick awaits it, and Stop waits for it before freeing the replica
                 _slice = computeThreads.Run(() => compute.Advance(_options.WorkerSlice));
-            if (!await coordinator.Heartbeat(task.TaskId, task.Attempt, rowsDone))
+            if (!await coordinator.HeartbeatAsync(task.TaskId, task.Attempt, rowsDone, cancellation))
             {
                 await Stop();
                 return;
@@ -61,14 +61,14 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThr
             var moments = await computeThreads.Run(compute.Result, cancellation);
             using var ship = WorkerMetrics.Shipping(_telemetry, task);
             await PartialShipper.Ship(GrainFactory, task, moments, _options.ChunkElements, cancellation);
-            await coordinator.TaskCompleted(task.TaskId, task.Attempt);
+            await coordinator.TaskCompletedAsync(task.TaskId, task.Attempt, cancellation);
             await Stop();
         }
         catch (JobSpecException e)
         {
             logger.LogWarning("Task {Task} of job {Job} failed on its input: {Error}", task.TaskId, task.JobId, e.Message);
             await Stop();
-            await coordinator.TaskFailed(task.TaskId, task.Attempt, e.Message);
+            await coordinator.TaskFailedAsync(task.TaskId, task.Attempt, e.Message, CancellationToken.None);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -92,7 +92,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThr
             if (++_failures >= MaxUnexpectedFailures)
             {
                 await Stop();
-                await coordinator.TaskFailed(task.TaskId, task.Attempt, $"{e.GetType().Name}: {e.Message}");
+                await coordinator.TaskFailedAsync(task.TaskId, task.Attempt, $"{e.GetType().Name}: {e.Message}", CancellationToken.None);
             }
         }
     }
@@ -186,7 +186,7 @@ public static class PartialShipper
             foreach (var chunk in chunks)
             {
                 cancellation.ThrowIfCancellationRequested();
-                outcome = await aggregator.AddChunk(chunk);
+                outcome = await aggregator.AddChunkAsync(chunk, cancellation);
                 WorkerMetrics.ChunkSent(task.GroupName, chunk);
                 if (outcome is MergeOutcome.Duplicate or MergeOutcome.Incomplete)
                     break;
