@@ -60,7 +60,7 @@ public sealed class JobGrainState
 /// task's partial is merged. The task table is persisted, so the job survives the loss of this grain's silo:
 /// the next call (a worker's report, a client's status poll) reactivates it elsewhere and it carries on.
 /// </summary>
-public sealed class FisherJobGrain(
+public sealed partial class FisherJobGrain(
     [PersistentState("job", FisherHosting.StorageName)] IPersistentState<JobGrainState> state,
     IOptions<FisherOptions> options,
     ILogger<FisherJobGrain> logger) : Grain, IFisherJobGrain
@@ -127,7 +127,7 @@ public sealed class FisherJobGrain(
             state.State.RoundEnd = state.State.RoundSize;
         }
         await state.WriteStateAsync();
-        logger.LogInformation("Job {Job}: {Tasks} tasks over {Inputs} inputs and {Groups} groups", JobId, plan.Tasks.Count, plan.Inputs, plan.Groups.Count);
+        Log.JobPlanned(logger, JobId, plan.Tasks.Count, plan.Inputs, plan.Groups.Count);
         StartTimer();
         await Dispatch();
         return Status();
@@ -178,7 +178,7 @@ public sealed class FisherJobGrain(
             state.State.State = JobState.Completed;
             state.State.FinishedAt = DateTimeOffset.UtcNow;
             StopTimer();
-            logger.LogInformation("Job {Job} completed", JobId);
+            Log.JobCompleted(logger, JobId);
         }
         await state.WriteStateAsync();
         if (state.State.State == JobState.Running)
@@ -226,7 +226,7 @@ public sealed class FisherJobGrain(
             foreach (var t in s.Tasks.Where(t => t.Phase == TaskPhase.Pending))
                 t.Phase = TaskPhase.Skipped;
             s.StoppedEarly = s.Tasks.Any(t => t.Phase == TaskPhase.Skipped);
-            logger.LogInformation("Job {Job}: target relative error reached after {Rounds} shards", JobId, s.RoundEnd);
+            Log.TargetReached(logger, JobId, s.RoundEnd);
         }
         else
         {
@@ -268,7 +268,7 @@ public sealed class FisherJobGrain(
         {
             if (_leases.TryGetValue(task.TaskId, out var until) && until > now)
                 continue;
-            logger.LogWarning("Job {Job}: task {Task} attempt {Attempt} lost its lease; re-dispatching", JobId, task.TaskId, task.Attempt);
+            Log.LeaseExpired(logger, JobId, task.TaskId, task.Attempt);
             task.Phase = TaskPhase.Pending;
             task.RowsDone = 0;
             state.State.Redispatches++;
@@ -323,7 +323,7 @@ public sealed class FisherJobGrain(
         }
         catch (Exception e) when (e is TimeoutException or OrleansException)
         {
-            logger.LogInformation(e, "Job {Job}: could not count silos; keeping {Silos}", JobId, _silos);
+            Log.SilosNotCounted(logger, e, JobId, _silos);
         }
         _silosCheckedAt = DateTimeOffset.UtcNow;
         return _silos;
@@ -354,5 +354,24 @@ public sealed class FisherJobGrain(
             InputsMerged = s.Tasks.Where(t => t.GroupIndex == 0 && t.Phase == TaskPhase.Done).Sum(t => t.Rows),
             Precision = s.Precision.ToArray(),
         };
+    }
+
+    /// <summary>The coordinator's log events (source-generated).</summary>
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Job {Job}: {Tasks} tasks over {Inputs} inputs and {Groups} groups")]
+        public static partial void JobPlanned(ILogger logger, string job, int tasks, long inputs, int groups);
+
+        [LoggerMessage(2, LogLevel.Information, "Job {Job} completed")]
+        public static partial void JobCompleted(ILogger logger, string job);
+
+        [LoggerMessage(3, LogLevel.Information, "Job {Job}: target relative error reached after {Rounds} shards")]
+        public static partial void TargetReached(ILogger logger, string job, int rounds);
+
+        [LoggerMessage(4, LogLevel.Warning, "Job {Job}: task {Task} attempt {Attempt} lost its lease; re-dispatching")]
+        public static partial void LeaseExpired(ILogger logger, string job, string task, int attempt);
+
+        [LoggerMessage(5, LogLevel.Information, "Job {Job}: could not count silos; keeping {Silos}")]
+        public static partial void SilosNotCounted(ILogger logger, Exception exception, string job, int silos);
     }
 }

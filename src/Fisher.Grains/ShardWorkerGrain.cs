@@ -14,7 +14,7 @@ namespace Fisher.Grains;
 /// aggregator in chunks, then tells the coordinator.
 /// </summary>
 [Orleans.Placement.ActivationCountBasedPlacement] // spread compute over silos; the default prefers the caller's silo
-public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThreads computeThreads, ILogger<ShardWorkerGrain> logger)
+public sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThreads computeThreads, ILogger<ShardWorkerGrain> logger)
     : Grain, IShardWorkerGrain
 {
     private readonly FisherOptions _options = options.Value;
@@ -66,7 +66,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThr
         }
         catch (JobSpecException e)
         {
-            logger.LogWarning("Task {Task} of job {Job} failed on its input: {Error}", task.TaskId, task.JobId, e.Message);
+            Log.InputRejected(logger, task.TaskId, task.JobId, e.Message);
             await Stop();
             await coordinator.TaskFailedAsync(task.TaskId, task.Attempt, e.Message, CancellationToken.None);
         }
@@ -77,14 +77,14 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThr
         catch (Exception e) when (e is TimeoutException or OrleansException)
         {
             // Transient: the next tick tries again; if this silo is unhealthy, the lease expires and the task moves.
-            logger.LogInformation(e, "Task {Task} of job {Job}: transient failure, retrying", task.TaskId, task.JobId);
+            Log.TransientFailure(logger, e, task.TaskId, task.JobId);
             WorkerMetrics.Retry("transient");
         }
         catch (Exception e)
         {
             // Anything else (a native torch error, say) would fail again on every attempt: after a few tries the
             // job fails with the message instead of being re-dispatched forever.
-            logger.LogError(e, "Task {Task} of job {Job}: unexpected failure {Count}", task.TaskId, task.JobId, _failures + 1);
+            Log.UnexpectedFailure(logger, e, task.TaskId, task.JobId, _failures + 1);
             WorkerMetrics.Retry("error");
             // The failure may have hit a batch half-merged: the retry starts the task over from its first row on a new
             // replica rather than count part of that batch twice.
@@ -123,7 +123,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThr
             catch (Exception e)
             {
                 // The task is over: its last slice's outcome no longer matters.
-                logger.LogDebug(e, "Slice in flight ended with an error after its task stopped");
+                Log.SliceFailedAfterStop(logger, e);
             }
         }
         _compute?.Dispose();
@@ -135,6 +135,22 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThr
         _timer?.Dispose();
         await DisposeCompute();
         _telemetry?.Dispose();
+    }
+
+    /// <summary>The worker's log events (source-generated).</summary>
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Task {Task} of job {Job} failed on its input: {Error}")]
+        public static partial void InputRejected(ILogger logger, string task, string job, string error);
+
+        [LoggerMessage(2, LogLevel.Information, "Task {Task} of job {Job}: transient failure, retrying")]
+        public static partial void TransientFailure(ILogger logger, Exception exception, string task, string job);
+
+        [LoggerMessage(3, LogLevel.Error, "Task {Task} of job {Job}: unexpected failure {Count}")]
+        public static partial void UnexpectedFailure(ILogger logger, Exception exception, string task, string job, int count);
+
+        [LoggerMessage(4, LogLevel.Debug, "Slice in flight ended with an error after its task stopped")]
+        public static partial void SliceFailedAfterStop(ILogger logger, Exception exception);
     }
 }
 

@@ -47,5 +47,5 @@ var app = builder.Build();
 app.MapGet("/", () => Results.Text($"Fisher.Silo {(string.IsNullOrWhiteSpace(redis) ? "localhost clustering" : "Redis membership")}, silo port {siloPort}, gateway {gatewayPort}\n"));
 app.MapPrometheusScrapingEndpoint();
 app.MapFisherHealth();
-app.Logger.LogInformation("Fisher.Silo: {Mode}, silo port {SiloPort}, gateway port {GatewayPort}", string.IsNullOrWhiteSpace(redis) ? "localhost clustering, in-memory state" : "Redis membership and state", siloPort, gatewayPort);
+Log.SiloStarting(app.Logger, string.IsNullOrWhiteSpace(redis) ? "localhost clustering, in-memory state" : "Redis membership and state", siloPort, gatewayPort);
 await app.RunAsync();
