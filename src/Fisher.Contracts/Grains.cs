@@ -35,7 +35,7 @@ public interface IFisherJobGrain : IGrainWithStringKey
 
     /// <summary>A worker met bad input: the job fails with this message.</summary>
     [Alias("TaskFailed")]
-    Task TaskFailedAsync(string taskId, int attempt, string error, CancellationToken cancellationToken = default);
+    Task TaskFailedAsync(string taskId, int attempt, string message, CancellationToken cancellationToken = default);
 }
 
 /// <summary>

@@ -60,6 +60,8 @@ public sealed class JobGrainState
 /// task's partial is merged. The task table is persisted, so the job survives the loss of this grain's silo:
 /// the next call (a worker's report, a client's status poll) reactivates it elsewhere and it carries on.
 /// </summary>
+// Writes of the job's state take CancellationToken.None: the state has already changed in memory, and a caller that
+// gives up must not leave it changed but unpersisted.
 public sealed partial class FisherJobGrain(
     [PersistentState("job", FisherHosting.StorageName)] IPersistentState<JobGrainState> state,
     IOptions<FisherOptions> options,
@@ -103,7 +105,7 @@ public sealed partial class FisherJobGrain(
         catch (JobSpecException e)
         {
             state.State = new JobGrainState { Spec = spec, State = JobState.Failed, Error = e.Message, StartedAt = DateTimeOffset.UtcNow, FinishedAt = DateTimeOffset.UtcNow };
-            await state.WriteStateAsync();
+            await state.WriteStateAsync(CancellationToken.None);
             return Status();
         }
         state.State = new JobGrainState
@@ -126,7 +128,7 @@ public sealed partial class FisherJobGrain(
             state.State.RoundSize = Math.Max(1, limit / Math.Max(1, plan.Groups.Count));
             state.State.RoundEnd = state.State.RoundSize;
         }
-        await state.WriteStateAsync();
+        await state.WriteStateAsync(CancellationToken.None);
         Log.JobPlanned(logger, JobId, plan.Tasks.Count, plan.Inputs, plan.Groups.Count);
         StartTimer();
         await Dispatch();
@@ -141,7 +143,7 @@ public sealed partial class FisherJobGrain(
         {
             state.State.State = JobState.Cancelled;
             state.State.FinishedAt = DateTimeOffset.UtcNow;
-            await state.WriteStateAsync();
+            await state.WriteStateAsync(CancellationToken.None);
             StopTimer();
         }
         return Status();
@@ -180,21 +182,21 @@ public sealed partial class FisherJobGrain(
             StopTimer();
             Log.JobCompleted(logger, JobId);
         }
-        await state.WriteStateAsync();
+        await state.WriteStateAsync(CancellationToken.None);
         if (state.State.State == JobState.Running)
             await Dispatch();
     }
 
-    public async Task TaskFailedAsync(string taskId, int attempt, string error, CancellationToken cancellationToken = default)
+    public async Task TaskFailedAsync(string taskId, int attempt, string message, CancellationToken cancellationToken = default)
     {
         if (state.State.State != JobState.Running || Find(taskId) is not { } task)
             return;
         JobMetrics.TaskFailed();
         state.State.State = JobState.Failed;
-        state.State.Error = $"task {taskId} (rows {task.FirstRow}..{task.FirstRow + task.Rows - 1}, group {task.GroupName}): {error}";
+        state.State.Error = $"task {taskId} (rows {task.FirstRow}..{task.FirstRow + task.Rows - 1}, group {task.GroupName}): {message}";
         state.State.FinishedAt = DateTimeOffset.UtcNow;
         StopTimer();
-        await state.WriteStateAsync();
+        await state.WriteStateAsync(CancellationToken.None);
     }
 
     /// <summary>
@@ -277,7 +279,7 @@ public sealed partial class FisherJobGrain(
             changed = true;
         }
         if (changed)
-            await state.WriteStateAsync();
+            await state.WriteStateAsync(CancellationToken.None);
         await Dispatch();
         JobMetrics.Progress(this, Status());
     }

@@ -87,7 +87,8 @@ public sealed class MomentsAggregatorGrain(
         }
         try
         {
-            await state.WriteStateAsync();
+            // Not the caller's token: a merge, once applied in memory, is persisted.
+            await state.WriteStateAsync(CancellationToken.None);
         }
         catch
         {

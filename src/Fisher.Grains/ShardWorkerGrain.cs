@@ -50,7 +50,7 @@ public sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, Co
             var done = await slice;
             long rowsDone = compute.RowsDone;
             if (!done) // without this tick's token: a later tick awaits it, and Stop waits for it before freeing the replica
-                _slice = computeThreads.Run(() => compute.Advance(_options.WorkerSlice));
+                _slice = computeThreads.Run(() => compute.Advance(_options.WorkerSlice), CancellationToken.None);
             if (!await coordinator.HeartbeatAsync(task.TaskId, task.Attempt, rowsDone, cancellation))
             {
                 await Stop();
