@@ -214,13 +214,13 @@ internal static class Cases
             int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
             var pauseBefore = GC.GetTotalPauseDuration();
             var clock = Stopwatch.StartNew();
-            var status = await job.Start(spec);
+            var status = await job.StartAsync(spec);
             var trace = new List<string>();
             while (!status.IsFinished)
             {
                 await Task.Delay(10);
                 var previous = status;
-                status = await job.GetStatus();
+                status = await job.GetStatusAsync();
                 if (options.Trace && (status.WorkDone != previous.WorkDone || status.TasksCompleted != previous.TasksCompleted || status.TasksRunning != previous.TasksRunning))
                     trace.Add(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds,7:0.000} s: work {status.WorkDone}/{status.WorkTotal}, tasks running {status.TasksRunning}, completed {status.TasksCompleted}/{status.TasksTotal}"));
             }

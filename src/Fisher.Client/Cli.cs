@@ -31,9 +31,13 @@ internal static class Cli
     public static string NewJobId() =>
         $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
 
-    public static Task<ClusterConnection> Connect(string? redis, string? gateway, bool verbose, CancellationToken cancellation) =>
+    /// <summary>
+    /// The embedded silo unless <paramref name="redis"/> or <paramref name="gateway"/> names a cluster;
+    /// <paramref name="metricsPort"/> applies to the embedded silo only.
+    /// </summary>
+    public static Task<ClusterConnection> Connect(string? redis, string? gateway, bool verbose, int? metricsPort, CancellationToken cancellation) =>
         redis is null && gateway is null
-            ? ClusterConnection.StartEmbedded(verbose, cancellation)
+            ? ClusterConnection.StartEmbedded(verbose, metricsPort, cancellation)
             : ClusterConnection.Connect(redis, gateway, verbose, cancellation);
 
     public static Task<ClusterConnection> ConnectCluster(string? redis, string? gateway, bool verbose, CancellationToken cancellation) =>

@@ -31,17 +31,17 @@ internal sealed class ClusterConnection : IAsyncDisposable
 
     public string Description { get; }
 
+    /// <summary>The <c>FISHER_METRICS_PORT</c> environment variable, when it holds a port number.</summary>
+    private static int? EnvironmentMetricsPort =>
+        int.TryParse(Environment.GetEnvironmentVariable("FISHER_METRICS_PORT"), out var port) && port > 0 ? port : null;
+
     /// <summary>
-    /// <c>fisher estimate --metrics-port N</c>: the embedded silo serves Prometheus <c>/metrics</c> on 127.0.0.1:N (a
-    /// minimal Kestrel host in this process). Unset: the <c>FISHER_METRICS_PORT</c> environment variable, else none.
+    /// Starts one silo in this process on free loopback ports, with in-memory grain state. With
+    /// <paramref name="metricsPort"/> (<c>fisher estimate --metrics-port N</c>; unset: the <c>FISHER_METRICS_PORT</c>
+    /// environment variable, else none) the silo serves Prometheus <c>/metrics</c> on 127.0.0.1:N (a minimal Kestrel
+    /// host in this process).
     /// </summary>
-    public static int? MetricsPort { get; set; }
-
-    private static int? ConfiguredMetricsPort =>
-        MetricsPort ?? (int.TryParse(Environment.GetEnvironmentVariable("FISHER_METRICS_PORT"), out var port) && port > 0 ? port : null);
-
-    /// <summary>Starts one silo in this process on free loopback ports, with in-memory grain state.</summary>
-    public static async Task<ClusterConnection> StartEmbedded(bool verbose, CancellationToken cancellation)
+    public static async Task<ClusterConnection> StartEmbedded(bool verbose, int? metricsPort, CancellationToken cancellation)
     {
         int siloPort = FreePort(), gatewayPort = FreePort();
         void Silo(ISiloBuilder silo) => silo
@@ -53,17 +53,17 @@ internal sealed class ClusterConnection : IAsyncDisposable
             .AddActivityPropagation();
         IHost host;
         string metrics = "";
-        if (ConfiguredMetricsPort is int metricsPort)
+        if ((metricsPort ?? EnvironmentMetricsPort) is int port)
         {
             var web = WebApplication.CreateSlimBuilder();
-            web.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, metricsPort));
+            web.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
             ConfigureLogging(web.Logging, verbose);
             web.UseOrleans(Silo);
             web.Services.AddFisherTelemetry(web.Configuration, "fisher-cli", prometheus: true);
             var app = web.Build();
             app.MapPrometheusScrapingEndpoint();
             host = app;
-            metrics = $", metrics on http://127.0.0.1:{metricsPort}/metrics";
+            metrics = $", metrics on http://127.0.0.1:{port}/metrics";
         }
         else
         {

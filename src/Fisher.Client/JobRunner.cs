@@ -16,7 +16,7 @@ internal static class JobRunner
     public static async Task<JobStatus> Submit(IClusterClient client, string jobId, JobSpec spec)
     {
         JobOptions.Validate(spec);
-        var status = await client.GetGrain<IFisherJobGrain>(jobId).Start(spec);
+        var status = await client.GetGrain<IFisherJobGrain>(jobId).StartAsync(spec);
         if (status.State == JobState.Failed)
             throw new JobFailedException(status.Error ?? "the job failed");
         return status;
@@ -26,7 +26,7 @@ internal static class JobRunner
     public static async Task<JobStatus> Watch(IClusterClient client, string jobId, bool progress, CancellationToken cancellation)
     {
         var job = client.GetGrain<IFisherJobGrain>(jobId);
-        var status = await job.GetStatus();
+        var status = await job.GetStatusAsync(cancellation);
         if (status.State == JobState.Unknown)
             throw new JobFailedException($"no job '{jobId}' on this cluster");
         var rate = new RateMeter();
@@ -41,7 +41,7 @@ internal static class JobRunner
                     while (!status.IsFinished)
                     {
                         await Task.Delay(250, cancellation);
-                        status = await job.GetStatus();
+                        status = await job.GetStatusAsync(cancellation);
                         rate.Add(status);
                         bar.Value = status.WorkDone;
                         bar.Description = Describe(status, rate);
@@ -55,7 +55,7 @@ internal static class JobRunner
             while (!status.IsFinished)
             {
                 await Task.Delay(250, cancellation);
-                status = await job.GetStatus();
+                status = await job.GetStatusAsync(cancellation);
                 rate.Add(status);
                 if (progress && lastLine.Elapsed > TimeSpan.FromSeconds(2))
                 {

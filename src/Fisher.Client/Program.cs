@@ -47,9 +47,7 @@ estimate.SetAction((result, cancellation) => Cli.Run(async () =>
     };
     var id = result.GetValue(jobIdOption) ?? Cli.NewJobId();
     var folder = result.GetValue(output) ?? Path.Combine("results", id);
-    if (result.GetValue(metricsPort) is { } port)
-        ClusterConnection.MetricsPort = port;
-    await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), cancellation);
+    await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), result.GetValue(metricsPort), cancellation);
     AnsiConsole.MarkupLine($"Job [bold]{id}[/] on the {Markup.Escape(connection.Description)}: {Markup.Escape(spec.Quantities.ToKeyList())} for {Markup.Escape(Path.GetFileName(spec.ModelPath))} on {Markup.Escape(Path.GetFileName(spec.InputsPath))}");
     try
     {
@@ -60,7 +58,8 @@ estimate.SetAction((result, cancellation) => Cli.Run(async () =>
     }
     catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
     {
-        await connection.Client.GetGrain<IFisherJobGrain>(id).Cancel();
+        // The command's token is cancelled already: the cancel call itself must not carry it.
+        await connection.Client.GetGrain<IFisherJobGrain>(id).CancelAsync(CancellationToken.None);
         throw;
     }
     return 0;
@@ -105,9 +104,9 @@ Command JobCommand(string name, string description, Func<ClusterConnection, stri
     return command;
 }
 
-var status = JobCommand("status", "Print a job's state and progress.", async (connection, id, _, _) =>
+var status = JobCommand("status", "Print a job's state and progress.", async (connection, id, _, cancellation) =>
 {
-    var s = await connection.Client.GetGrain<IFisherJobGrain>(id).GetStatus();
+    var s = await connection.Client.GetGrain<IFisherJobGrain>(id).GetStatusAsync(cancellation);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{id}: {s.State}, {100 * s.Fraction:F1}% ({s.TasksCompleted}/{s.TasksTotal} tasks, {s.TasksRunning} running, {s.Redispatches} re-dispatched){(s.Error is null ? "" : ": " + s.Error)}"));
     return s.State == JobState.Unknown ? 2 : 0;
@@ -118,17 +117,17 @@ var watch = JobCommand("watch", "Show a job's progress until it finishes.", asyn
     Console.WriteLine($"{id}: {s.State}{(s.Error is null ? "" : ": " + s.Error)}");
     return s.State == JobState.Completed ? 0 : 1;
 });
-var fetch = JobCommand("fetch", "Write a completed job's results (fisher.safetensors, summary.json) and print its table.", async (connection, id, result, _) =>
+var fetch = JobCommand("fetch", "Write a completed job's results (fisher.safetensors, summary.json) and print its table.", async (connection, id, result, cancellation) =>
 {
-    var s = await connection.Client.GetGrain<IFisherJobGrain>(id).GetStatus();
+    var s = await connection.Client.GetGrain<IFisherJobGrain>(id).GetStatusAsync(cancellation);
     var folder = result.GetValue(output) ?? Path.Combine("results", id);
     var jobResult = await JobRunner.Fetch(connection.Client, s, folder);
     JobRunner.PrintTable(s, jobResult, folder);
     return 0;
 }, output);
-var cancel = JobCommand("cancel", "Cancel a running job.", async (connection, id, _, _) =>
+var cancel = JobCommand("cancel", "Cancel a running job.", async (connection, id, _, cancellation) =>
 {
-    var s = await connection.Client.GetGrain<IFisherJobGrain>(id).Cancel();
+    var s = await connection.Client.GetGrain<IFisherJobGrain>(id).CancelAsync(cancellation);
     Console.WriteLine($"{id}: {s.State}");
     return 0;
 });

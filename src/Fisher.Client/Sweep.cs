@@ -98,7 +98,7 @@ internal static partial class Sweep
             }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
             {
-                await client.GetGrain<IFisherJobGrain>(id).Cancel();
+                await client.GetGrain<IFisherJobGrain>(id).CancelAsync(CancellationToken.None);
                 throw;
             }
             if (status.State != JobState.Completed)

@@ -89,7 +89,7 @@ internal static class TrainCommands
                 OutFolder = result.GetValue(output) ?? Path.Combine("results", "sweep-" + Cli.NewJobId()),
                 Progress = !result.GetValue(noProgress),
             };
-            await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), cancellation);
+            await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), metricsPort: null, cancellation);
             AnsiConsole.MarkupLine(Markup.Escape($"Sweep of {files.Count} checkpoints on the {connection.Description}: {options.Spec.Quantities.ToKeyList()}, {Fisher.Estimators.SpecNames.Groupings.Key(options.Spec.Grouping)} groups, {Path.GetFileName(options.Spec.InputsPath)}"));
             await Sweep.Run(connection.Client, options, Console.Out, cancellation);
             return 0;

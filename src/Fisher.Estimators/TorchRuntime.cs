@@ -45,7 +45,7 @@ public static class TorchRuntime
             return;
         try
         {
-            malloc_trim(0);
+            _ = malloc_trim(0); // returns whether memory was released: either is fine
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -59,8 +59,8 @@ public static class TorchRuntime
             return;
         try
         {
-            mallopt(MmapThreshold, 32 << 20);   // glibc's maximum; fixing it also stops the dynamic raise
-            mallopt(TrimThreshold, 512 << 20);  // AfterBatch trims instead, every 64 batches
+            _ = mallopt(MmapThreshold, 32 << 20);   // glibc's maximum; fixing it also stops the dynamic raise
+            _ = mallopt(TrimThreshold, 512 << 20);  // AfterBatch trims instead, every 64 batches
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {

@@ -3,26 +3,35 @@ using System.Collections.Concurrent;
 namespace Fisher.Grains;
 
 /// <summary>
-/// A fixed set of dedicated threads (one per core by default) that runs all tensor work of a silo. Grain turns stay
-/// free, the thread pool stays free for Orleans' networking, and native memory is allocated and freed by the same
-/// few threads: with thread-pool threads, each slice of a task could land on a different thread and its tensors
-/// were spread over many glibc arenas, which let a silo's resident size creep up over long jobs.
+/// A fixed set of dedicated threads (<see cref="FisherOptions.ComputeThreadCount"/>, one per core by default) that runs
+/// all tensor work of a silo. Grain turns stay free, the thread pool stays free for Orleans' networking, and native
+/// memory is allocated and freed by the same few threads: with thread-pool threads, each slice of a task could land on
+/// a different thread and its tensors were spread over many glibc arenas, which let a silo's resident size creep up
+/// over long jobs. One instance per silo (a singleton registered by <see cref="FisherHosting.AddFisherGrains"/>).
 /// </summary>
-public static class ComputeThreads
+public sealed class ComputeThreads : IDisposable
 {
-    private static readonly BlockingCollection<Action> Queue = [];
-    private static int _started;
+    private readonly BlockingCollection<Action> _queue = [];
+    private readonly int _count;
+    private int _started;
 
-    /// <summary>Threads that run tensor work (set before the first job; default: the processor count).</summary>
-    public static int Count { get; set; } = Environment.ProcessorCount;
+    /// <summary>Threads are started on the first <see cref="Run{T}"/>.</summary>
+    public ComputeThreads(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        _count = count;
+    }
+
+    /// <summary>Threads that run tensor work.</summary>
+    public int Count => _count;
 
     /// <summary>Runs <paramref name="work"/> on a compute thread and completes with its result or exception.</summary>
-    public static Task<T> Run<T>(Func<T> work, CancellationToken cancellation = default)
+    public Task<T> Run<T>(Func<T> work, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(work);
         Start();
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Queue.Add(() =>
+        _queue.Add(() =>
         {
             if (cancellation.IsCancellationRequested)
             {
@@ -41,15 +50,21 @@ public static class ComputeThreads
         return done.Task;
     }
 
-    private static void Start()
+    /// <summary>
+    /// Lets the threads finish the queued work and end. The collection itself is not disposed: a thread may still be
+    /// inside its consuming enumerator.
+    /// </summary>
+    public void Dispose() => _queue.CompleteAdding();
+
+    private void Start()
     {
         if (Interlocked.Exchange(ref _started, 1) == 1)
             return;
-        for (int i = 0; i < Math.Max(1, Count); i++)
+        for (int i = 0; i < _count; i++)
         {
             new Thread(() =>
             {
-                foreach (var action in Queue.GetConsumingEnumerable())
+                foreach (var action in _queue.GetConsumingEnumerable())
                     action();
             })
             {

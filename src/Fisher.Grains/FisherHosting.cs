@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Storage;
@@ -19,14 +21,13 @@ public static class FisherHosting
     /// <summary>Service id (Redis keys are prefixed with it).</summary>
     public const string ServiceId = "fisher";
 
-    /// <summary>How long Redis keeps a job's state after its last write (fetch results before then).</summary>
-    public static TimeSpan StateExpiry { get; set; } = TimeSpan.FromDays(7);
-
-    /// <summary>Adds the job grains' options; storage, clustering and ids are added by the caller.</summary>
+    /// <summary>Adds the job grains' options (validated at start) and the silo's compute threads; storage, clustering and ids are added by the caller.</summary>
     public static ISiloBuilder AddFisherGrains(this ISiloBuilder silo, Action<FisherOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(silo);
-        silo.Services.AddOptions<FisherOptions>().Configure(o => configure?.Invoke(o));
+        silo.Services.AddOptions<FisherOptions>().Configure(o => configure?.Invoke(o)).ValidateOnStart();
+        silo.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FisherOptions>, FisherOptionsValidator>());
+        silo.Services.AddSingleton(services => new ComputeThreads(services.GetRequiredService<IOptions<FisherOptions>>().Value.ComputeThreadCount));
         return silo;
     }
 
@@ -63,7 +64,8 @@ public static class FisherHosting
         {
             o.ConfigurationOptions = RedisOptions(connectionString);
             o.GrainStorageSerializer = ActivatorUtilities.CreateInstance<OrleansGrainStorageSerializer>(services);
-            o.EntryExpiry = StateExpiry; // finished jobs' moments do not pile up in Redis forever
+            // Finished jobs' moments do not pile up in Redis forever.
+            o.EntryExpiry = services.GetRequiredService<IOptions<FisherOptions>>().Value.StateExpiry;
         }));
         return silo;
     }

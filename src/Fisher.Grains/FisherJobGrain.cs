@@ -60,7 +60,9 @@ public sealed class JobGrainState
 /// task's partial is merged. The task table is persisted, so the job survives the loss of this grain's silo:
 /// the next call (a worker's report, a client's status poll) reactivates it elsewhere and it carries on.
 /// </summary>
-public sealed class FisherJobGrain(
+// Writes of the job's state take CancellationToken.None: the state has already changed in memory, and a caller that
+// gives up must not leave it changed but unpersisted.
+public sealed partial class FisherJobGrain(
     [PersistentState("job", FisherHosting.StorageName)] IPersistentState<JobGrainState> state,
     IOptions<FisherOptions> options,
     ILogger<FisherJobGrain> logger) : Grain, IFisherJobGrain
@@ -86,24 +88,24 @@ public sealed class FisherJobGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<JobStatus> Start(JobSpec spec)
+    public async Task<JobStatus> StartAsync(JobSpec spec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (state.RecordExists && state.State.Spec is not null)
         {
             if (state.State.Spec != spec)
-                throw new ArgumentException($"job id '{JobId}' is taken by a job with another spec; choose another --job-id");
+                throw new ArgumentException($"job id '{JobId}' is taken by a job with another spec");
             return Status();
         }
         JobPlan plan;
         try
         {
-            plan = await Task.Run(() => JobPlanner.Plan(spec));
+            plan = await Task.Run(() => JobPlanner.Plan(spec), cancellationToken); // nothing is written before the plan
         }
         catch (JobSpecException e)
         {
             state.State = new JobGrainState { Spec = spec, State = JobState.Failed, Error = e.Message, StartedAt = DateTimeOffset.UtcNow, FinishedAt = DateTimeOffset.UtcNow };
-            await state.WriteStateAsync();
+            await state.WriteStateAsync(CancellationToken.None);
             return Status();
         }
         state.State = new JobGrainState
@@ -126,28 +128,28 @@ public sealed class FisherJobGrain(
             state.State.RoundSize = Math.Max(1, limit / Math.Max(1, plan.Groups.Count));
             state.State.RoundEnd = state.State.RoundSize;
         }
-        await state.WriteStateAsync();
-        logger.LogInformation("Job {Job}: {Tasks} tasks over {Inputs} inputs and {Groups} groups", JobId, plan.Tasks.Count, plan.Inputs, plan.Groups.Count);
+        await state.WriteStateAsync(CancellationToken.None);
+        Log.JobPlanned(logger, JobId, plan.Tasks.Count, plan.Inputs, plan.Groups.Count);
         StartTimer();
         await Dispatch();
         return Status();
     }
 
-    public Task<JobStatus> GetStatus() => Task.FromResult(Status());
+    public Task<JobStatus> GetStatusAsync(CancellationToken cancellationToken = default) => Task.FromResult(Status());
 
-    public async Task<JobStatus> Cancel()
+    public async Task<JobStatus> CancelAsync(CancellationToken cancellationToken = default)
     {
         if (state.State.State == JobState.Running)
         {
             state.State.State = JobState.Cancelled;
             state.State.FinishedAt = DateTimeOffset.UtcNow;
-            await state.WriteStateAsync();
+            await state.WriteStateAsync(CancellationToken.None);
             StopTimer();
         }
         return Status();
     }
 
-    public async Task<bool> Heartbeat(string taskId, int attempt, long rowsDone)
+    public async Task<bool> HeartbeatAsync(string taskId, int attempt, long rowsDone, CancellationToken cancellationToken = default)
     {
         if (state.State.State != JobState.Running || Find(taskId) is not { } task || task.Phase != TaskPhase.Running || task.Attempt != attempt)
             return false;
@@ -161,7 +163,7 @@ public sealed class FisherJobGrain(
         return true;
     }
 
-    public async Task TaskCompleted(string taskId, int attempt)
+    public async Task TaskCompletedAsync(string taskId, int attempt, CancellationToken cancellationToken = default)
     {
         if (Find(taskId) is not { } task || task.Phase == TaskPhase.Done)
             return;
@@ -178,23 +180,23 @@ public sealed class FisherJobGrain(
             state.State.State = JobState.Completed;
             state.State.FinishedAt = DateTimeOffset.UtcNow;
             StopTimer();
-            logger.LogInformation("Job {Job} completed", JobId);
+            Log.JobCompleted(logger, JobId);
         }
-        await state.WriteStateAsync();
+        await state.WriteStateAsync(CancellationToken.None);
         if (state.State.State == JobState.Running)
             await Dispatch();
     }
 
-    public async Task TaskFailed(string taskId, int attempt, string error)
+    public async Task TaskFailedAsync(string taskId, int attempt, string message, CancellationToken cancellationToken = default)
     {
         if (state.State.State != JobState.Running || Find(taskId) is not { } task)
             return;
         JobMetrics.TaskFailed();
         state.State.State = JobState.Failed;
-        state.State.Error = $"task {taskId} (rows {task.FirstRow}..{task.FirstRow + task.Rows - 1}, group {task.GroupName}): {error}";
+        state.State.Error = $"task {taskId} (rows {task.FirstRow}..{task.FirstRow + task.Rows - 1}, group {task.GroupName}): {message}";
         state.State.FinishedAt = DateTimeOffset.UtcNow;
         StopTimer();
-        await state.WriteStateAsync();
+        await state.WriteStateAsync(CancellationToken.None);
     }
 
     /// <summary>
@@ -214,7 +216,7 @@ public sealed class FisherJobGrain(
             var aggregator = GrainFactory.GetGrain<IMomentsAggregatorGrain>(PartialShipper.AggregatorKey(JobId, g));
             foreach (var quantity in JobPlanner.TargetQuantities(quantities))
             {
-                if (await aggregator.GetPrecision(quantity) is { } info)
+                if (await aggregator.GetPrecisionAsync(quantity) is { } info)
                     checks.Add(info with { Group = s.Groups[g] });
             }
         }
@@ -226,7 +228,7 @@ public sealed class FisherJobGrain(
             foreach (var t in s.Tasks.Where(t => t.Phase == TaskPhase.Pending))
                 t.Phase = TaskPhase.Skipped;
             s.StoppedEarly = s.Tasks.Any(t => t.Phase == TaskPhase.Skipped);
-            logger.LogInformation("Job {Job}: target relative error reached after {Rounds} shards", JobId, s.RoundEnd);
+            Log.TargetReached(logger, JobId, s.RoundEnd);
         }
         else
         {
@@ -268,7 +270,7 @@ public sealed class FisherJobGrain(
         {
             if (_leases.TryGetValue(task.TaskId, out var until) && until > now)
                 continue;
-            logger.LogWarning("Job {Job}: task {Task} attempt {Attempt} lost its lease; re-dispatching", JobId, task.TaskId, task.Attempt);
+            Log.LeaseExpired(logger, JobId, task.TaskId, task.Attempt);
             task.Phase = TaskPhase.Pending;
             task.RowsDone = 0;
             state.State.Redispatches++;
@@ -277,7 +279,7 @@ public sealed class FisherJobGrain(
             changed = true;
         }
         if (changed)
-            await state.WriteStateAsync();
+            await state.WriteStateAsync(CancellationToken.None);
         await Dispatch();
         JobMetrics.Progress(this, Status());
     }
@@ -308,7 +310,7 @@ public sealed class FisherJobGrain(
         foreach (var start in starts)
         {
             using var span = JobMetrics.Dispatch(this, start);
-            await GrainFactory.GetGrain<IShardWorkerGrain>($"{JobId}/{start.TaskId}/{start.Attempt}").Start(start);
+            await GrainFactory.GetGrain<IShardWorkerGrain>($"{JobId}/{start.TaskId}/{start.Attempt}").StartAsync(start);
         }
     }
 
@@ -323,7 +325,7 @@ public sealed class FisherJobGrain(
         }
         catch (Exception e) when (e is TimeoutException or OrleansException)
         {
-            logger.LogInformation(e, "Job {Job}: could not count silos; keeping {Silos}", JobId, _silos);
+            Log.SilosNotCounted(logger, e, JobId, _silos);
         }
         _silosCheckedAt = DateTimeOffset.UtcNow;
         return _silos;
@@ -354,5 +356,24 @@ public sealed class FisherJobGrain(
             InputsMerged = s.Tasks.Where(t => t.GroupIndex == 0 && t.Phase == TaskPhase.Done).Sum(t => t.Rows),
             Precision = s.Precision.ToArray(),
         };
+    }
+
+    /// <summary>The coordinator's log events (source-generated).</summary>
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Job {Job}: {Tasks} tasks over {Inputs} inputs and {Groups} groups")]
+        public static partial void JobPlanned(ILogger logger, string job, int tasks, long inputs, int groups);
+
+        [LoggerMessage(2, LogLevel.Information, "Job {Job} completed")]
+        public static partial void JobCompleted(ILogger logger, string job);
+
+        [LoggerMessage(3, LogLevel.Information, "Job {Job}: target relative error reached after {Rounds} shards")]
+        public static partial void TargetReached(ILogger logger, string job, int rounds);
+
+        [LoggerMessage(4, LogLevel.Warning, "Job {Job}: task {Task} attempt {Attempt} lost its lease; re-dispatching")]
+        public static partial void LeaseExpired(ILogger logger, string job, string task, int attempt);
+
+        [LoggerMessage(5, LogLevel.Information, "Job {Job}: could not count silos; keeping {Silos}")]
+        public static partial void SilosNotCounted(ILogger logger, Exception exception, string job, int silos);
     }
 }

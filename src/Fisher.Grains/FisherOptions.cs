@@ -1,8 +1,14 @@
 namespace Fisher.Grains;
 
-/// <summary>Tuning of the job grains. Defaults suit a silo of 2 cores; tests shorten the lease.</summary>
+/// <summary>
+/// Tuning of the job grains. Defaults suit a silo of 2 cores; tests shorten the lease. Fisher.Silo binds it to
+/// <see cref="SectionName"/>; <see cref="FisherOptionsValidator"/> checks it when the silo starts.
+/// </summary>
 public sealed class FisherOptions
 {
+    /// <summary>The configuration section Fisher.Silo binds (<c>Fisher:Grains:TasksPerSilo</c>, ...).</summary>
+    public const string SectionName = "Fisher:Grains";
+
     /// <summary>A running task whose worker has not reported for this long is re-dispatched.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -14,6 +20,15 @@ public sealed class FisherOptions
 
     /// <summary>Doubles per partial chunk (mean and M2 together): 2 x 256k doubles = 4 MB, far below the 100 MB message cap.</summary>
     public int ChunkElements { get; set; } = 262_144;
+
+    /// <summary>
+    /// Dedicated threads that run a silo's tensor work (<see cref="Grains.ComputeThreads"/>); default: the processor
+    /// count.
+    /// </summary>
+    public int ComputeThreadCount { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>How long Redis keeps a job's state after its last write (fetch results before then).</summary>
+    public TimeSpan StateExpiry { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>Torch threads per silo process (parallelism comes from running several workers).</summary>
     public int TorchThreads { get; set; } = 1;

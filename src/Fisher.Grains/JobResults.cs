@@ -16,7 +16,7 @@ public static class JobResults
         for (int g = 0; g < status.Groups.Count; g++)
         {
             var aggregator = grains.GetGrain<IMomentsAggregatorGrain>(PartialShipper.AggregatorKey(status.JobId, g));
-            var info = await aggregator.GetInfo();
+            var info = await aggregator.GetInfoAsync(cancellation);
             var streams = new Dictionary<string, Moments>(StringComparer.Ordinal);
             foreach (var stream in info.Streams)
             {
@@ -25,7 +25,7 @@ public static class JobResults
                 for (int offset = 0; offset < stream.Length; offset += sliceElements)
                 {
                     cancellation.ThrowIfCancellationRequested();
-                    var slice = await aggregator.Read(stream.Key, offset, Math.Min(sliceElements, stream.Length - offset));
+                    var slice = await aggregator.ReadAsync(stream.Key, offset, Math.Min(sliceElements, stream.Length - offset), cancellation);
                     slice.Mean.CopyTo(mean, offset);
                     slice.M2.CopyTo(m2, offset);
                 }

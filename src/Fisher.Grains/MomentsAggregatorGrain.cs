@@ -43,7 +43,7 @@ public sealed class MomentsAggregatorGrain(
         return base.OnActivateAsync(cancellationToken);
     }
 
-    public async Task<MergeOutcome> AddChunk(PartialChunk chunk)
+    public async Task<MergeOutcome> AddChunkAsync(PartialChunk chunk, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(chunk);
         AggregatorMetrics.Received(chunk);
@@ -87,7 +87,8 @@ public sealed class MomentsAggregatorGrain(
         }
         try
         {
-            await state.WriteStateAsync();
+            // Not the caller's token: a merge, once applied in memory, is persisted.
+            await state.WriteStateAsync(CancellationToken.None);
         }
         catch
         {
@@ -147,7 +148,7 @@ public sealed class MomentsAggregatorGrain(
         return next;
     }
 
-    public Task<AggregateInfo> GetInfo()
+    public Task<AggregateInfo> GetInfoAsync(CancellationToken cancellationToken = default)
     {
         var s = state.State;
         return Task.FromResult(new AggregateInfo(
@@ -155,7 +156,7 @@ public sealed class MomentsAggregatorGrain(
             s.Streams.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new StreamInfo(p.Key, p.Value.Count, p.Value.Mean.Length)).ToArray()));
     }
 
-    public Task<PrecisionInfo?> GetPrecision(string quantity)
+    public Task<PrecisionInfo?> GetPrecisionAsync(string quantity, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(quantity);
         if (QuantityCatalog.Find(quantity) is not { IsEstimate: true } estimate)
@@ -170,7 +171,7 @@ public sealed class MomentsAggregatorGrain(
         estimate.PrecisionOf(streams.Keys.Select(k => GroupMoments.SplitKey(k).Parameter).Distinct(),
             name => streams.TryGetValue(name, out var s) ? new Moments(s.Count, s.Mean, s.M2) : null);
 
-    public Task<MomentSlice> Read(string key, int offset, int length)
+    public Task<MomentSlice> ReadAsync(string key, int offset, int length, CancellationToken cancellationToken = default)
     {
         if (!state.State.Streams.TryGetValue(key, out var stream))
             throw new ArgumentException($"no stream '{key}' in aggregator {this.GetPrimaryKeyString()}", nameof(key));

@@ -14,7 +14,8 @@ namespace Fisher.Grains;
 /// aggregator in chunks, then tells the coordinator.
 /// </summary>
 [Orleans.Placement.ActivationCountBasedPlacement] // spread compute over silos; the default prefers the caller's silo
-public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<ShardWorkerGrain> logger) : Grain, IShardWorkerGrain
+public sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThreads computeThreads, ILogger<ShardWorkerGrain> logger)
+    : Grain, IShardWorkerGrain
 {
     private readonly FisherOptions _options = options.Value;
     private TaskAssignment? _task;
@@ -24,7 +25,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
     private bool _stopped;
     private WorkerMetrics.TaskTelemetry? _telemetry;
 
-    public Task Start(TaskAssignment assignment)
+    public Task StartAsync(TaskAssignment assignment, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(assignment);
         if (_task is not null)
@@ -42,32 +43,32 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
         var coordinator = GrainFactory.GetGrain<IFisherJobGrain>(task.JobId);
         try
         {
-            _compute ??= await ComputeThreads.Run(() => new ShardComputation(task, _options.TorchThreads), cancellation);
+            _compute ??= await computeThreads.Run(() => new ShardComputation(task, _options.TorchThreads), cancellation);
             var compute = _compute;
-            var slice = _slice ?? ComputeThreads.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
+            var slice = _slice ?? computeThreads.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
             _slice = null;
             var done = await slice;
             long rowsDone = compute.RowsDone;
             if (!done) // without this tick's token: a later tick awaits it, and Stop waits for it before freeing the replica
-                _slice = ComputeThreads.Run(() => compute.Advance(_options.WorkerSlice));
-            if (!await coordinator.Heartbeat(task.TaskId, task.Attempt, rowsDone))
+                _slice = computeThreads.Run(() => compute.Advance(_options.WorkerSlice), CancellationToken.None);
+            if (!await coordinator.HeartbeatAsync(task.TaskId, task.Attempt, rowsDone, cancellation))
             {
                 await Stop();
                 return;
             }
             if (!done)
                 return;
-            var moments = await ComputeThreads.Run(compute.Result, cancellation);
+            var moments = await computeThreads.Run(compute.Result, cancellation);
             using var ship = WorkerMetrics.Shipping(_telemetry, task);
             await PartialShipper.Ship(GrainFactory, task, moments, _options.ChunkElements, cancellation);
-            await coordinator.TaskCompleted(task.TaskId, task.Attempt);
+            await coordinator.TaskCompletedAsync(task.TaskId, task.Attempt, cancellation);
             await Stop();
         }
         catch (JobSpecException e)
         {
-            logger.LogWarning("Task {Task} of job {Job} failed on its input: {Error}", task.TaskId, task.JobId, e.Message);
+            Log.InputRejected(logger, task.TaskId, task.JobId, e.Message);
             await Stop();
-            await coordinator.TaskFailed(task.TaskId, task.Attempt, e.Message);
+            await coordinator.TaskFailedAsync(task.TaskId, task.Attempt, e.Message, CancellationToken.None);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -76,14 +77,14 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
         catch (Exception e) when (e is TimeoutException or OrleansException)
         {
             // Transient: the next tick tries again; if this silo is unhealthy, the lease expires and the task moves.
-            logger.LogInformation(e, "Task {Task} of job {Job}: transient failure, retrying", task.TaskId, task.JobId);
+            Log.TransientFailure(logger, e, task.TaskId, task.JobId);
             WorkerMetrics.Retry("transient");
         }
         catch (Exception e)
         {
             // Anything else (a native torch error, say) would fail again on every attempt: after a few tries the
             // job fails with the message instead of being re-dispatched forever.
-            logger.LogError(e, "Task {Task} of job {Job}: unexpected failure {Count}", task.TaskId, task.JobId, _failures + 1);
+            Log.UnexpectedFailure(logger, e, task.TaskId, task.JobId, _failures + 1);
             WorkerMetrics.Retry("error");
             // The failure may have hit a batch half-merged: the retry starts the task over from its first row on a new
             // replica rather than count part of that batch twice.
@@ -91,7 +92,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
             if (++_failures >= MaxUnexpectedFailures)
             {
                 await Stop();
-                await coordinator.TaskFailed(task.TaskId, task.Attempt, $"{e.GetType().Name}: {e.Message}");
+                await coordinator.TaskFailedAsync(task.TaskId, task.Attempt, $"{e.GetType().Name}: {e.Message}", CancellationToken.None);
             }
         }
     }
@@ -122,7 +123,7 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
             catch (Exception e)
             {
                 // The task is over: its last slice's outcome no longer matters.
-                logger.LogDebug(e, "Slice in flight ended with an error after its task stopped");
+                Log.SliceFailedAfterStop(logger, e);
             }
         }
         _compute?.Dispose();
@@ -134,6 +135,22 @@ public sealed class ShardWorkerGrain(IOptions<FisherOptions> options, ILogger<Sh
         _timer?.Dispose();
         await DisposeCompute();
         _telemetry?.Dispose();
+    }
+
+    /// <summary>The worker's log events (source-generated).</summary>
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Task {Task} of job {Job} failed on its input: {Error}")]
+        public static partial void InputRejected(ILogger logger, string task, string job, string error);
+
+        [LoggerMessage(2, LogLevel.Information, "Task {Task} of job {Job}: transient failure, retrying")]
+        public static partial void TransientFailure(ILogger logger, Exception exception, string task, string job);
+
+        [LoggerMessage(3, LogLevel.Error, "Task {Task} of job {Job}: unexpected failure {Count}")]
+        public static partial void UnexpectedFailure(ILogger logger, Exception exception, string task, string job, int count);
+
+        [LoggerMessage(4, LogLevel.Debug, "Slice in flight ended with an error after its task stopped")]
+        public static partial void SliceFailedAfterStop(ILogger logger, Exception exception);
     }
 }
 
@@ -185,7 +202,7 @@ public static class PartialShipper
             foreach (var chunk in chunks)
             {
                 cancellation.ThrowIfCancellationRequested();
-                outcome = await aggregator.AddChunk(chunk);
+                outcome = await aggregator.AddChunkAsync(chunk, cancellation);
                 WorkerMetrics.ChunkSent(task.GroupName, chunk);
                 if (outcome is MergeOutcome.Duplicate or MergeOutcome.Incomplete)
                     break;

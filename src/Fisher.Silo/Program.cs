@@ -9,7 +9,7 @@ using Fisher.Silo;
 //   Fisher:SiloPort       silo-to-silo port (default 11111)
 //   Fisher:GatewayPort    client gateway port (default 30000)
 //   Fisher:AdvertisedIP   address other silos and clients use (default 127.0.0.1; on Kubernetes the pod IP)
-//   Fisher:Grains:*       FisherOptions (LeaseDuration, WorkerSlice, TasksPerSilo, ...)
+//   Fisher:Grains:*       FisherOptions (LeaseDuration, WorkerSlice, TasksPerSilo, ComputeThreadCount, StateExpiry, ...)
 //   FISHER_REDIS          shorthand for Fisher:Redis
 //   Fisher:Otlp           OTLP (gRPC) endpoint for traces (or the standard OTEL_EXPORTER_OTLP_ENDPOINT); absent: no tracing
 //   Fisher:Health:*       DrainDelay (ready answers 503 this long before stopping, default 1 s), LiveFromAnyAddress
@@ -19,8 +19,7 @@ var config = builder.Configuration;
 var redis = config["Fisher:Redis"] ?? Environment.GetEnvironmentVariable("FISHER_REDIS");
 // Kestrel answers /health/* while the silo is still starting (startup and ready say 503 until it is Active).
 builder.Services.Configure<HostOptions>(o => o.ServicesStartConcurrently = true);
-builder.Services.AddSingleton<SiloHealth>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<SiloHealth>());
+builder.Services.AddSiloHealth(config);
 builder.Services.AddFisherTelemetry(config, "fisher-silo", prometheus: true);
 int siloPort = config.GetValue("Fisher:SiloPort", 11111);
 int gatewayPort = config.GetValue("Fisher:GatewayPort", 30000);
@@ -41,12 +40,12 @@ builder.UseOrleans(silo =>
     silo.UseFisherClusterIds();
     silo.AddFisherGrains();
     silo.AddActivityPropagation();
-    silo.Services.Configure<FisherOptions>(config.GetSection("Fisher:Grains"));
+    silo.Services.Configure<FisherOptions>(config.GetSection(FisherOptions.SectionName));
 });
 
 var app = builder.Build();
 app.MapGet("/", () => Results.Text($"Fisher.Silo {(string.IsNullOrWhiteSpace(redis) ? "localhost clustering" : "Redis membership")}, silo port {siloPort}, gateway {gatewayPort}\n"));
 app.MapPrometheusScrapingEndpoint();
 app.MapFisherHealth();
-app.Logger.LogInformation("Fisher.Silo: {Mode}, silo port {SiloPort}, gateway port {GatewayPort}", string.IsNullOrWhiteSpace(redis) ? "localhost clustering, in-memory state" : "Redis membership and state", siloPort, gatewayPort);
+Log.SiloStarting(app.Logger, string.IsNullOrWhiteSpace(redis) ? "localhost clustering, in-memory state" : "Redis membership and state", siloPort, gatewayPort);
 await app.RunAsync();

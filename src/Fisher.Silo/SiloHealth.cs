@@ -1,4 +1,6 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 using HttpResults = Microsoft.AspNetCore.Http.Results;
 
@@ -11,14 +13,16 @@ namespace Fisher.Silo;
 /// balancers and Kubernetes stop sending work first. /health/live answers 200 whenever the process serves HTTP, to
 /// loopback callers only (others get 403) unless <c>Fisher:Health:LiveFromAnyAddress</c> is true.
 /// </summary>
-public sealed class SiloHealth(IServiceProvider services, IConfiguration configuration) : IHostedLifecycleService
+public sealed class SiloHealth(IServiceProvider services, IOptions<SiloHealthOptions> options) : IHostedLifecycleService
 {
     private volatile bool _started;
     private volatile bool _stopping;
 
-    public TimeSpan DrainDelay { get; } = configuration.GetValue("Fisher:Health:DrainDelay", TimeSpan.FromSeconds(1));
+    // Read on use, not in the constructor: the host builds its hosted services before it validates options, and a
+    // bad setting should be reported by the validator together with every other one.
+    public TimeSpan DrainDelay => options.Value.DrainDelay;
 
-    public bool LiveFromAnyAddress { get; } = configuration.GetValue("Fisher:Health:LiveFromAnyAddress", false);
+    public bool LiveFromAnyAddress => options.Value.LiveFromAnyAddress;
 
     /// <summary>Every hosted service (the silo among them) has started.</summary>
     public bool Started => _started;
@@ -63,9 +67,21 @@ public sealed class SiloHealth(IServiceProvider services, IConfiguration configu
         address is not null && (IPAddress.IsLoopback(address) || (address.IsIPv4MappedToIPv6 && IPAddress.IsLoopback(address.MapToIPv4())));
 }
 
-/// <summary>Maps /health/live, /health/ready and /health/startup.</summary>
+/// <summary>Registers the silo's health and maps /health/live, /health/ready and /health/startup.</summary>
 public static class HealthEndpoints
 {
+    /// <summary>Adds <see cref="SiloHealth"/> as a hosted service, with its options bound to <c>Fisher:Health</c> and validated at start.</summary>
+    public static IServiceCollection AddSiloHealth(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<SiloHealthOptions>().Bind(configuration.GetSection(SiloHealthOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SiloHealthOptions>, SiloHealthOptionsValidator>());
+        services.AddSingleton<SiloHealth>();
+        services.AddHostedService(sp => sp.GetRequiredService<SiloHealth>());
+        return services;
+    }
+
     public static IEndpointRouteBuilder MapFisherHealth(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);

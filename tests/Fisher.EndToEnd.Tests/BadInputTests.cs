@@ -8,7 +8,7 @@ public sealed class BadInputTests : IDisposable
 {
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("fisher-e2e-bad-");
 
-    private string Sample(string name) => Path.Combine(TestProcess.RepoRoot, "samples", "fashion-mnist", name);
+    private static string Sample(string name) => Path.Combine(TestProcess.RepoRoot, "samples", "fashion-mnist", name);
 
     [Fact]
     public async Task Inputs_with_a_NaN_and_a_label_out_of_range_are_named_with_exit_code_2()

@@ -116,8 +116,8 @@ public sealed class TestProcess : IDisposable
         var command = string.Join(' ', new[] { file }.Concat(info.ArgumentList.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a)));
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var result = new TestProcess(process, command);
-        process.OutputDataReceived += (_, e) => result.Append(result._stdout, e.Data);
-        process.ErrorDataReceived += (_, e) => result.Append(result._stderr, e.Data);
+        process.OutputDataReceived += (_, e) => Append(result._stdout, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(result._stderr, e.Data);
         process.Start();
         process.StandardInput.Close();
         process.BeginOutputReadLine();
@@ -202,7 +202,7 @@ public sealed class TestProcess : IDisposable
         _process.Dispose();
     }
 
-    private void Append(StringBuilder target, string? line)
+    private static void Append(StringBuilder target, string? line)
     {
         if (line is null)
             return;

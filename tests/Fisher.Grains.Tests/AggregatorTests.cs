@@ -33,13 +33,13 @@ public sealed class AggregatorTests(ThreeSiloCluster fixture) : IClassFixture<Th
         Assert.Equal(MergeOutcome.Duplicate, (await Send(aggregator, a))[0]);
         Assert.Equal(MergeOutcome.Duplicate, (await Send(aggregator, Partial("s0g0", 2, 10, meanA, m2A, 2)))[0]);
         // A partial whose first chunks were lost (the aggregator restarted) is refused, then accepted when resent.
-        Assert.Equal(MergeOutcome.Incomplete, await aggregator.AddChunk(b[1]));
+        Assert.Equal(MergeOutcome.Incomplete, await aggregator.AddChunkAsync(b[1]));
         Assert.Equal([MergeOutcome.Pending, MergeOutcome.Pending, MergeOutcome.Merged], await Send(aggregator, b));
 
-        var info = await aggregator.GetInfo();
+        var info = await aggregator.GetInfoAsync();
         Assert.Equal(["s0g0", "s1g0"], info.MergedTasks);
         Assert.Equal(40, info.Inputs);
-        var merged = await aggregator.Read("0.weight.i1", 0, 5);
+        var merged = await aggregator.ReadAsync("0.weight.i1", 0, 5);
         Assert.Equal(40, merged.Count);
         var expected = new Moments(10, (double[])meanA.Clone(), (double[])m2A.Clone());
         expected.Merge(new Moments(30, meanB, m2B));
@@ -55,7 +55,7 @@ public sealed class AggregatorTests(ThreeSiloCluster fixture) : IClassFixture<Th
         var outcomes = new List<MergeOutcome>();
         foreach (var chunk in chunks)
         {
-            var outcome = await aggregator.AddChunk(chunk);
+            var outcome = await aggregator.AddChunkAsync(chunk);
             outcomes.Add(outcome);
             if (outcome is MergeOutcome.Duplicate or MergeOutcome.Incomplete)
                 break;

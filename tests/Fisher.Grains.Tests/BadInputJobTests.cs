@@ -51,7 +51,7 @@ public sealed class BadInputJobTests(ThreeSiloCluster fixture) : IClassFixture<T
         var architecture = Path.Combine(_folder, "wrong.json");
         File.WriteAllText(architecture, """{"widths": [784, 100, 64, 10], "activations": ["tanh", "tanh"], "likelihood": "categorical"}""");
         var status = await fixture.Cluster.GrainFactory.GetGrain<IFisherJobGrain>("mismatch-" + Guid.NewGuid().ToString("N")[..8])
-            .Start(TestData.Spec(inputs: 100, shards: 1, grouping: "layer") with { ArchitecturePath = architecture });
+            .StartAsync(TestData.Spec(inputs: 100, shards: 1, grouping: "layer") with { ArchitecturePath = architecture });
         Assert.Equal(JobState.Failed, status.State);
         Assert.Contains("0.weight", status.Error, StringComparison.Ordinal);
         Assert.Contains("[128, 784]", status.Error, StringComparison.Ordinal);

@@ -15,7 +15,7 @@ public sealed class FaultToleranceTests(FaultCluster fixture) : IClassFixture<Fa
         var spec = TestData.Spec(inputs: 2000, shards: 6, grouping: "layer", quantities: "all", draws: 4) with { BatchSize = 16, MaxConcurrentTasks = 3 };
         var id = "fault-" + Guid.NewGuid().ToString("N")[..8];
         var job = cluster.GrainFactory.GetGrain<IFisherJobGrain>(id);
-        var status = await job.Start(spec);
+        var status = await job.StartAsync(spec);
         Assert.True(status.State == JobState.Running, status.Error);
 
         // Wait until workers run, then kill a secondary silo that hosts at least one of them.
@@ -25,7 +25,7 @@ public sealed class FaultToleranceTests(FaultCluster fixture) : IClassFixture<Fa
         while (victim is null)
         {
             Assert.True(clock.Elapsed < TestTimeouts.Settle, TestTimeouts.Exceeded(TestTimeouts.Settle, "a worker to run on a secondary silo"));
-            status = await job.GetStatus();
+            status = await job.GetStatusAsync();
             var stats = await management.GetSimpleGrainStatistics();
             Assert.False(status.IsFinished, "the job finished before a silo could be killed; make it longer. Seen: " + string.Join(", ", stats.Select(s => $"{s.GrainType}@{s.SiloAddress}x{s.ActivationCount}")));
             var secondaries = cluster.SecondarySilos.Select(s => s.SiloAddress).ToHashSet();

@@ -76,13 +76,13 @@ public sealed class StorageFailureTests(FlakyStorageCluster fixture) : IClassFix
         var slice = new MomentSlice("0.bias.exact", 10, 0, 2, [1.0, 2.0], [0.5, 0.25]);
         var chunk = new PartialChunk("s0g0", 1, 0, 1, 10, [slice]);
 
-        await Assert.ThrowsAnyAsync<Exception>(() => aggregator.AddChunk(chunk));
-        Assert.Equal(MergeOutcome.Merged, await aggregator.AddChunk(chunk));
-        Assert.Equal(MergeOutcome.Duplicate, await aggregator.AddChunk(chunk));
+        await Assert.ThrowsAnyAsync<Exception>(() => aggregator.AddChunkAsync(chunk));
+        Assert.Equal(MergeOutcome.Merged, await aggregator.AddChunkAsync(chunk));
+        Assert.Equal(MergeOutcome.Duplicate, await aggregator.AddChunkAsync(chunk));
 
-        var info = await aggregator.GetInfo();
+        var info = await aggregator.GetInfoAsync();
         Assert.Equal(["s0g0"], info.MergedTasks);
         Assert.Equal(10, info.Inputs);
-        Assert.Equal(10, (await aggregator.Read("0.bias.exact", 0, 2)).Count);
+        Assert.Equal(10, (await aggregator.ReadAsync("0.bias.exact", 0, 2)).Count);
     }
 }

@@ -47,14 +47,14 @@ public static class TestData
     public static async Task<JobStatus> RunToEnd(IGrainFactory grains, string jobId, JobSpec spec, TimeSpan timeout)
     {
         var job = grains.GetGrain<IFisherJobGrain>(jobId);
-        var status = await job.Start(spec);
+        var status = await job.StartAsync(spec);
         var deadline = DateTime.UtcNow + timeout;
         while (!status.IsFinished)
         {
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException(TestTimeouts.Exceeded(timeout, $"job {jobId} to finish: {status.State}, {status.TasksCompleted}/{status.TasksTotal} tasks"));
             await Task.Delay(100);
-            status = await job.GetStatus();
+            status = await job.GetStatusAsync();
         }
         return status;
     }

@@ -179,7 +179,7 @@ public sealed class TrainTests : IDisposable
         var checkpoints = Sweep.ResolveCheckpoints([Path.Combine(_folder, "s")]);
         Assert.Equal([0, 1, 2], checkpoints.Select(c => c.Epoch));
         var output = Path.Combine(_folder, "sweep");
-        await using var connection = await ClusterConnection.StartEmbedded(verbose: false, CancellationToken.None);
+        await using var connection = await ClusterConnection.StartEmbedded(verbose: false, metricsPort: null, CancellationToken.None);
         var epochs = await Sweep.Run(connection.Client, new SweepOptions
         {
             Checkpoints = checkpoints,

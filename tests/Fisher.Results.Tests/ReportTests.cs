@@ -67,7 +67,7 @@ public sealed class ReportTests
         Assert.Equal(4, result.Skipped.Count);
         AssertPlotsAndLinks(folder.Path, ["estimates.png"]);
         var report = File.ReadAllText(folder.File("report.md"));
-        Assert.Equal(4, Regex.Matches(report, "^Not drawn: ", RegexOptions.Multiline).Count);
+        Assert.Equal(4, Regex.Count(report, "^Not drawn: ", RegexOptions.Multiline));
         // The lower-variance column shows summary.json's decision.
         Assert.Equal("i1", GroupStatistics.Compute(ResultFolder.Read(folder.Path))[0].Decision.Better);
         Assert.Contains("| Î1 (0.5×) |", report);

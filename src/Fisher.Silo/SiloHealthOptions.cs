@@ -1,0 +1,14 @@
+namespace Fisher.Silo;
+
+/// <summary>How the silo's /health/* endpoints behave (section <see cref="SectionName"/>; checked at start by <see cref="SiloHealthOptionsValidator"/>).</summary>
+public sealed class SiloHealthOptions
+{
+    /// <summary>The configuration section: <c>Fisher:Health:DrainDelay</c>, <c>Fisher:Health:LiveFromAnyAddress</c>.</summary>
+    public const string SectionName = "Fisher:Health";
+
+    /// <summary>How long /health/ready answers 503 before the server and the silo stop, so load balancers stop sending work first.</summary>
+    public TimeSpan DrainDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Answer /health/live to any caller; by default only loopback callers get 200 (others 403).</summary>
+    public bool LiveFromAnyAddress { get; set; }
+}

@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Options;
+
+namespace Fisher.Silo;
+
+/// <summary>Checks <see cref="SiloHealthOptions"/> when the silo starts and reports every bad setting by its configuration key.</summary>
+public sealed class SiloHealthOptionsValidator : IValidateOptions<SiloHealthOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SiloHealthOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (options.DrainDelay < TimeSpan.Zero)
+            failures.Add($"{SiloHealthOptions.SectionName}:{nameof(SiloHealthOptions.DrainDelay)} must not be negative, got {options.DrainDelay}");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
