@@ -45,7 +45,7 @@ internal static class Cli
             ? throw new ArgumentException("this command needs a running cluster: give --cluster <redis connection string> or --gateway <host:port>")
             : ClusterConnection.Connect(redis, gateway, verbose, cancellation);
 
-    public static JobSpec BuildSpec(ParseResult result, Option<string?> model, Option<string?> architecture, Option<string?> data, Option<string?> labels, JobOptions job, Option<int> maxTasks)
+    public static JobSpec BuildSpec(ParseResult result, Option<string?> model, Option<string?> architecture, Option<string?> data, Option<string?> labels, JobOptions job)
     {
         var modelPath = result.GetValue(model);
         var architecturePath = result.GetValue(architecture);
@@ -67,7 +67,7 @@ internal static class Cli
             if (path is not null && !File.Exists(path))
                 throw new ArgumentException($"{option}: no file '{path}'");
         }
-        return job.ToSpec(result, modelPath, architecturePath, dataPath, labelsPath) with { MaxConcurrentTasks = result.GetValue(maxTasks) };
+        return job.ToSpec(result, modelPath, architecturePath, dataPath, labelsPath);
     }
 }
 

@@ -1,0 +1,140 @@
+using System.CommandLine;
+using System.Globalization;
+using Fisher.Contracts;
+using Fisher.Estimators;
+using Spectre.Console;
+
+namespace Fisher.Client;
+
+/// <summary>
+/// <c>fisher estimate</c> (a whole job, embedded silo or cluster), <c>submit</c>, and the commands on a submitted job:
+/// <c>status</c>, <c>watch</c>, <c>fetch</c>, <c>cancel</c>. The options they share are defined once, here and in
+/// <see cref="JobOptions"/>.
+/// </summary>
+internal sealed class JobCommands
+{
+    private readonly Option<string?> _model = new("--model") { Description = "Weights: a PyTorch state_dict saved by torch.save (zip) or a safetensors file, with nn.Sequential key names (0.weight, 0.bias, 2.weight, ...). Default: the bundled Fashion-MNIST MLP." };
+    private readonly Option<string?> _architecture = new("--architecture") { Description = "Architecture JSON (widths, activations, likelihood, variance, input scaling). Default: next to the bundled model." };
+    private readonly Option<string?> _data = new("--data") { Description = "Inputs: IDX (plain or .gz) or NPY. Default: the bundled 2,000 Fashion-MNIST test images." };
+    private readonly Option<string?> _labels = new("--labels") { Description = "Observed labels (IDX or NPY), for the empirical Fisher. Default: the bundled labels when --data is default." };
+    private readonly JobOptions _job = new();
+    private readonly Option<int> _maxTasks = new("--max-tasks") { Description = "Tasks running at once (0: two per active silo).", DefaultValueFactory = _ => 0 };
+    private readonly Option<double?> _target = new("--target-rel-error") { Description = "Stop as soon as every group's requested estimates have relative error below this with probability 1-δ (Chebyshev; checked between rounds of shards). Use more --shards for finer rounds." };
+    private readonly Option<double> _delta = new("--delta") { Description = "δ for --target-rel-error and the sample sizes in the report.", DefaultValueFactory = _ => JobSpec.DefaultDelta };
+    private readonly Option<string?> _output = new("--out") { Description = "Result folder (fisher.safetensors, summary.json, report.md, plots/). Default: results/<job id>." };
+    private readonly Option<string?> _cluster = new("--cluster") { Description = "Run on a cluster of Fisher.Silo processes found through this Redis connection string (e.g. 127.0.0.1:6379). Absent: an in-process silo." };
+    private readonly Option<string?> _gateway = new("--gateway") { Description = "Run on a cluster reached through this silo gateway (host:port), e.g. a single Fisher.Silo without Redis." };
+    private readonly Option<int?> _metricsPort = new("--metrics-port") { Description = "Serve the embedded silo's Prometheus /metrics on 127.0.0.1:N while the job runs." };
+    private readonly Option<string?> _jobIdOption = new("--job-id") { Description = "Job id (default: a new one)." };
+    private readonly Option<bool> _noProgress = new("--no-progress") { Description = "No progress bar." };
+    private readonly Option<bool> _verbose = new("--verbose") { Description = "Log the silo's and client's information messages." };
+    private readonly Argument<string> _jobId = new("job-id") { Description = "The job id printed by submit." };
+
+    /// <summary>Every command of this kind.</summary>
+    public IEnumerable<Command> Create() => [Estimate(), Submit(), Status(), Watch(), Fetch(), Cancel()];
+
+    private Option[] SpecOptions => [_model, _architecture, _data, _labels, .. _job.All, _maxTasks, _target, _delta];
+
+    /// <summary>The spec the options describe (files resolved, text parsed once).</summary>
+    private JobSpec Spec(ParseResult result) =>
+        Cli.BuildSpec(result, _model, _architecture, _data, _labels, _job) with
+        {
+            MaxConcurrentTasks = result.GetValue(_maxTasks),
+            TargetRelativeError = result.GetValue(_target),
+            Delta = result.GetValue(_delta),
+        };
+
+    private Command Estimate()
+    {
+        var command = new Command("estimate", "Run a whole job and write its results: an in-process silo by default, or a cluster with --cluster/--gateway.");
+        foreach (var option in SpecOptions.Concat([_output, _cluster, _gateway, _jobIdOption, _metricsPort, _noProgress, _verbose]))
+            command.Options.Add(option);
+        command.SetAction((result, cancellation) => Cli.Run(async () =>
+        {
+            var spec = Spec(result);
+            var id = result.GetValue(_jobIdOption) ?? Cli.NewJobId();
+            var folder = result.GetValue(_output) ?? Path.Combine("results", id);
+            await using var connection = await Cli.Connect(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), result.GetValue(_metricsPort), cancellation);
+            AnsiConsole.MarkupLine($"Job [bold]{id}[/] on the {Markup.Escape(connection.Description)}: {Markup.Escape(spec.Quantities.ToKeyList())} for {Markup.Escape(Path.GetFileName(spec.ModelPath))} on {Markup.Escape(Path.GetFileName(spec.InputsPath))}");
+            try
+            {
+                await JobRunner.Submit(connection.Client, id, spec);
+                var status = await JobRunner.Watch(connection.Client, id, !result.GetValue(_noProgress), cancellation);
+                var jobResult = await JobRunner.Fetch(connection.Client, status, folder);
+                JobRunner.PrintTable(status, jobResult, folder);
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                // The command's token is cancelled already: the cancel call itself must not carry it.
+                await connection.Client.GetGrain<IFisherJobGrain>(id).CancelAsync(CancellationToken.None);
+                throw;
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private Command Submit()
+    {
+        var command = new Command("submit", "Start a job on a cluster and print its id (then use watch, status, fetch, cancel).");
+        foreach (var option in SpecOptions.Concat([_cluster, _gateway, _jobIdOption, _verbose]))
+            command.Options.Add(option);
+        command.SetAction((result, cancellation) => Cli.Run(async () =>
+        {
+            var spec = Spec(result);
+            var id = result.GetValue(_jobIdOption) ?? Cli.NewJobId();
+            await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), cancellation);
+            var status = await JobRunner.Submit(connection.Client, id, spec);
+            Console.WriteLine(id);
+            Console.Error.WriteLine($"started: {status.TasksTotal} tasks over {status.Inputs} inputs; fisher watch {id} / fisher fetch {id}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private Command Status() => OnJob("status", "Print a job's state and progress.", async (connection, id, _, cancellation) =>
+    {
+        var s = await connection.Client.GetGrain<IFisherJobGrain>(id).GetStatusAsync(cancellation);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{id}: {s.State}, {100 * s.Fraction:F1}% ({s.TasksCompleted}/{s.TasksTotal} tasks, {s.TasksRunning} running, {s.Redispatches} re-dispatched){(s.Error is null ? "" : ": " + s.Error)}"));
+        return s.State == JobState.Unknown ? 2 : 0;
+    });
+
+    private Command Watch() => OnJob("watch", "Show a job's progress until it finishes.", async (connection, id, _, cancellation) =>
+    {
+        var s = await JobRunner.Watch(connection.Client, id, progress: true, cancellation);
+        Console.WriteLine($"{id}: {s.State}{(s.Error is null ? "" : ": " + s.Error)}");
+        return s.State == JobState.Completed ? 0 : 1;
+    });
+
+    private Command Fetch() => OnJob("fetch", "Write a completed job's results (fisher.safetensors, summary.json, report.md, plots/) and print its table.", async (connection, id, result, cancellation) =>
+    {
+        var s = await connection.Client.GetGrain<IFisherJobGrain>(id).GetStatusAsync(cancellation);
+        var folder = result.GetValue(_output) ?? Path.Combine("results", id);
+        var jobResult = await JobRunner.Fetch(connection.Client, s, folder);
+        JobRunner.PrintTable(s, jobResult, folder);
+        return 0;
+    }, _output);
+
+    private Command Cancel() => OnJob("cancel", "Cancel a running job.", async (connection, id, _, cancellation) =>
+    {
+        var s = await connection.Client.GetGrain<IFisherJobGrain>(id).CancelAsync(cancellation);
+        Console.WriteLine($"{id}: {s.State}");
+        return 0;
+    });
+
+    /// <summary>A command on one submitted job of a cluster.</summary>
+    private Command OnJob(string name, string description, Func<ClusterConnection, string, ParseResult, CancellationToken, Task<int>> action, params Option[] extra)
+    {
+        var command = new Command(name, description);
+        command.Arguments.Add(_jobId);
+        foreach (var option in new Option[] { _cluster, _gateway, _verbose }.Concat(extra))
+            command.Options.Add(option);
+        command.SetAction((result, cancellation) => Cli.Run(async () =>
+        {
+            await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), cancellation);
+            return await action(connection, result.GetValue(_jobId)!, result, cancellation);
+        }));
+        return command;
+    }
+}
