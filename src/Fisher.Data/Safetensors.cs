@@ -199,6 +199,7 @@ public static class Safetensors
         return (tensors, metadata);
     }
 
+    /// <summary>The <c>__metadata__</c> entry: an object of strings.</summary>
     private static void ReadMetadata(string path, JsonElement value, Dictionary<string, string> metadata)
     {
         if (value.ValueKind != JsonValueKind.Object)

@@ -87,6 +87,10 @@ public sealed class FisherEstimator
         return accumulator.ToMoments();
     }
 
+    /// <summary>
+    /// One batch: validation, the forward trace and the backward passes, then per layer its forms, unit values and
+    /// Gram blocks, merged into <paramref name="accumulator"/> at the end (when nothing has thrown).
+    /// </summary>
     private void AccumulateCore(FisherAccumulator accumulator, Tensor inputs, Tensor? labels, long firstSampleIndex, Tensor? drawnLabels)
     {
         using var scope = NewDisposeScope();

@@ -62,11 +62,11 @@ internal static class LinearMomentRule
     }
 
     /// <summary>
-    /// The per-unit values of one quantity at the layer, as block entries: values of several draws are summed over the draw
-    /// axis (the sums, and apart the sums of their squares); a single draw's values serve for both, squared in place
-    /// for the second; indicators serve for both as they are. Zeros and repeats have no entry.
+    /// The values of one quantity at the layer as block entries: with several draws per input, their sums over the
+    /// draw axis and the sums of their squares; with one draw, one tensor for both entries (the second squared in place
+    /// once stacked); indicators, one entry for both sums. Zeros and repeats have no entry.
     /// </summary>
-    private static void AddUnit(Blocks blocks, UnitValues unit, ScalarType accumulation)
+    private static void AddUnit(in Blocks blocks, UnitValues unit, ScalarType accumulation)
     {
         if (unit.Values is null)
             return; // zero or a repeat: no product
@@ -97,7 +97,7 @@ internal static class LinearMomentRule
     /// Per quantity and requested parameter, its count in <paramref name="output"/> and where its sums S1 and S2 come
     /// from: the slices of the blocks that hold its values (or the values of the quantity it repeats).
     /// </summary>
-    private static void AddTargets(List<StreamCount> output, Blocks blocks, ParameterInfo? weight, ParameterInfo? bias, IReadOnlyList<UnitValues> units)
+    private static void AddTargets(List<StreamCount> output, in Blocks blocks, ParameterInfo? weight, ParameterInfo? bias, IReadOnlyList<UnitValues> units)
     {
         var parameters = new List<(ParameterInfo Info, bool IsBias)>(2);
         if (weight is not null)
@@ -124,7 +124,7 @@ internal static class LinearMomentRule
     }
 
     /// <summary>One <see cref="GramBlock"/> per stacked block: its values and the power of A they multiply (A∘p, the indicator of A).</summary>
-    private static void AddGramBlocks(List<GramBlock> gramBlocks, Blocks blocks, ParameterInfo? weight, ParameterInfo? bias, Tensor layerInput, ScalarType accumulation, long width)
+    private static void AddGramBlocks(List<GramBlock> gramBlocks, in Blocks blocks, ParameterInfo? weight, ParameterInfo? bias, Tensor layerInput, ScalarType accumulation, long width)
     {
         Tensor? a = weight is null ? null : layerInput.dtype == accumulation ? layerInput : layerInput.to(accumulation);
         Tensor? a2 = null, a4 = null;
@@ -154,15 +154,20 @@ internal static class LinearMomentRule
     /// The blocks of one layer's values. Blocks of (B, n_l) values, keyed by the power of A they multiply;
     /// Slots[(quantity, squares)] = (power, index). A block entry marked Square holds values whose squares the block
     /// needs: they are squared in place once stacked (one pass over the stacked copy instead of a fresh tensor per
-    /// quantity). Stacked and Targets hold, per power, the stacked values and per slice the sums they add to.
+    /// quantity). Stacked and Targets hold, per power, the stacked values and per slice the sums they add to. A value
+    /// passed by reference: only its dictionaries are allocated.
     /// </summary>
-    private sealed class Blocks
+    private readonly struct Blocks
     {
         public readonly SortedDictionary<int, List<(Tensor Values, bool Square)>> ByPower = new();
         public readonly Dictionary<(FisherQuantity, bool), (int Power, int Index)> Slots = new();
         public readonly Dictionary<FisherQuantity, long> Counts = new();
         public readonly Dictionary<int, Tensor> Stacked = new();
         public readonly Dictionary<int, List<SumTarget>[]> Targets = new();
+
+        public Blocks()
+        {
+        }
 
         public void Add(int power, FisherQuantity q, bool squares, Tensor values, bool square)
         {
