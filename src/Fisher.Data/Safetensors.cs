@@ -23,56 +23,10 @@ public static class Safetensors
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(tensors);
         var sorted = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToArray();
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var t in sorted)
-        {
-            ArgumentNullException.ThrowIfNull(t, nameof(tensors));
-            if (string.IsNullOrEmpty(t.Name) || t.Name == MetadataKey)
-                throw new ArgumentException($"tensor name '{t.Name}' is not allowed", nameof(tensors));
-            if (!names.Add(t.Name))
-                throw new ArgumentException($"tensor name '{t.Name}' appears twice", nameof(tensors));
-            if (t.Shape.Any(d => d < 0) || Shapes.ElementCount(t.Shape) != t.Data.Length)
-                throw new ArgumentException($"{t.Name}: shape {t.ShapeText} holds {Shapes.ElementCount(t.Shape)} elements but data has {t.Data.Length}", nameof(tensors));
-        }
+        ValidateForWrite(sorted);
 
         int elementSize = float32 ? 4 : 8;
-        byte[] header;
-        using (var stream = new MemoryStream())
-        {
-            using (var writer = new Utf8JsonWriter(stream))
-            {
-                writer.WriteStartObject();
-                if (metadata is { Count: > 0 })
-                {
-                    writer.WriteStartObject(MetadataKey);
-                    foreach (var (key, value) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
-                        writer.WriteString(key, value);
-                    writer.WriteEndObject();
-                }
-                long offset = 0;
-                foreach (var t in sorted)
-                {
-                    writer.WriteStartObject(t.Name);
-                    writer.WriteString("dtype", float32 ? "F32" : "F64");
-                    writer.WriteStartArray("shape");
-                    foreach (var d in t.Shape)
-                        writer.WriteNumberValue(d);
-                    writer.WriteEndArray();
-                    long end = offset + (long)t.Data.Length * elementSize;
-                    writer.WriteStartArray("data_offsets");
-                    writer.WriteNumberValue(offset);
-                    writer.WriteNumberValue(end);
-                    writer.WriteEndArray();
-                    writer.WriteEndObject();
-                    offset = end;
-                }
-                writer.WriteEndObject();
-            }
-            int padding = (int)((8 - stream.Length % 8) % 8);
-            for (int i = 0; i < padding; i++)
-                stream.WriteByte((byte)' ');
-            header = stream.ToArray();
-        }
+        byte[] header = Header(sorted, metadata, float32, elementSize);
 
         var full = System.IO.Path.GetFullPath(path);
         var folder = System.IO.Path.GetDirectoryName(full)!;
@@ -81,27 +35,7 @@ public static class Safetensors
         {
             using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                Span<byte> length = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
-                file.Write(length);
-                file.Write(header);
-                var buffer = new byte[1 << 16];
-                foreach (var t in sorted)
-                {
-                    int perChunk = buffer.Length / elementSize;
-                    for (int start = 0; start < t.Data.Length; start += perChunk)
-                    {
-                        int n = Math.Min(perChunk, t.Data.Length - start);
-                        for (int i = 0; i < n; i++)
-                        {
-                            if (float32)
-                                BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(4 * i), (float)t.Data[start + i]);
-                            else
-                                BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(8 * i), t.Data[start + i]);
-                        }
-                        file.Write(buffer, 0, n * elementSize);
-                    }
-                }
+                WriteContents(file, header, sorted, float32, elementSize);
                 file.Flush(flushToDisk: true);
             }
             File.Move(temporary, full, overwrite: true);
@@ -117,6 +51,87 @@ public static class Safetensors
                 // best effort: the temporary file is hidden and never at the target path
             }
             throw;
+        }
+    }
+
+    /// <summary>Every tensor has a unique, allowed name and as many values as its shape holds.</summary>
+    private static void ValidateForWrite(NamedArray[] tensors)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var t in tensors)
+        {
+            ArgumentNullException.ThrowIfNull(t, nameof(tensors));
+            if (string.IsNullOrEmpty(t.Name) || t.Name == MetadataKey)
+                throw new ArgumentException($"tensor name '{t.Name}' is not allowed", nameof(tensors));
+            if (!names.Add(t.Name))
+                throw new ArgumentException($"tensor name '{t.Name}' appears twice", nameof(tensors));
+            if (t.Shape.Any(d => d < 0) || Shapes.ElementCount(t.Shape) != t.Data.Length)
+                throw new ArgumentException($"{t.Name}: shape {t.ShapeText} holds {Shapes.ElementCount(t.Shape)} elements but data has {t.Data.Length}", nameof(tensors));
+        }
+    }
+
+    /// <summary>The JSON header: the metadata (sorted by key), then each tensor's dtype, shape and data offsets; padded with spaces to a multiple of 8 bytes.</summary>
+    private static byte[] Header(NamedArray[] sorted, IReadOnlyDictionary<string, string>? metadata, bool float32, int elementSize)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream))
+        {
+            writer.WriteStartObject();
+            if (metadata is { Count: > 0 })
+            {
+                writer.WriteStartObject(MetadataKey);
+                foreach (var (key, value) in metadata.OrderBy(p => p.Key, StringComparer.Ordinal))
+                    writer.WriteString(key, value);
+                writer.WriteEndObject();
+            }
+            long offset = 0;
+            foreach (var t in sorted)
+            {
+                writer.WriteStartObject(t.Name);
+                writer.WriteString("dtype", float32 ? "F32" : "F64");
+                writer.WriteStartArray("shape");
+                foreach (var d in t.Shape)
+                    writer.WriteNumberValue(d);
+                writer.WriteEndArray();
+                long end = offset + (long)t.Data.Length * elementSize;
+                writer.WriteStartArray("data_offsets");
+                writer.WriteNumberValue(offset);
+                writer.WriteNumberValue(end);
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+                offset = end;
+            }
+            writer.WriteEndObject();
+        }
+        int padding = (int)((8 - stream.Length % 8) % 8);
+        for (int i = 0; i < padding; i++)
+            stream.WriteByte((byte)' ');
+        return stream.ToArray();
+    }
+
+    /// <summary>The header length, the header, and each tensor's values, little-endian, in chunks of 64 KB.</summary>
+    private static void WriteContents(FileStream file, byte[] header, NamedArray[] sorted, bool float32, int elementSize)
+    {
+        Span<byte> length = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+        file.Write(length);
+        file.Write(header);
+        var buffer = new byte[1 << 16];
+        foreach (var t in sorted)
+        {
+            int perChunk = buffer.Length / elementSize;
+            for (int start = 0; start < t.Data.Length; start += perChunk)
+            {
+                int n = Math.Min(perChunk, t.Data.Length - start);
+                for (int i = 0; i < n; i++)
+                {
+                    if (float32)
+                        BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(4 * i), (float)t.Data[start + i]);
+                    else
+                        BinaryPrimitives.WriteDoubleLittleEndian(buffer.AsSpan(8 * i), t.Data[start + i]);
+                }
+                file.Write(buffer, 0, n * elementSize);
+            }
         }
     }
 
@@ -148,7 +163,6 @@ public static class Safetensors
         if (headerLength > (ulong)(bytes.Length - 8))
             throw new DataFormatException(path, $"header length: {headerLength} bytes promised at offset 0, but only {bytes.Length - 8} bytes follow");
         int dataStart = 8 + (int)headerLength;
-        long dataLength = bytes.Length - dataStart;
 
         JsonDocument document;
         try
@@ -169,51 +183,69 @@ public static class Safetensors
                 throw new DataFormatException(path, $"header (offset 8): expected a JSON object, got {document.RootElement.ValueKind}");
             foreach (var property in document.RootElement.EnumerateObject())
             {
-                var name = property.Name;
-                var value = property.Value;
-                if (name == MetadataKey)
+                if (property.Name == MetadataKey)
                 {
-                    if (value.ValueKind != JsonValueKind.Object)
-                        throw new DataFormatException(path, $"{MetadataKey}: expected an object of strings, got {value.ValueKind}");
-                    foreach (var m in value.EnumerateObject())
-                    {
-                        if (m.Value.ValueKind != JsonValueKind.String)
-                            throw new DataFormatException(path, $"{MetadataKey}.{m.Name}: expected a string, got {m.Value.ValueKind}");
-                        metadata[m.Name] = m.Value.GetString()!;
-                    }
+                    ReadMetadata(path, property.Value, metadata);
                     continue;
                 }
-                if (tensors.ContainsKey(name))
-                    throw new DataFormatException(path, $"{name}: tensor given twice in the header");
-                if (value.ValueKind != JsonValueKind.Object)
-                    throw new DataFormatException(path, $"{name}: expected an object with dtype, shape and data_offsets, got {value.ValueKind}");
-                if (!value.TryGetProperty("dtype", out var dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
-                    throw new DataFormatException(path, $"{name}: dtype: missing or not a string");
-                var dtype = dtypeElement.GetString()!;
-                var shape = ReadLongs(path, name, "shape", value);
-                var offsets = ReadLongs(path, name, "data_offsets", value);
-                if (offsets.Length != 2)
-                    throw new DataFormatException(path, $"{name}: data_offsets: expected [begin, end], got {offsets.Length} numbers");
-                if (shape.Any(d => d < 0))
-                    throw new DataFormatException(path, $"{name}: shape: negative dimension in {Shapes.Format(shape)}");
-                int size = ElementSize(path, name, dtype);
-                long count = Shapes.ElementCount(shape);
-                long begin = offsets[0], end = offsets[1];
-                if (begin < 0 || end < begin || end > dataLength)
-                    throw new DataFormatException(path, $"{name}: data_offsets: [{begin}, {end}] out of range of the {dataLength}-byte data section");
-                if (end - begin != count * size)
-                    throw new DataFormatException(path, $"{name}: data_offsets: [{begin}, {end}] spans {end - begin} bytes, but shape {Shapes.Format(shape)} of {dtype} needs {count * size}");
-                ranges.Add((begin, end, name));
-                tensors[name] = new NamedArray(name, shape, Decode(bytes.AsSpan(dataStart + (int)begin, (int)(end - begin)), dtype, count));
+                if (tensors.ContainsKey(property.Name))
+                    throw new DataFormatException(path, $"{property.Name}: tensor given twice in the header");
+                var (tensor, begin, end) = ReadTensor(path, property.Name, property.Value, bytes, dataStart);
+                ranges.Add((begin, end, property.Name));
+                tensors[property.Name] = tensor;
             }
         }
+        CheckNoOverlap(path, ranges);
+        return (tensors, metadata);
+    }
+
+    /// <summary>The <c>__metadata__</c> entry: an object of strings.</summary>
+    private static void ReadMetadata(string path, JsonElement value, Dictionary<string, string> metadata)
+    {
+        if (value.ValueKind != JsonValueKind.Object)
+            throw new DataFormatException(path, $"{MetadataKey}: expected an object of strings, got {value.ValueKind}");
+        foreach (var m in value.EnumerateObject())
+        {
+            if (m.Value.ValueKind != JsonValueKind.String)
+                throw new DataFormatException(path, $"{MetadataKey}.{m.Name}: expected a string, got {m.Value.ValueKind}");
+            metadata[m.Name] = m.Value.GetString()!;
+        }
+    }
+
+    /// <summary>One tensor's header entry, validated against the data section that starts at <paramref name="dataStart"/>, and its decoded values.</summary>
+    private static (NamedArray Tensor, long Begin, long End) ReadTensor(string path, string name, JsonElement value, byte[] bytes, int dataStart)
+    {
+        long dataLength = bytes.Length - dataStart;
+        if (value.ValueKind != JsonValueKind.Object)
+            throw new DataFormatException(path, $"{name}: expected an object with dtype, shape and data_offsets, got {value.ValueKind}");
+        if (!value.TryGetProperty("dtype", out var dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
+            throw new DataFormatException(path, $"{name}: dtype: missing or not a string");
+        var dtype = dtypeElement.GetString()!;
+        var shape = ReadLongs(path, name, "shape", value);
+        var offsets = ReadLongs(path, name, "data_offsets", value);
+        if (offsets.Length != 2)
+            throw new DataFormatException(path, $"{name}: data_offsets: expected [begin, end], got {offsets.Length} numbers");
+        if (shape.Any(d => d < 0))
+            throw new DataFormatException(path, $"{name}: shape: negative dimension in {Shapes.Format(shape)}");
+        int size = ElementSize(path, name, dtype);
+        long count = Shapes.ElementCount(shape);
+        long begin = offsets[0], end = offsets[1];
+        if (begin < 0 || end < begin || end > dataLength)
+            throw new DataFormatException(path, $"{name}: data_offsets: [{begin}, {end}] out of range of the {dataLength}-byte data section");
+        if (end - begin != count * size)
+            throw new DataFormatException(path, $"{name}: data_offsets: [{begin}, {end}] spans {end - begin} bytes, but shape {Shapes.Format(shape)} of {dtype} needs {count * size}");
+        return (new NamedArray(name, shape, Decode(bytes.AsSpan(dataStart + (int)begin, (int)(end - begin)), dtype, count)), begin, end);
+    }
+
+    /// <summary>No two tensors' byte ranges overlap.</summary>
+    private static void CheckNoOverlap(string path, List<(long Begin, long End, string Name)> ranges)
+    {
         ranges.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
         for (int i = 1; i < ranges.Count; i++)
         {
             if (ranges[i].Begin < ranges[i - 1].End)
                 throw new DataFormatException(path, $"{ranges[i].Name}: data_offsets: [{ranges[i].Begin}, {ranges[i].End}] overlaps {ranges[i - 1].Name} [{ranges[i - 1].Begin}, {ranges[i - 1].End}]");
         }
-        return (tensors, metadata);
     }
 
     private static long[] ReadLongs(string path, string name, string field, JsonElement value)

@@ -19,6 +19,7 @@ public sealed class FisherEstimator
     private readonly ParameterInfo?[] _weights;
     private readonly ParameterInfo?[] _biases;
     private readonly int _lowestLayer;
+    private readonly Needs _need;
 
     /// <summary>Creates an estimator; validates that the likelihood reads as many outputs as the network has.</summary>
     public FisherEstimator(FeedForwardNetwork network, Likelihood likelihood, EstimatorOptions options)
@@ -32,6 +33,7 @@ public sealed class FisherEstimator
         _network = network;
         _likelihood = likelihood;
         _options = options;
+        _need = new Needs(options.Quantities);
 
         int layers = network.Layers.Count;
         _weights = new ParameterInfo?[layers];
@@ -85,15 +87,18 @@ public sealed class FisherEstimator
         return accumulator.ToMoments();
     }
 
+    /// <summary>
+    /// One batch: validation, the forward trace and the backward passes, then per layer its forms, unit values and
+    /// Gram blocks, merged into <paramref name="accumulator"/> at the end (when nothing has thrown).
+    /// </summary>
     private void AccumulateCore(FisherAccumulator accumulator, Tensor inputs, Tensor? labels, long firstSampleIndex, Tensor? drawnLabels)
     {
-        var quantities = _options.Quantities;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var x = PrepareInputs(inputs);
         long batch = x.shape[0];
         Tensor? observed = null;
-        if (quantities.HasFlag(FisherQuantity.Empirical))
+        if (_need.Empirical)
         {
             if (labels is null)
                 throw new InvalidBatchException("labels", "the empirical Fisher needs the observed labels of the batch");
@@ -101,28 +106,26 @@ public sealed class FisherEstimator
         }
         ArgumentOutOfRangeException.ThrowIfNegative(firstSampleIndex);
 
-        bool needI1 = quantities.HasFlag(FisherQuantity.SquaredScore);
-        bool needI2 = quantities.HasFlag(FisherQuantity.NegativeHessian);
-        bool needExact = quantities.HasFlag(FisherQuantity.Exact);
-        bool needV1 = quantities.HasFlag(FisherQuantity.SquaredScoreVariance);
-        bool needV2 = quantities.HasFlag(FisherQuantity.NegativeHessianVariance);
-        bool needI1Mean = quantities.HasFlag(FisherQuantity.SquaredScoreInputMean);
-        bool needI2Mean = quantities.HasFlag(FisherQuantity.NegativeHessianInputMean);
-        bool needNegative = quantities.HasFlag(FisherQuantity.NegativeHessianNegative);
-        bool needV1Bounds = (quantities & (FisherQuantity.V1Upper | FisherQuantity.V1Lower)) != 0;
-        bool needV2Bounds = (quantities & (FisherQuantity.V2Upper | FisherQuantity.V2Lower)) != 0;
-        bool needScores = needI1 || needI1Mean;                  // drawn-label scores δ
-        bool needGamma = needI2 || needI2Mean || needNegative;   // drawn-label Î2 unit values Γ = G − R(e)
-        bool needSecond = needGamma || needV2 || needV2Bounds;
-        var trace = ForwardTrace.Run(_network, x, needSecond);
-        var f = trace.Output;
-        if (!AllFinite(f))
+        var trace = ForwardTrace.Run(_network, x, _need.Second);
+        if (!AllFinite(trace.Output))
             throw new InvalidBatchException("inputs", "the network output is NaN or infinite for this batch");
+        var passes = RunPasses(trace, batch, observed, firstSampleIndex, drawnLabels);
 
         var counts = new List<StreamCount>();
         var gramBlocks = new List<GramBlock>();
         int layers = _network.Layers.Count;
+        for (int l = _lowestLayer; l < layers; l++)
+            AccumulateLayer(l, passes, counts, gramBlocks);
+        accumulator.Merge(batch, counts, gramBlocks);
+    }
 
+    /// <summary>
+    /// The batch's backward passes over its streams (at most two), the scores and streams that select from them, and
+    /// the per-input eigenvalue constants of the bounds: everything the layers read.
+    /// </summary>
+    private BatchPasses RunPasses(ForwardTrace trace, long batch, Tensor? observed, long firstSampleIndex, Tensor? drawnLabels)
+    {
+        var f = trace.Output;
         int outputs = _likelihood.Outputs;
         int draws = _options.DrawsPerInput;
 
@@ -134,8 +137,8 @@ public sealed class FisherEstimator
         // pass of their own once this one exists.
         // Residuals exist only when some activation is smooth; in ReLU-like networks Î2 = I exactly (§5.3d).
         bool smooth = _network.Activations.Any(a => !a.IsPiecewiseLinear);
-        bool jacobianPass = needGamma || needExact || needV1 || needV2 || needV1Bounds || needV2Bounds;
-        bool jacobianResidual = smooth && (needV2 || needV2Bounds || (needGamma && draws >= outputs));
+        bool jacobianPass = _need.Gamma || _need.Exact || _need.V1 || _need.V2 || _need.V1Bounds || _need.V2Bounds;
+        bool jacobianResidual = smooth && (_need.V2 || _need.V2Bounds || (_need.Gamma && draws >= outputs));
         StreamBackward? jacobian = null;
         Tensor? centering = null; // the Jacobian rows are centred (J − 1pᵀJ for the softmax): same quadratic forms, cheaper
         if (jacobianPass)
@@ -148,126 +151,163 @@ public sealed class FisherEstimator
         // the centred streams (then eᵀ(rows) is a product, not a selection of rows).
         Tensor? score = null, drawnStreams = null;
         StreamBackward? drawn = null;
-        if (needScores || needGamma)
+        if (_need.Scores || _need.Gamma)
         {
             var y = drawnLabels ?? LabelDraws.Sample(_likelihood, f, _options.Seed, firstSampleIndex, draws);
             drawnStreams = centering is null ? null : _likelihood.CenteredStreamOf(y);
             // With fewer draws than outputs a residual pass over the draws is cheaper than residuals of all K rows.
-            bool drawnPass = (needScores && jacobian is null) || (needGamma && smooth && !jacobianResidual);
+            bool drawnPass = (_need.Scores && jacobian is null) || (_need.Gamma && smooth && !jacobianResidual);
             score = drawnPass || drawnStreams is null ? _likelihood.Score(f, y) : null;
             if (drawnPass)
-                drawn = StreamBackward.Run(trace, score!, withResidual: needGamma && smooth, _lowestLayer);
+                drawn = StreamBackward.Run(trace, score!, withResidual: _need.Gamma && smooth, _lowestLayer);
         }
         Tensor? observedStreams = observed is null || centering is null ? null : _likelihood.CenteredStreamOf(observed);
         Tensor? observedScore = observed is not null && (observedStreams is null || jacobian is null) ? _likelihood.Score(f, observed) : null;
         StreamBackward? empirical = observed is not null && jacobian is null ? StreamBackward.Run(trace, observedScore!, false, _lowestLayer) : null;
 
         // Per-input eigenvalue constants of the bounds (§4.1, §4.2), (B, 1) to scale the unit norms.
-        var fisherEigenvalues = needV2Bounds ? _likelihood.OutputFisherEigenvalues(f) : default;
-        var scoreEigenvalues = needV1Bounds ? _likelihood.ScoreCovarianceEigenvalues(f) : default;
+        var fisherEigenvalues = _need.V2Bounds ? _likelihood.OutputFisherEigenvalues(f) : default;
+        var scoreEigenvalues = _need.V1Bounds ? _likelihood.ScoreCovarianceEigenvalues(f) : default;
+        return new BatchPasses(trace, batch, draws, centering, jacobian, score, drawnStreams, drawn,
+            observed is not null, observedScore, observedStreams, empirical, fisherEigenvalues, scoreEigenvalues);
+    }
 
-        for (int l = _lowestLayer; l < layers; l++)
+    /// <summary>
+    /// One layer: its per-unit values of every quantity, turned into Gram blocks (<see cref="LinearMomentRule"/>) that
+    /// move out of the layer's dispose scope for the accumulator to merge at the end of the batch.
+    /// </summary>
+    private void AccumulateLayer(int l, in BatchPasses passes, List<StreamCount> counts, List<GramBlock> gramBlocks)
+    {
+        var weight = _weights[l];
+        var bias = _biases[l];
+        if (weight is null && bias is null)
+            return;
+        // The layer's temporaries are freed when it is done (a smaller working set than the whole batch's); only the
+        // Gram factors the accumulator merges at the end of the batch move out.
+        int blocksBefore = gramBlocks.Count;
+        using var layerScope = NewDisposeScope();
+        var forms = ComputeForms(l, passes);
+        var units = new List<UnitValues>(13);
+        AddScoreUnits(units, forms.DrivenScores);
+        AddNegativeHessianUnits(units, passes, forms);
+        AddLabelFreeUnits(units, passes.Batch, forms);
+        AddBoundUnits(units, passes, forms);
+        LinearMomentRule.Accumulate(counts, gramBlocks, weight, bias, units, passes.Trace.LayerInputs[l], _options.DoublePrecisionMoments ? ScalarType.Float64 : _network.DType);
+        KeepForMerge(layerScope, gramBlocks, blocksBefore);
+    }
+
+    /// <summary>
+    /// The per-unit tensors of layer <paramref name="l"/>: first everything that reads the raw Jacobian rows, then the
+    /// label-free forms, which may square the rows in place.
+    /// </summary>
+    private LayerForms ComputeForms(int l, in BatchPasses p)
+    {
+        var rows = p.Jacobian?.FirstOrder[l];      // (B, K, n_l)
+        var rowResiduals = p.Jacobian?.Residual[l]; // (B, K, n_l); null in the output layer (zero)
+        // Everything that reads the raw rows first (selections of drawn and observed rows, the bounds' norms); then
+        // the label-free forms, which may square the rows in place (the jacobian pass is done with them).
+        var drivenScores = _need.Scores ? p.Drawn?.FirstOrder[l] ?? Drive(p.Score, p.DrawnStreams, rows!) : null;
+        var drivenResidual = _need.Gamma ? p.Drawn?.Residual[l] ?? (rowResiduals is null ? null : Drive(p.Score, p.DrawnStreams, rowResiduals)) : null;
+        var delta = !p.HasObserved ? null : p.Empirical?.FirstOrder[l] ?? Drive(p.ObservedScore, p.ObservedStreams, rows!);
+        // ‖J_i‖⁴ = a_k⁴ ‖J_j‖⁴ for W_jk (pre-activation trick), so the bound is a per-unit value times a_k⁴.
+        var j4 = _need.V1Bounds ? _likelihood.ProjectRows(rows!).Sq().sum(1).Sq() : null;
+        // ‖H_i‖² = a_k⁴ ‖R_j‖² for W_jk; zero where h is affine in the parameter (output layer, ReLU layers).
+        var h2 = _need.V2Bounds && rowResiduals is not null ? _likelihood.ProjectRows(rowResiduals).Sq().sum(1) : null;
+        Tensor? exact = null, v1 = null, v2 = null;
+        var f = p.Trace.Output;
+        if (rows is not null)
         {
-            var weight = _weights[l];
-            var bias = _biases[l];
-            if (weight is null && bias is null)
-                continue;
-            // The layer's temporaries are freed when it is done (a smaller working set than the whole batch's); only the
-            // Gram factors the accumulator merges at the end of the batch move out.
-            int blocksBefore = gramBlocks.Count;
-            using var layerScope = NewDisposeScope();
-            var rows = jacobian?.FirstOrder[l];      // (B, K, n_l)
-            var rowResiduals = jacobian?.Residual[l]; // (B, K, n_l); null in the output layer (zero)
-            // Everything that reads the raw rows first (selections of drawn and observed rows, the bounds' norms); then
-            // the label-free forms, which may square the rows in place (the jacobian pass is done with them).
-            var drivenScores = needScores ? drawn?.FirstOrder[l] ?? Drive(score, drawnStreams, rows!) : null;
-            var drivenResidual = needGamma ? drawn?.Residual[l] ?? (rowResiduals is null ? null : Drive(score, drawnStreams, rowResiduals)) : null;
-            var delta = observed is null ? null : empirical?.FirstOrder[l] ?? Drive(observedScore, observedStreams, rows!);
-            // ‖J_i‖⁴ = a_k⁴ ‖J_j‖⁴ for W_jk (pre-activation trick), so the bound is a per-unit value times a_k⁴.
-            var j4 = needV1Bounds ? _likelihood.ProjectRows(rows!).Sq().sum(1).Sq() : null;
-            // ‖H_i‖² = a_k⁴ ‖R_j‖² for W_jk; zero where h is affine in the parameter (output layer, ReLU layers).
-            var h2 = needV2Bounds && rowResiduals is not null ? _likelihood.ProjectRows(rowResiduals).Sq().sum(1) : null;
-            Tensor? exact = null, v1 = null, v2 = null;
-            if (rows is not null)
-            {
-                (exact, v1) = centering is null
-                    ? (_likelihood.QuadraticForm(f, rows), needV1 ? _likelihood.ScoreFourthMomentVariance(f, rows) : null)
-                    : _likelihood.CenteredForms(f, centering, rows, fisher: true, v1: needV1, consume: true);
-            }
-            if (needV2 && rowResiduals is not null)
-            {
-                v2 = centering is null
-                    ? _likelihood.QuadraticForm(f, rowResiduals)
-                    : _likelihood.CenteredForms(f, centering, rowResiduals, fisher: true, v1: false, consume: true).Fisher!;
-            }
-            var units = new List<UnitValues>(13);
-            if (needScores)
-            {
-                var squares = drivenScores!.Sq();
-                if (needI1)
-                    units.Add(new UnitValues(FisherQuantity.SquaredScore, squares, 2));
-                if (needI1Mean)
-                    units.Add(new UnitValues(FisherQuantity.SquaredScoreInputMean, squares.mean([1]), 2));
-            }
-            if (needGamma)
-            {
-                // −∂²ℓ/∂z² = G − R(e): the GGN part is label-free, the residual is driven by e (§9.2).
-                if (drivenResidual is null)
-                {
-                    // No residual curvature at this layer (the output layer; every layer of a piecewise-linear net): every
-                    // Î2 draw equals the exact diagonal (§5.3d), whose products serve for Î2 as well.
-                    if (needI2)
-                        units.Add(needExact
-                            ? UnitValues.Repeat(FisherQuantity.NegativeHessian, FisherQuantity.Exact, draws)
-                            : new UnitValues(FisherQuantity.NegativeHessian, exact!, 2, Repeats: draws));
-                    if (needI2Mean)
-                        units.Add(needExact
-                            ? UnitValues.Repeat(FisherQuantity.NegativeHessianInputMean, FisherQuantity.Exact, 1)
-                            : new UnitValues(FisherQuantity.NegativeHessianInputMean, exact!, 2));
-                    if (needNegative)
-                        units.Add(UnitValues.Zero(FisherQuantity.NegativeHessianNegative, batch * draws)); // the exact diagonal is ≥ 0
-                }
-                else
-                {
-                    var gamma = exact!.unsqueeze(1).Minus(drivenResidual);
-                    if (needI2)
-                        units.Add(new UnitValues(FisherQuantity.NegativeHessian, gamma, 2));
-                    if (needI2Mean)
-                        units.Add(new UnitValues(FisherQuantity.NegativeHessianInputMean, gamma.mean([1]), 2));
-                    if (needNegative)
-                    {
-                        // a_k² Γ_j < 0 ⇔ Γ_j < 0 and a_k ≠ 0 (§7.2): an indicator of Γ against an indicator of A.
-                        var negative = gamma.lt(TensorMath.C(0, gamma.dtype)).to(gamma.dtype);
-                        units.Add(new UnitValues(FisherQuantity.NegativeHessianNegative, negative, LinearMomentRule.NonZeroIndicator));
-                    }
-                }
-            }
-            if (needExact)
-                units.Add(new UnitValues(FisherQuantity.Exact, exact!, 2));
-            if (delta is not null)
-                units.Add(new UnitValues(FisherQuantity.Empirical, delta.Sq(), 2));
-            if (needV1)
-                units.Add(new UnitValues(FisherQuantity.SquaredScoreVariance, v1!, 4));
-            if (needV2)
-                units.Add(v2 is null ? UnitValues.Zero(FisherQuantity.NegativeHessianVariance, batch) : new UnitValues(FisherQuantity.NegativeHessianVariance, v2, 4));
-            if (j4 is not null)
-            {
-                if (quantities.HasFlag(FisherQuantity.V1Upper))
-                    units.Add(new UnitValues(FisherQuantity.V1Upper, j4.mul(scoreEigenvalues.Upper.unsqueeze(1)), 4));
-                if (quantities.HasFlag(FisherQuantity.V1Lower))
-                    units.Add(new UnitValues(FisherQuantity.V1Lower, j4.mul(scoreEigenvalues.Lower.unsqueeze(1)), 4));
-            }
-            if (needV2Bounds)
-            {
-                if (quantities.HasFlag(FisherQuantity.V2Upper))
-                    units.Add(h2 is null ? UnitValues.Zero(FisherQuantity.V2Upper, batch) : new UnitValues(FisherQuantity.V2Upper, h2.mul(fisherEigenvalues.Upper.unsqueeze(1)), 4));
-                if (quantities.HasFlag(FisherQuantity.V2Lower))
-                    units.Add(h2 is null ? UnitValues.Zero(FisherQuantity.V2Lower, batch) : new UnitValues(FisherQuantity.V2Lower, h2.mul(fisherEigenvalues.Lower.unsqueeze(1)), 4));
-            }
-            LinearMomentRule.Accumulate(counts, gramBlocks, weight, bias, units, trace.LayerInputs[l], _options.DoublePrecisionMoments ? ScalarType.Float64 : _network.DType);
-            KeepForMerge(layerScope, gramBlocks, blocksBefore);
+            (exact, v1) = p.Centering is null
+                ? (_likelihood.QuadraticForm(f, rows), _need.V1 ? _likelihood.ScoreFourthMomentVariance(f, rows) : null)
+                : _likelihood.CenteredForms(f, p.Centering, rows, fisher: true, v1: _need.V1, consume: true);
         }
-        accumulator.Merge(batch, counts, gramBlocks);
+        if (_need.V2 && rowResiduals is not null)
+        {
+            v2 = p.Centering is null
+                ? _likelihood.QuadraticForm(f, rowResiduals)
+                : _likelihood.CenteredForms(f, p.Centering, rowResiduals, fisher: true, v1: false, consume: true).Fisher!;
+        }
+        return new LayerForms(drivenScores, drivenResidual, delta, j4, h2, exact, v1, v2);
+    }
+
+    /// <summary>Î1 terms and their per-input means: the squares of the drawn-label scores δ.</summary>
+    private void AddScoreUnits(List<UnitValues> units, Tensor? drivenScores)
+    {
+        if (!_need.Scores)
+            return;
+        var squares = drivenScores!.Sq();
+        if (_need.I1)
+            units.Add(new UnitValues(FisherQuantity.SquaredScore, squares, 2));
+        if (_need.I1Mean)
+            units.Add(new UnitValues(FisherQuantity.SquaredScoreInputMean, squares.mean([1]), 2));
+    }
+
+    /// <summary>Î2 terms, their per-input means and the indicators of negative terms, from Γ = G − R(e).</summary>
+    private void AddNegativeHessianUnits(List<UnitValues> units, in BatchPasses p, in LayerForms forms)
+    {
+        if (!_need.Gamma)
+            return;
+        // −∂²ℓ/∂z² = G − R(e): the GGN part is label-free, the residual is driven by e (§9.2).
+        if (forms.DrivenResidual is null)
+        {
+            // No residual curvature at this layer (the output layer; every layer of a piecewise-linear net): every
+            // Î2 draw equals the exact diagonal (§5.3d), whose products serve for Î2 as well.
+            if (_need.I2)
+                units.Add(_need.Exact
+                    ? UnitValues.Repeat(FisherQuantity.NegativeHessian, FisherQuantity.Exact, p.Draws)
+                    : new UnitValues(FisherQuantity.NegativeHessian, forms.Exact!, 2, Repeats: p.Draws));
+            if (_need.I2Mean)
+                units.Add(_need.Exact
+                    ? UnitValues.Repeat(FisherQuantity.NegativeHessianInputMean, FisherQuantity.Exact, 1)
+                    : new UnitValues(FisherQuantity.NegativeHessianInputMean, forms.Exact!, 2));
+            if (_need.Negative)
+                units.Add(UnitValues.Zero(FisherQuantity.NegativeHessianNegative, p.Batch * p.Draws)); // the exact diagonal is ≥ 0
+            return;
+        }
+        var gamma = forms.Exact!.unsqueeze(1).Minus(forms.DrivenResidual);
+        if (_need.I2)
+            units.Add(new UnitValues(FisherQuantity.NegativeHessian, gamma, 2));
+        if (_need.I2Mean)
+            units.Add(new UnitValues(FisherQuantity.NegativeHessianInputMean, gamma.mean([1]), 2));
+        if (_need.Negative)
+        {
+            // a_k² Γ_j < 0 ⇔ Γ_j < 0 and a_k ≠ 0 (§7.2): an indicator of Γ against an indicator of A.
+            var negative = gamma.lt(TensorMath.C(0, gamma.dtype)).to(gamma.dtype);
+            units.Add(new UnitValues(FisherQuantity.NegativeHessianNegative, negative, LinearMomentRule.NonZeroIndicator));
+        }
+    }
+
+    /// <summary>The exact diagonal, the empirical Fisher (observed-label scores δ squared), V1 and V2.</summary>
+    private void AddLabelFreeUnits(List<UnitValues> units, long batch, in LayerForms forms)
+    {
+        if (_need.Exact)
+            units.Add(new UnitValues(FisherQuantity.Exact, forms.Exact!, 2));
+        if (forms.Delta is not null)
+            units.Add(new UnitValues(FisherQuantity.Empirical, forms.Delta.Sq(), 2));
+        if (_need.V1)
+            units.Add(new UnitValues(FisherQuantity.SquaredScoreVariance, forms.V1!, 4));
+        if (_need.V2)
+            units.Add(forms.V2 is null ? UnitValues.Zero(FisherQuantity.NegativeHessianVariance, batch) : new UnitValues(FisherQuantity.NegativeHessianVariance, forms.V2, 4));
+    }
+
+    /// <summary>The bounds of V1 and V2: the unit norms times the per-input eigenvalue constants.</summary>
+    private void AddBoundUnits(List<UnitValues> units, in BatchPasses p, in LayerForms forms)
+    {
+        if (forms.J4 is { } j4)
+        {
+            if (_need.V1Upper)
+                units.Add(new UnitValues(FisherQuantity.V1Upper, j4.mul(p.ScoreEigenvalues.Upper.unsqueeze(1)), 4));
+            if (_need.V1Lower)
+                units.Add(new UnitValues(FisherQuantity.V1Lower, j4.mul(p.ScoreEigenvalues.Lower.unsqueeze(1)), 4));
+        }
+        if (_need.V2Bounds)
+        {
+            var h2 = forms.H2;
+            if (_need.V2Upper)
+                units.Add(h2 is null ? UnitValues.Zero(FisherQuantity.V2Upper, p.Batch) : new UnitValues(FisherQuantity.V2Upper, h2.mul(p.FisherEigenvalues.Upper.unsqueeze(1)), 4));
+            if (_need.V2Lower)
+                units.Add(h2 is null ? UnitValues.Zero(FisherQuantity.V2Lower, p.Batch) : new UnitValues(FisherQuantity.V2Lower, h2.mul(p.FisherEigenvalues.Lower.unsqueeze(1)), 4));
+        }
     }
 
     /// <summary>Moves the factors of the Gram blocks a layer added out of its dispose scope, into the batch's.</summary>
@@ -323,4 +363,50 @@ public sealed class FisherEstimator
             throw new InvalidBatchException("inputs", "contain NaN or infinity");
         return inputs.to(_network.DType);
     }
+
+    /// <summary>What the requested quantities need, decided once from <see cref="EstimatorOptions.Quantities"/>.</summary>
+    private readonly struct Needs(FisherQuantity quantities)
+    {
+        public readonly bool I1 = quantities.HasFlag(FisherQuantity.SquaredScore);
+        public readonly bool I2 = quantities.HasFlag(FisherQuantity.NegativeHessian);
+        public readonly bool Exact = quantities.HasFlag(FisherQuantity.Exact);
+        public readonly bool Empirical = quantities.HasFlag(FisherQuantity.Empirical);
+        public readonly bool V1 = quantities.HasFlag(FisherQuantity.SquaredScoreVariance);
+        public readonly bool V2 = quantities.HasFlag(FisherQuantity.NegativeHessianVariance);
+        public readonly bool I1Mean = quantities.HasFlag(FisherQuantity.SquaredScoreInputMean);
+        public readonly bool I2Mean = quantities.HasFlag(FisherQuantity.NegativeHessianInputMean);
+        public readonly bool Negative = quantities.HasFlag(FisherQuantity.NegativeHessianNegative);
+        public readonly bool V1Upper = quantities.HasFlag(FisherQuantity.V1Upper);
+        public readonly bool V1Lower = quantities.HasFlag(FisherQuantity.V1Lower);
+        public readonly bool V2Upper = quantities.HasFlag(FisherQuantity.V2Upper);
+        public readonly bool V2Lower = quantities.HasFlag(FisherQuantity.V2Lower);
+        public readonly bool V1Bounds = (quantities & (FisherQuantity.V1Upper | FisherQuantity.V1Lower)) != 0;
+        public readonly bool V2Bounds = (quantities & (FisherQuantity.V2Upper | FisherQuantity.V2Lower)) != 0;
+
+        /// <summary>Drawn-label scores δ.</summary>
+        public bool Scores => I1 || I1Mean;
+
+        /// <summary>Drawn-label Î2 unit values Γ = G − R(e).</summary>
+        public bool Gamma => I2 || I2Mean || Negative;
+
+        /// <summary>Second derivatives of the activations in the forward trace.</summary>
+        public bool Second => Gamma || V2 || V2Bounds;
+    }
+
+    /// <summary>
+    /// What the layers of one batch read (<see cref="RunPasses"/>): the forward trace, the backward passes, the drawn and
+    /// observed scores and streams, and the eigenvalue constants of the bounds. A value passed by reference: nothing is
+    /// allocated for it.
+    /// </summary>
+    private readonly record struct BatchPasses(
+        ForwardTrace Trace, long Batch, int Draws, Tensor? Centering, StreamBackward? Jacobian,
+        Tensor? Score, Tensor? DrawnStreams, StreamBackward? Drawn,
+        bool HasObserved, Tensor? ObservedScore, Tensor? ObservedStreams, StreamBackward? Empirical,
+        (Tensor Lower, Tensor Upper) FisherEigenvalues, (Tensor Lower, Tensor Upper) ScoreEigenvalues);
+
+    /// <summary>
+    /// The per-unit tensors of one layer (<see cref="ComputeForms"/>): drawn-label scores and residuals, observed-label
+    /// scores δ, the bounds' unit norms ‖J‖⁴ and ‖H‖², and the label-free forms (exact diagonal, V1, V2).
+    /// </summary>
+    private readonly record struct LayerForms(Tensor? DrivenScores, Tensor? DrivenResidual, Tensor? Delta, Tensor? J4, Tensor? H2, Tensor? Exact, Tensor? V1, Tensor? V2);
 }

@@ -47,55 +47,58 @@ internal static class LinearMomentRule
         if (units.Count == 0 || (weight is null && bias is null))
             return;
 
-        // Blocks of (B, n_l) values, keyed by the power of A they multiply; slots[(quantity, squares)] = (power, index).
-        // A block entry marked Square holds values whose squares the block needs: they are squared in place once
-        // stacked (one pass over the stacked copy instead of a fresh tensor per quantity).
-        var blocks = new SortedDictionary<int, List<(Tensor Values, bool Square)>>();
-        var slots = new Dictionary<(FisherQuantity, bool), (int Power, int Index)>();
-        var counts = new Dictionary<FisherQuantity, long>();
-        void AddBlock(int power, FisherQuantity q, bool squares, Tensor values, bool square)
-        {
-            if (!blocks.TryGetValue(power, out var list))
-                blocks[power] = list = [];
-            slots[(q, squares)] = (power, list.Count);
-            list.Add((values, square));
-        }
+        var blocks = new Blocks();
         foreach (var unit in units)
-        {
-            if (unit.Values is null)
-                continue; // zero or a repeat: no product
-            var values = unit.Values.dtype == accumulation ? unit.Values : unit.Values.to(accumulation);
-            if (unit.InputPower == NonZeroIndicator)
-            {
-                counts[unit.Quantity] = values.dim() == 3 ? values.shape[0] * values.shape[1] : values.shape[0];
-                var indicators = values.dim() == 3 ? (values.shape[1] == 1 ? values.squeeze(1) : values.sum(1)) : values;
-                AddBlock(NonZeroIndicator, unit.Quantity, false, indicators, square: false); // Σv² = Σv: one product serves both sums
-                continue;
-            }
-            if (values.dim() == 3 && values.shape[1] > 1)
-            {
-                counts[unit.Quantity] = values.shape[0] * values.shape[1];
-                AddBlock(unit.InputPower, unit.Quantity, false, values.sum(1), square: false);
-                AddBlock(2 * unit.InputPower, unit.Quantity, true, values.Sq().sum(1), square: false);
-            }
-            else
-            {
-                var sum = values.dim() == 3 ? values.squeeze(1) : values;
-                counts[unit.Quantity] = sum.shape[0];
-                AddBlock(unit.InputPower, unit.Quantity, false, sum, square: false);
-                AddBlock(2 * unit.InputPower, unit.Quantity, true, sum, square: true);
-            }
-        }
+            AddUnit(blocks, unit, accumulation);
 
         long width = weight?.Shape[0] ?? bias!.Shape[0];
-        var stacked = new Dictionary<int, Tensor>();
-        var targets = new Dictionary<int, List<SumTarget>[]>();
-        foreach (var (power, list) in blocks)
+        foreach (var (power, list) in blocks.ByPower)
         {
-            stacked[power] = Stack(list, width);
-            targets[power] = list.Select(_ => new List<SumTarget>(1)).ToArray();
+            blocks.Stacked[power] = Stack(list, width);
+            blocks.Targets[power] = list.Select(_ => new List<SumTarget>(1)).ToArray();
         }
+        AddTargets(output, blocks, weight, bias, units);
+        AddGramBlocks(gramBlocks, blocks, weight, bias, layerInput, accumulation, width);
+    }
 
+    /// <summary>
+    /// The values of one quantity at the layer as block entries: with several draws per input, their sums over the
+    /// draw axis and the sums of their squares; with one draw, one tensor for both entries (the second squared in place
+    /// once stacked); indicators, one entry for both sums. Zeros and repeats have no entry.
+    /// </summary>
+    private static void AddUnit(in Blocks blocks, UnitValues unit, ScalarType accumulation)
+    {
+        if (unit.Values is null)
+            return; // zero or a repeat: no product
+        var values = unit.Values.dtype == accumulation ? unit.Values : unit.Values.to(accumulation);
+        if (unit.InputPower == NonZeroIndicator)
+        {
+            blocks.Counts[unit.Quantity] = values.dim() == 3 ? values.shape[0] * values.shape[1] : values.shape[0];
+            var indicators = values.dim() == 3 ? (values.shape[1] == 1 ? values.squeeze(1) : values.sum(1)) : values;
+            blocks.Add(NonZeroIndicator, unit.Quantity, false, indicators, square: false); // Σv² = Σv: one product serves both sums
+            return;
+        }
+        if (values.dim() == 3 && values.shape[1] > 1)
+        {
+            blocks.Counts[unit.Quantity] = values.shape[0] * values.shape[1];
+            blocks.Add(unit.InputPower, unit.Quantity, false, values.sum(1), square: false);
+            blocks.Add(2 * unit.InputPower, unit.Quantity, true, values.Sq().sum(1), square: false);
+        }
+        else
+        {
+            var sum = values.dim() == 3 ? values.squeeze(1) : values;
+            blocks.Counts[unit.Quantity] = sum.shape[0];
+            blocks.Add(unit.InputPower, unit.Quantity, false, sum, square: false);
+            blocks.Add(2 * unit.InputPower, unit.Quantity, true, sum, square: true);
+        }
+    }
+
+    /// <summary>
+    /// Per quantity and requested parameter, its count in <paramref name="output"/> and where its sums S1 and S2 come
+    /// from: the slices of the blocks that hold its values (or the values of the quantity it repeats).
+    /// </summary>
+    private static void AddTargets(List<StreamCount> output, in Blocks blocks, ParameterInfo? weight, ParameterInfo? bias, IReadOnlyList<UnitValues> units)
+    {
         var parameters = new List<(ParameterInfo Info, bool IsBias)>(2);
         if (weight is not null)
             parameters.Add((weight, false));
@@ -105,23 +108,27 @@ internal static class LinearMomentRule
         {
             bool zero = unit.Values is null && unit.RepeatOf == FisherQuantity.None; // only the count moves
             var source = unit.RepeatOf == FisherQuantity.None ? unit.Quantity : unit.RepeatOf;
-            long count = zero ? unit.Count : counts[source] * unit.Repeats;
+            long count = zero ? unit.Count : blocks.Counts[source] * unit.Repeats;
             foreach (var (parameter, isBias) in parameters)
             {
                 var key = new MomentKey(parameter.Name, unit.Quantity);
                 output.Add(new StreamCount(key, count, parameter.Size));
                 if (zero)
                     continue;
-                var first = slots[(source, false)];
-                var second = slots.TryGetValue((source, true), out var squaresSlot) ? squaresSlot : first; // indicators: Σv² = Σv
-                targets[first.Power][first.Index].Add(new SumTarget(key, SumOfSquares: false, unit.Repeats, isBias));
-                targets[second.Power][second.Index].Add(new SumTarget(key, SumOfSquares: true, unit.Repeats, isBias));
+                var first = blocks.Slots[(source, false)];
+                var second = blocks.Slots.TryGetValue((source, true), out var squaresSlot) ? squaresSlot : first; // indicators: Σv² = Σv
+                blocks.Targets[first.Power][first.Index].Add(new SumTarget(key, SumOfSquares: false, unit.Repeats, isBias));
+                blocks.Targets[second.Power][second.Index].Add(new SumTarget(key, SumOfSquares: true, unit.Repeats, isBias));
             }
         }
+    }
 
+    /// <summary>One <see cref="GramBlock"/> per stacked block: its values and the power of A they multiply (A∘p, the indicator of A).</summary>
+    private static void AddGramBlocks(List<GramBlock> gramBlocks, in Blocks blocks, ParameterInfo? weight, ParameterInfo? bias, Tensor layerInput, ScalarType accumulation, long width)
+    {
         Tensor? a = weight is null ? null : layerInput.dtype == accumulation ? layerInput : layerInput.to(accumulation);
         Tensor? a2 = null, a4 = null;
-        foreach (var (power, values) in stacked)
+        foreach (var (power, values) in blocks.Stacked)
         {
             Tensor? ap = null;
             if (a is not null)
@@ -137,9 +144,37 @@ internal static class LinearMomentRule
                     _ => throw new InvalidOperationException($"power {power}"),
                 };
             }
-            var slices = targets[power];
+            var slices = blocks.Targets[power];
             string signature = Signature(weight?.Name ?? bias!.Name, power, width, weight is not null, bias is not null, slices);
             gramBlocks.Add(new GramBlock(signature, values, ap, width, slices, bias is not null));
+        }
+    }
+
+    /// <summary>
+    /// The blocks of one layer's values. Blocks of (B, n_l) values, keyed by the power of A they multiply;
+    /// Slots[(quantity, squares)] = (power, index). A block entry marked Square holds values whose squares the block
+    /// needs: they are squared in place once stacked (one pass over the stacked copy instead of a fresh tensor per
+    /// quantity). Stacked and Targets hold, per power, the stacked values and per slice the sums they add to. A value
+    /// passed by reference: only its dictionaries are allocated.
+    /// </summary>
+    private readonly struct Blocks
+    {
+        public readonly SortedDictionary<int, List<(Tensor Values, bool Square)>> ByPower = new();
+        public readonly Dictionary<(FisherQuantity, bool), (int Power, int Index)> Slots = new();
+        public readonly Dictionary<FisherQuantity, long> Counts = new();
+        public readonly Dictionary<int, Tensor> Stacked = new();
+        public readonly Dictionary<int, List<SumTarget>[]> Targets = new();
+
+        public Blocks()
+        {
+        }
+
+        public void Add(int power, FisherQuantity q, bool squares, Tensor values, bool square)
+        {
+            if (!ByPower.TryGetValue(power, out var list))
+                ByPower[power] = list = [];
+            Slots[(q, squares)] = (power, list.Count);
+            list.Add((values, square));
         }
     }
 

@@ -48,71 +48,18 @@ public static class Trainer
         {
             using var optimizer = optim.Adam(parameters, lr: options.LearningRate);
             using var generator = new Generator(options.Seed);
+            var session = new Session(options, log, network, parameters, likelihood, train, test, optimizer, generator);
             var metrics = new List<EpochMetrics>();
-            {
-                // Epoch 0: the initial weights, evaluated on the whole training set.
-                var watch = Stopwatch.StartNew();
-                var (trainLoss, trainAccuracy) = Evaluate(network, parameters, likelihood, train);
-                var (testLoss, testAccuracy) = test is null ? (null, null) : Evaluate(network, parameters, likelihood, test);
-                Save(Path.Combine(options.OutFolder, CheckpointName(0)), network.Layout, parameters, 0);
-                metrics.Add(Metrics(0, trainLoss, trainAccuracy, testLoss, testAccuracy, watch));
-                log.WriteLine(Describe(metrics[^1]));
-            }
+            metrics.Add(session.InitialEpoch());
+            log.WriteLine(Describe(metrics[^1]));
             for (int epoch = 1; epoch <= options.Epochs; epoch++)
             {
                 cancellation.ThrowIfCancellationRequested();
-                var watch = Stopwatch.StartNew();
-                var progress = Stopwatch.StartNew();
-                double lossSum = 0;
-                long correct = 0, seen = 0;
-                using (var order = randperm(train.Rows, generator: generator).DetachFromDisposeScope())
-                {
-                    for (long first = 0; first < train.Rows; first += options.BatchSize)
-                    {
-                        int count = (int)Math.Min(options.BatchSize, train.Rows - first);
-                        using var scope = NewDisposeScope();
-                        var index = order.narrow(0, first, count);
-                        optimizer.zero_grad();
-                        var output = network.Forward(train.Inputs.index_select(0, index), parameters);
-                        var loss = Loss(likelihood, output, train.Targets.index_select(0, index));
-                        loss.backward();
-                        optimizer.step();
-                        lossSum += loss.item<float>() * (double)count;
-                        if (train.Classes is not null)
-                            correct += output.argmax(1).eq(train.Classes.index_select(0, index)).sum().item<long>();
-                        seen += count;
-                        TorchRuntime.AfterBatch();
-                        if (progress.Elapsed > TimeSpan.FromSeconds(10))
-                        {
-                            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  epoch {epoch}: {seen:N0}/{train.Rows:N0} rows, loss {lossSum / seen:F4}"));
-                            progress.Restart();
-                        }
-                        cancellation.ThrowIfCancellationRequested();
-                    }
-                }
-                var (testLoss, testAccuracy) = test is null ? (null, null) : Evaluate(network, parameters, likelihood, test);
-                Save(Path.Combine(options.OutFolder, CheckpointName(epoch)), network.Layout, parameters, epoch);
-                metrics.Add(Metrics(epoch, lossSum / seen, train.Classes is null ? null : (double)correct / seen, testLoss, testAccuracy, watch));
+                metrics.Add(session.TrainEpoch(epoch, cancellation));
                 log.WriteLine(Describe(metrics[^1]));
             }
 
-            var record = new TrainingRecord
-            {
-                Architecture = architecture,
-                Data = Path.GetFullPath(options.DataPath),
-                Labels = Path.GetFullPath(options.LabelsPath),
-                TestData = options.TestDataPath is null ? null : Path.GetFullPath(options.TestDataPath),
-                TestLabels = options.TestLabelsPath is null ? null : Path.GetFullPath(options.TestLabelsPath),
-                TrainRows = train.Rows,
-                TestRows = test?.Rows,
-                LearningRate = options.LearningRate,
-                BatchSize = options.BatchSize,
-                Epochs = options.Epochs,
-                Seed = options.Seed,
-                Loss = LossMeaning,
-                Seconds = Math.Round(total.Elapsed.TotalSeconds, 3),
-                PerEpoch = metrics,
-            };
+            var record = Record(options, architecture, train.Rows, test?.Rows, metrics, total);
             record.Write(Path.Combine(options.OutFolder, TrainingRecord.FileName));
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{options.Epochs} epochs in {total.Elapsed.TotalSeconds:F1} s. Checkpoints: {Path.GetFullPath(options.OutFolder)} (epoch-00..{options.Epochs:D2}.safetensors, model.json, {TrainingRecord.FileName})"));
@@ -124,6 +71,86 @@ public static class Trainer
                 p.Dispose();
         }
     }
+
+    /// <summary>
+    /// One run's network, optimiser and data: epoch 0 evaluates the initial weights, every later epoch trains on the
+    /// training set in a fresh random order; each ends with its checkpoint and its metrics.
+    /// </summary>
+    private sealed class Session(TrainOptions options, TextWriter log, FeedForwardNetwork network, Parameter[] parameters, Likelihood likelihood, TrainingSet train, TrainingSet? test, Adam optimizer, Generator generator)
+    {
+        /// <summary>Epoch 0: the initial weights, evaluated on the whole training set.</summary>
+        public EpochMetrics InitialEpoch()
+        {
+            var watch = Stopwatch.StartNew();
+            var (trainLoss, trainAccuracy) = Evaluate(network, parameters, likelihood, train);
+            var (testLoss, testAccuracy) = test is null ? (null, null) : Evaluate(network, parameters, likelihood, test);
+            Save(Path.Combine(options.OutFolder, CheckpointName(0)), network.Layout, parameters, 0);
+            return Metrics(0, trainLoss, trainAccuracy, testLoss, testAccuracy, watch);
+        }
+
+        /// <summary>One pass of Adam steps over the training set in batches, logging progress every 10 s.</summary>
+        public EpochMetrics TrainEpoch(int epoch, CancellationToken cancellation)
+        {
+            var watch = Stopwatch.StartNew();
+            var progress = Stopwatch.StartNew();
+            double lossSum = 0;
+            long correct = 0, seen = 0;
+            using (var order = randperm(train.Rows, generator: generator).DetachFromDisposeScope())
+            {
+                for (long first = 0; first < train.Rows; first += options.BatchSize)
+                {
+                    int count = (int)Math.Min(options.BatchSize, train.Rows - first);
+                    using var scope = NewDisposeScope();
+                    var index = order.narrow(0, first, count);
+                    var (loss, output) = Step(index);
+                    lossSum += loss.item<float>() * (double)count;
+                    if (train.Classes is not null)
+                        correct += output.argmax(1).eq(train.Classes.index_select(0, index)).sum().item<long>();
+                    seen += count;
+                    TorchRuntime.AfterBatch();
+                    if (progress.Elapsed > TimeSpan.FromSeconds(10))
+                    {
+                        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  epoch {epoch}: {seen:N0}/{train.Rows:N0} rows, loss {lossSum / seen:F4}"));
+                        progress.Restart();
+                    }
+                    cancellation.ThrowIfCancellationRequested();
+                }
+            }
+            var (testLoss, testAccuracy) = test is null ? (null, null) : Evaluate(network, parameters, likelihood, test);
+            Save(Path.Combine(options.OutFolder, CheckpointName(epoch)), network.Layout, parameters, epoch);
+            return Metrics(epoch, lossSum / seen, train.Classes is null ? null : (double)correct / seen, testLoss, testAccuracy, watch);
+        }
+
+        /// <summary>One Adam step on the training rows <paramref name="index"/>: their loss and the network's output.</summary>
+        private (Tensor Loss, Tensor Output) Step(Tensor index)
+        {
+            optimizer.zero_grad();
+            var output = network.Forward(train.Inputs.index_select(0, index), parameters);
+            var loss = Loss(likelihood, output, train.Targets.index_select(0, index));
+            loss.backward();
+            optimizer.step();
+            return (loss, output);
+        }
+    }
+
+    /// <summary>The record of a finished run (training.json).</summary>
+    private static TrainingRecord Record(TrainOptions options, ModelArchitecture architecture, long trainRows, long? testRows, List<EpochMetrics> metrics, Stopwatch total) => new()
+    {
+        Architecture = architecture,
+        Data = Path.GetFullPath(options.DataPath),
+        Labels = Path.GetFullPath(options.LabelsPath),
+        TestData = options.TestDataPath is null ? null : Path.GetFullPath(options.TestDataPath),
+        TestLabels = options.TestLabelsPath is null ? null : Path.GetFullPath(options.TestLabelsPath),
+        TrainRows = trainRows,
+        TestRows = testRows,
+        LearningRate = options.LearningRate,
+        BatchSize = options.BatchSize,
+        Epochs = options.Epochs,
+        Seed = options.Seed,
+        Loss = LossMeaning,
+        Seconds = Math.Round(total.Elapsed.TotalSeconds, 3),
+        PerEpoch = metrics,
+    };
 
     private static void Validate(TrainOptions options)
     {
