@@ -34,8 +34,8 @@ public static class Trainer
         var likelihood = architecture.CreateLikelihood();
         var total = Stopwatch.StartNew();
 
-        using var train = TrainingSet.Load(architecture, likelihood, options.DataPath, options.LabelsPath, options.Rows, "--data");
-        using var test = options.TestDataPath is null ? null : TrainingSet.Load(architecture, likelihood, options.TestDataPath, options.TestLabelsPath!, 0, "--test-data");
+        using var train = TrainingSet.Load(architecture, likelihood, options.DataPath, options.LabelsPath, options.Rows, "training inputs");
+        using var test = options.TestDataPath is null ? null : TrainingSet.Load(architecture, likelihood, options.TestDataPath, options.TestLabelsPath!, 0, "test inputs");
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Training {string.Join("-", architecture.Widths)} {string.Join(",", architecture.Activations.Select(a => a.Name).Distinct())} ({architecture.Likelihood}) on {train.Rows:N0} rows of {Path.GetFileName(options.DataPath)}{(test is null ? "" : $", testing on {test.Rows:N0}")}: Adam lr {options.LearningRate}, batch {options.BatchSize}, {options.Epochs} epochs, seed {options.Seed} ({train.LoadSeconds + (test?.LoadSeconds ?? 0):F1} s to load)"));
 
@@ -155,18 +155,18 @@ public static class Trainer
     private static void Validate(TrainOptions options)
     {
         if (options.Epochs < 1)
-            throw new ArgumentException($"--epochs: must be at least 1, got {options.Epochs}");
+            throw new ArgumentException($"epochs: must be at least 1, got {options.Epochs}");
         if (options.BatchSize < 1)
-            throw new ArgumentException($"--batch-size: must be at least 1, got {options.BatchSize}");
+            throw new ArgumentException($"batch size: must be at least 1, got {options.BatchSize}");
         if (!(options.LearningRate > 0) || !double.IsFinite(options.LearningRate))
-            throw new ArgumentException($"--lr: must be a positive number, got {options.LearningRate.ToString(CultureInfo.InvariantCulture)}");
-        foreach (var (path, option) in new[] { (options.ArchitecturePath, "--architecture"), (options.DataPath, "--data"), (options.LabelsPath, "--labels"), (options.TestDataPath, "--test-data"), (options.TestLabelsPath, "--test-labels") })
+            throw new ArgumentException($"learning rate: must be a positive number, got {options.LearningRate.ToString(CultureInfo.InvariantCulture)}");
+        foreach (var (path, option) in new[] { (options.ArchitecturePath, "architecture"), (options.DataPath, "training inputs"), (options.LabelsPath, "training labels"), (options.TestDataPath, "test inputs"), (options.TestLabelsPath, "test labels") })
         {
             if (path is not null && !File.Exists(path))
                 throw new ArgumentException($"{option}: no file '{path}'");
         }
         if ((options.TestDataPath is null) != (options.TestLabelsPath is null))
-            throw new ArgumentException("--test-data and --test-labels go together");
+            throw new ArgumentException("test inputs and test labels go together");
     }
 
     /// <summary>

@@ -29,7 +29,7 @@ internal sealed class TrainingSet : IDisposable
     /// <summary>
     /// Reads the first <paramref name="rows"/> rows (0: all). Labels are class indices (categorical, or one-hot targets
     /// where <see cref="Likelihood.TakesOneHotTargets"/>) or one target column per output; <paramref name="option"/>
-    /// names the data option in errors.
+    /// names the data set in errors ("training inputs").
     /// </summary>
     public static TrainingSet Load(ModelArchitecture architecture, Likelihood likelihood, string dataPath, string labelsPath, long rows, string option)
     {
