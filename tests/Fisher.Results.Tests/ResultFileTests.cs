@@ -73,6 +73,24 @@ public sealed class ResultFileTests
         Assert.Null(read.Epochs[0].Groups[0].RelativeStandardErrors["i2"]);
     }
 
+    [Theory]
+    [InlineData("categorical")]
+    [InlineData("gaussian")]
+    public void The_committed_paper_study_sweeps_load(string likelihood)
+    {
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "Fisher.Distributed.sln")))
+            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("no repository root");
+
+        var sweep = ResultJson.ReadSweep(Path.Combine(root, "docs", "paper-study", likelihood, SweepFile.FileName));
+
+        Assert.Equal(21, sweep.Epochs.Count);
+        Assert.Equal(FisherQuantity.All, sweep.Spec!.Quantities & FisherQuantity.All);
+        Assert.All(sweep.Epochs, e => Assert.Equal(4, e.Groups.Count));
+        Assert.All(sweep.Epochs, e => Assert.Equal(0.0, e.Groups[3].Means["v2"])); // V2 = 0 in the last layer
+        Assert.NotNull(sweep.Epochs[^1].TestAccuracy);
+    }
+
     [Fact]
     public void A_summary_written_before_typed_specs_loads_its_spec()
     {
