@@ -25,7 +25,7 @@ public class DataFormatException : Exception
 /// A weights file whose tensors do not match the architecture. <see cref="Problems"/> lists every offending key at
 /// once: missing keys with the expected shape, unexpected keys with their shape, and shape mismatches.
 /// </summary>
-public sealed class ModelMismatchException : DataFormatException
+internal sealed class ModelMismatchException : DataFormatException
 {
     /// <summary>Creates the exception from the list of problems (one line each).</summary>
     public ModelMismatchException(string path, IReadOnlyList<string> problems)

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace Fisher.Grains;
 
 /// <summary>Where a task is.</summary>
-public enum TaskPhase
+internal enum TaskPhase
 {
     Pending = 0,
     Running = 1,
@@ -19,7 +19,7 @@ public enum TaskPhase
 
 /// <summary>Persisted record of one task.</summary>
 [GenerateSerializer, Alias("fisher.TaskRecord")]
-public sealed class TaskRecord
+internal sealed class TaskRecord
 {
     [Id(0)] public string TaskId { get; set; } = "";
     [Id(1)] public long FirstRow { get; set; }
@@ -35,7 +35,7 @@ public sealed class TaskRecord
 
 /// <summary>Persisted state of a job.</summary>
 [GenerateSerializer, Alias("fisher.JobGrainState")]
-public sealed class JobGrainState
+internal sealed class JobGrainState
 {
     [Id(0)] public JobSpec? Spec { get; set; }
     [Id(1)] public JobState State { get; set; }
@@ -62,7 +62,7 @@ public sealed class JobGrainState
 /// </summary>
 // Writes of the job's state take CancellationToken.None: the state has already changed in memory, and a caller that
 // gives up must not leave it changed but unpersisted.
-public sealed partial class FisherJobGrain(
+internal sealed partial class FisherJobGrain(
     [PersistentState("job", FisherHosting.StorageName)] IPersistentState<JobGrainState> state,
     IOptions<FisherOptions> options,
     ILogger<FisherJobGrain> logger) : Grain, IFisherJobGrain

@@ -9,16 +9,16 @@ using static TorchSharp.torch;
 namespace Fisher.Grains;
 
 /// <summary>A task of a plan: a row range and a parameter group.</summary>
-public sealed record PlannedTask(string TaskId, int Shard, long FirstRow, long Rows, int GroupIndex, string GroupName, IReadOnlyList<string> Parameters);
+internal sealed record PlannedTask(string TaskId, int Shard, long FirstRow, long Rows, int GroupIndex, string GroupName, IReadOnlyList<string> Parameters);
 
 /// <summary>What a spec resolves to after the files were read and checked.</summary>
-public sealed record JobPlan(long FirstRow, long Inputs, IReadOnlyList<ParameterGroup> Groups, IReadOnlyList<PlannedTask> Tasks, FisherQuantity Quantities);
+internal sealed record JobPlan(long FirstRow, long Inputs, IReadOnlyList<ParameterGroup> Groups, IReadOnlyList<PlannedTask> Tasks, FisherQuantity Quantities);
 
 /// <summary>
 /// Reads the files a spec names and plans its tasks. Everything a user can get wrong is checked here, before any
 /// work is dispatched, and reported as a <see cref="JobSpecException"/> naming the file, option or layer.
 /// </summary>
-public static class JobPlanner
+internal static class JobPlanner
 {
     /// <summary>The quantities a spec streams and its torch dtype (shared by the planner, the workers and the direct loop).</summary>
     public static (FisherQuantity Quantities, ScalarType DType) Resolve(JobSpec spec)

@@ -7,7 +7,7 @@ namespace Fisher.Grains;
 
 /// <summary>Persisted state of an aggregator: merged streams and the task ids merged into them.</summary>
 [GenerateSerializer, Alias("fisher.AggregateState")]
-public sealed class AggregateState
+internal sealed class AggregateState
 {
     [Id(0)] public Dictionary<string, StreamState> Streams { get; set; } = [];
     [Id(1)] public HashSet<string> MergedTasks { get; set; } = [];
@@ -16,7 +16,7 @@ public sealed class AggregateState
 
 /// <summary>One merged stream: count, mean and M2 per element.</summary>
 [GenerateSerializer, Alias("fisher.StreamState")]
-public sealed class StreamState
+internal sealed class StreamState
 {
     [Id(0)] public long Count { get; set; }
     [Id(1)] public double[] Mean { get; set; } = [];
@@ -28,7 +28,7 @@ public sealed class StreamState
 /// persisted with the merged state in one write, so retries, duplicate deliveries and a second attempt of a
 /// re-dispatched task cannot double count, and a silo loss loses no merged work.
 /// </summary>
-public sealed class MomentsAggregatorGrain(
+internal sealed class MomentsAggregatorGrain(
     [PersistentState("aggregate", FisherHosting.StorageName)] IPersistentState<AggregateState> state,
     Microsoft.Extensions.Options.IOptions<FisherOptions> options) : Grain, IMomentsAggregatorGrain
 {

@@ -14,7 +14,7 @@ namespace Fisher.Grains;
 /// aggregator in chunks, then tells the coordinator.
 /// </summary>
 [Orleans.Placement.ActivationCountBasedPlacement] // spread compute over silos; the default prefers the caller's silo
-public sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThreads computeThreads, ILogger<ShardWorkerGrain> logger)
+internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThreads computeThreads, ILogger<ShardWorkerGrain> logger)
     : Grain, IShardWorkerGrain
 {
     private readonly FisherOptions _options = options.Value;
@@ -155,7 +155,7 @@ public sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, Co
 }
 
 /// <summary>Sends a task's moments to its aggregator in chunks, starting over when the aggregator lost some.</summary>
-public static class PartialShipper
+internal static class PartialShipper
 {
     /// <summary>Splits moments into chunks of at most <paramref name="chunkElements"/> doubles (mean and M2 counted together).</summary>
     public static IReadOnlyList<PartialChunk> Chunks(TaskAssignment task, FisherMoments moments, int chunkElements)

@@ -13,7 +13,7 @@ namespace Fisher.Silo;
 /// balancers and Kubernetes stop sending work first. /health/live answers 200 whenever the process serves HTTP, to
 /// loopback callers only (others get 403) unless <c>Fisher:Health:LiveFromAnyAddress</c> is true.
 /// </summary>
-public sealed class SiloHealth(IServiceProvider services, IOptions<SiloHealthOptions> options) : IHostedLifecycleService
+internal sealed class SiloHealth(IServiceProvider services, IOptions<SiloHealthOptions> options) : IHostedLifecycleService
 {
     private volatile bool _started;
     private volatile bool _stopping;
@@ -68,7 +68,7 @@ public sealed class SiloHealth(IServiceProvider services, IOptions<SiloHealthOpt
 }
 
 /// <summary>Registers the silo's health and maps /health/live, /health/ready and /health/startup.</summary>
-public static class HealthEndpoints
+internal static class HealthEndpoints
 {
     /// <summary>Adds <see cref="SiloHealth"/> as a hosted service, with its options bound to <c>Fisher:Health</c> and validated at start.</summary>
     public static IServiceCollection AddSiloHealth(this IServiceCollection services, IConfiguration configuration)
