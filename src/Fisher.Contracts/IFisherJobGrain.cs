@@ -1,5 +1,3 @@
-using Orleans.Concurrency;
-
 namespace Fisher.Contracts;
 
 // The [Alias] of each method keeps the wire name it had before the methods gained their Async suffix and
@@ -36,44 +34,4 @@ public interface IFisherJobGrain : IGrainWithStringKey
     /// <summary>A worker met bad input: the job fails with this message.</summary>
     [Alias("TaskFailed")]
     Task TaskFailedAsync(string taskId, int attempt, string message, CancellationToken cancellationToken = default);
-}
-
-/// <summary>
-/// Processes one task (key: <c>jobId/taskId/attempt</c>): loads its model replica and opens its rows once, then
-/// advances batch by batch on a timer, off the grain turn, and ships its partial to the aggregator in chunks.
-/// </summary>
-[Alias("fisher.IShardWorkerGrain")]
-public interface IShardWorkerGrain : IGrainWithStringKey
-{
-    /// <summary>
-    /// Starts the task and returns at once (one-way: the coordinator never waits on a worker). Orleans accepts a token
-    /// here, but on a one-way call it can only stop a call not yet sent: there is no reply to wait for, so nothing for
-    /// a later cancellation to act on. The worker stops when its heartbeat is refused, not through this token.
-    /// </summary>
-    [OneWay, Alias("Start")]
-    Task StartAsync(TaskAssignment assignment, CancellationToken cancellationToken = default);
-}
-
-/// <summary>Merges the partials of one job and parameter group (key: <c>jobId/groupIndex</c>), once per task id.</summary>
-[Alias("fisher.IMomentsAggregatorGrain")]
-public interface IMomentsAggregatorGrain : IGrainWithStringKey
-{
-    /// <summary>Adds one chunk of a task's partial; the task's last chunk merges it (once per task id).</summary>
-    [Alias("AddChunk")]
-    Task<MergeOutcome> AddChunkAsync(PartialChunk chunk, CancellationToken cancellationToken = default);
-
-    /// <summary>What the group's merged state holds: tasks merged, inputs, streams and their lengths.</summary>
-    [Alias("GetInfo")]
-    Task<AggregateInfo> GetInfoAsync(CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Precision of the group's estimate of one quantity (an estimate's key in Fisher.Results' catalog); with several draws per input it
-    /// uses the per-input means (<c>i1_input_mean</c>) when they were streamed. Null when the quantity is absent.
-    /// </summary>
-    [Alias("GetPrecision")]
-    Task<PrecisionInfo?> GetPrecisionAsync(string quantity, CancellationToken cancellationToken = default);
-
-    /// <summary>Elements [offset, offset+length) of one merged stream.</summary>
-    [Alias("Read")]
-    Task<MomentSlice> ReadAsync(string key, int offset, int length, CancellationToken cancellationToken = default);
 }

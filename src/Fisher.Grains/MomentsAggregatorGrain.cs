@@ -5,24 +5,6 @@ using Fisher.Results;
 
 namespace Fisher.Grains;
 
-/// <summary>Persisted state of an aggregator: merged streams and the task ids merged into them.</summary>
-[GenerateSerializer, Alias("fisher.AggregateState")]
-internal sealed class AggregateState
-{
-    [Id(0)] public Dictionary<string, StreamState> Streams { get; set; } = [];
-    [Id(1)] public HashSet<string> MergedTasks { get; set; } = [];
-    [Id(2)] public long Inputs { get; set; }
-}
-
-/// <summary>One merged stream: count, mean and M2 per element.</summary>
-[GenerateSerializer, Alias("fisher.StreamState")]
-internal sealed class StreamState
-{
-    [Id(0)] public long Count { get; set; }
-    [Id(1)] public double[] Mean { get; set; } = [];
-    [Id(2)] public double[] M2 { get; set; } = [];
-}
-
 /// <summary>
 /// Merges partials of one job and parameter group with Chan's update, once per task id: the merged ids are
 /// persisted with the merged state in one write, so retries, duplicate deliveries and a second attempt of a
