@@ -66,9 +66,11 @@ internal sealed partial class ArrayFile : IDisposable
     private long _gzipPosition;
     private byte[] _buffer = [];
     private byte[]? _skip;
+    private readonly DecompressedCopies? _copies;
 
-    private ArrayFile(string path, ArrayHeader header, SafeFileHandle? handle, FileStream? gzipFile, GZipStream? gzip, long gzipPosition)
+    private ArrayFile(string path, ArrayHeader header, SafeFileHandle? handle, FileStream? gzipFile, GZipStream? gzip, long gzipPosition, DecompressedCopies? copies)
     {
+        _copies = copies;
         Path = path;
         Header = header;
         _handle = handle;
@@ -96,7 +98,11 @@ internal sealed partial class ArrayFile : IDisposable
     /// <summary>Bytes decompressed so far, skipped ones included.</summary>
     internal long DecompressedBytes { get; private set; }
 
-    public static ArrayFile Open(string path)
+    /// <summary>
+    /// Opens <paramref name="path"/> and reads its header; a far read of a gzip file uses a plain copy from
+    /// <paramref name="copies"/> (default: <see cref="DecompressedCopies.FromEnvironment"/>, as the environment is then).
+    /// </summary>
+    public static ArrayFile Open(string path, DecompressedCopies? copies = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
@@ -111,7 +117,7 @@ internal sealed partial class ArrayFile : IDisposable
                 gzip = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true);
                 var reader = new HeaderReader(path, gzip, compressed: true);
                 var header = ParseHeader(path, reader);
-                return new ArrayFile(path, header, null, file, gzip, reader.Position) { DecompressedBytes = reader.Position };
+                return new ArrayFile(path, header, null, file, gzip, reader.Position, copies) { DecompressedBytes = reader.Position };
             }
             else
             {
@@ -126,7 +132,7 @@ internal sealed partial class ArrayFile : IDisposable
                 }
                 file.Dispose();
                 var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
-                return new ArrayFile(path, header, handle, null, null, 0);
+                return new ArrayFile(path, header, handle, null, null, 0, null);
             }
         }
         catch
@@ -221,7 +227,7 @@ internal sealed partial class ArrayFile : IDisposable
 
     private bool SwitchToCopy()
     {
-        var copy = DecompressedCopies.TryGet(Path, Header.DataOffset + Header.Rows * RowBytes);
+        var copy = (_copies ?? DecompressedCopies.FromEnvironment()).TryGet(Path, Header.DataOffset + Header.Rows * RowBytes);
         if (copy is null)
             return false;
         try

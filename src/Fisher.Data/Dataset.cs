@@ -28,10 +28,14 @@ public sealed class Dataset : IDisposable
     }
 
     /// <summary>Opens the inputs and, when given, the labels; checks headers, sizes and that the row counts agree.</summary>
-    public static Dataset Open(string inputsPath, string? labelsPath = null)
+    public static Dataset Open(string inputsPath, string? labelsPath = null) => Open(inputsPath, labelsPath, copies: null);
+
+    /// <summary>As <see cref="Open(string, string?)"/>, with far reads of gzip files using <paramref name="copies"/>
+    /// (null: <see cref="DecompressedCopies.FromEnvironment"/>).</summary>
+    internal static Dataset Open(string inputsPath, string? labelsPath, DecompressedCopies? copies)
     {
         ArgumentNullException.ThrowIfNull(inputsPath);
-        var inputs = ArrayFile.Open(inputsPath);
+        var inputs = ArrayFile.Open(inputsPath, copies);
         ArrayFile? labels = null;
         try
         {
@@ -45,7 +49,7 @@ public sealed class Dataset : IDisposable
 
             if (labelsPath is not null)
             {
-                labels = ArrayFile.Open(labelsPath);
+                labels = ArrayFile.Open(labelsPath, copies);
                 var l = labels.Header;
                 if ((l.Format == "NPY" && !LabelDTypes.Contains(l.DType)) || l.Type is null)
                     throw new DataFormatException(labelsPath, $"header: expected a label dtype {string.Join(", ", LabelDTypes.Select(d => $"'{d}'"))}, got '{l.DType}'");

@@ -16,39 +16,57 @@ namespace Fisher.Data;
 /// unused for a week are removed when a new one is made. Set <c>FISHER_CACHE_DIR</c> to an empty string to disable.
 /// Any failure (a damaged or truncated source, a full disk, a read-only folder) gives no copy: the reader then
 /// decompresses as before and reports the source's own error.
+/// <para>An instance names the folder and how long copies are kept; <see cref="FromEnvironment"/> gives the machine's.</para>
 /// </summary>
-internal static class DecompressedCopies
+internal sealed class DecompressedCopies
 {
+    /// <summary>How long a copy is kept after it was last used, unless told otherwise.</summary>
+    public static readonly TimeSpan DefaultKeepCopiesFor = TimeSpan.FromDays(7);
+
+    /// <summary>The copies being made or made in this process, by target path (one maker per copy).</summary>
     private static readonly ConcurrentDictionary<string, Lazy<string?>> Copies = new();
 
-    /// <summary>For tests: a folder used instead of the environment's.</summary>
-    internal static string? FolderOverride { get; set; }
+    /// <param name="folder">The folder copies go to; null: no copies.</param>
+    /// <param name="keepCopiesFor">How long a copy is kept after it was last used.</param>
+    public DecompressedCopies(string? folder, TimeSpan keepCopiesFor)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(keepCopiesFor, TimeSpan.Zero);
+        Folder = folder;
+        KeepCopiesFor = keepCopiesFor;
+    }
 
     /// <summary>
-    /// The folder copies go to, or null when disabled: <c>$FISHER_CACHE_DIR</c>, else <c>fisher/decompressed</c> in the
-    /// user's cache folder (<c>$XDG_CACHE_HOME</c> or <c>~/.cache</c>), never a folder other users can write to.
+    /// The copies of this machine, as the environment says now: in <see cref="EnvironmentFolder"/>, kept for
+    /// <see cref="DefaultKeepCopiesFor"/>.
     /// </summary>
-    public static string? Folder
+    public static DecompressedCopies FromEnvironment() => new(EnvironmentFolder(), DefaultKeepCopiesFor);
+
+    /// <summary>The folder copies go to, or null when disabled.</summary>
+    public string? Folder { get; }
+
+    /// <summary>How long a copy is kept after it was last used; older ones are removed whenever another copy is made.</summary>
+    public TimeSpan KeepCopiesFor { get; }
+
+    /// <summary>
+    /// The folder the environment gives, or null when disabled: <c>$FISHER_CACHE_DIR</c>, else <c>fisher/decompressed</c>
+    /// in the user's cache folder (<c>$XDG_CACHE_HOME</c> or <c>~/.cache</c>), never a folder other users can write to.
+    /// </summary>
+    public static string? EnvironmentFolder()
     {
-        get
-        {
-            if (FolderOverride is not null)
-                return FolderOverride;
-            var configured = Environment.GetEnvironmentVariable("FISHER_CACHE_DIR");
-            if (configured is not null)
-                return configured.Length == 0 ? null : configured;
-            var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            var root = !string.IsNullOrEmpty(xdg) ? xdg : !string.IsNullOrEmpty(home) ? System.IO.Path.Combine(home, ".cache") : null;
-            return root is null ? null : System.IO.Path.Combine(root, "fisher", "decompressed");
-        }
+        var configured = Environment.GetEnvironmentVariable("FISHER_CACHE_DIR");
+        if (configured is not null)
+            return configured.Length == 0 ? null : configured;
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        var root = !string.IsNullOrEmpty(xdg) ? xdg : !string.IsNullOrEmpty(home) ? System.IO.Path.Combine(home, ".cache") : null;
+        return root is null ? null : System.IO.Path.Combine(root, "fisher", "decompressed");
     }
 
     /// <summary>
     /// The path of a plain copy of <paramref name="path"/> holding at least <paramref name="expectedBytes"/> decompressed
     /// bytes, making it if needed; null when there is none and none can be made.
     /// </summary>
-    public static string? TryGet(string path, long expectedBytes)
+    public string? TryGet(string path, long expectedBytes)
     {
         var folder = Folder;
         if (folder is null)
@@ -113,14 +131,11 @@ internal static class DecompressedCopies
         return (mode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) == 0;
     }
 
-    /// <summary>How long a copy is kept after it was last used; older ones are removed whenever another copy is made.</summary>
-    internal static TimeSpan KeepCopiesFor { get; set; } = TimeSpan.FromDays(7);
-
     /// <summary>
     /// Best effort: removes copies last used more than <see cref="KeepCopiesFor"/> ago (a copy still needed is made again)
     /// and temporary files a crashed process left more than a day ago, so the folder does not grow without end.
     /// </summary>
-    private static void RemoveStale(string folder, string keep)
+    private void RemoveStale(string folder, string keep)
     {
         var now = DateTime.UtcNow;
         string[] files;
@@ -148,7 +163,7 @@ internal static class DecompressedCopies
         }
     }
 
-    private static string? Make(string source, string target, long expectedBytes)
+    private string? Make(string source, string target, long expectedBytes)
     {
         string? temporary = null;
         try

@@ -1,20 +1,6 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Fisher.Estimators;
-
-/// <summary>Element-wise activation kinds with closed-form first and second derivatives.</summary>
-public enum ActivationKind
-{
-    Identity,
-    Relu,
-    LeakyRelu,
-    Tanh,
-    Sigmoid,
-    Softplus,
-    Gelu,
-    Silu,
-}
 
 /// <summary>
 /// An element-wise activation σ with σ' and σ'' in one place (estimators.md §9.2, §5.3b). Piecewise-linear

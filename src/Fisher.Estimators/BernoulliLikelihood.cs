@@ -6,7 +6,7 @@ namespace Fisher.Estimators;
 /// Independent Bernoulli outputs with logits f (estimators.md §5.2, binary case): t = y ∈ {0, 1}, η = p = sigmoid(f),
 /// Σ = diag(p(1 − p)). Single output: I = p(1−p)J², V1 = p(1−p)(1−2p)²J⁴.
 /// </summary>
-public sealed class BernoulliLikelihood(int outputs) : IndependentOutputsLikelihood(outputs)
+internal sealed class BernoulliLikelihood(int outputs) : IndependentOutputsLikelihood(outputs)
 {
     public override string Name => "bernoulli";
 

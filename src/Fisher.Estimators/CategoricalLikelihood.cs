@@ -6,7 +6,7 @@ namespace Fisher.Estimators;
 /// Softmax over C logits (over-complete parametrisation; estimators.md §5.2): t(y) = e_y, η = p, Σ = diag(p) − ppᵀ,
 /// A = diag(√p) − p √pᵀ. For a Jacobian row u: s_c = u_c − pᵀu, I = Σ p_c s_c², V1 = Σ p_c s_c⁴ − I².
 /// </summary>
-public sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
+internal sealed class CategoricalLikelihood(int classes) : Likelihood(classes)
 {
     /// <summary>Number of classes C.</summary>
     public int Classes => Outputs;

@@ -5,7 +5,7 @@ namespace Fisher.Estimators;
 /// function of (seed, n, k, j), so shards, batch sizes, silos and retries cannot change which labels are drawn
 /// (docs/architecture.md, decision 1). Mixing is SplitMix64's finaliser applied to a chained combination of the counters.
 /// </summary>
-public static class CounterRandom
+internal static class CounterRandom
 {
     private const ulong Golden = 0x9E3779B97F4A7C15UL;
 

@@ -1,12 +1,5 @@
 namespace Fisher.Estimators;
 
-/// <summary>Identifies one stream of moments: a parameter tensor and a quantity.</summary>
-public readonly record struct MomentKey(string Parameter, FisherQuantity Quantity)
-{
-    /// <inheritdoc />
-    public override string ToString() => $"{Parameter}.{Quantity.Key()}";
-}
-
 /// <summary>
 /// Moments per (parameter, quantity): what one batch produces and what workers and aggregators merge.
 /// </summary>

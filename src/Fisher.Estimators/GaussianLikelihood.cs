@@ -6,7 +6,7 @@ namespace Fisher.Estimators;
 /// y ~ N(μ, σ² I) with the network output f = μ (natural parameter μ/σ²; estimators.md §5.1). In f-space:
 /// e = (y − μ)/σ², Σ_f = I/σ², A = I/σ, and since e has no excess kurtosis, V1 = 2 I(θ|x)² for every parameter.
 /// </summary>
-public sealed class GaussianLikelihood : Likelihood
+internal sealed class GaussianLikelihood : Likelihood
 {
     /// <summary>A Gaussian with <paramref name="outputs"/> independent outputs of variance <paramref name="variance"/>.</summary>
     public GaussianLikelihood(int outputs, double variance = 1.0) : base(outputs)

@@ -7,7 +7,7 @@ namespace Fisher.Estimators;
 /// independent centred terms gives V1 = Σ_o κ4_o u_o⁴ + 2 (Σ_o v_o u_o²)², with κ4 the fourth cumulant of e_o
 /// (Gaussian 0, Bernoulli v(1 − 6v), Poisson λ).
 /// </summary>
-public abstract class IndependentOutputsLikelihood : Likelihood
+internal abstract class IndependentOutputsLikelihood : Likelihood
 {
     private protected IndependentOutputsLikelihood(int outputs) : base(outputs)
     {

@@ -6,7 +6,7 @@ namespace Fisher.Estimators;
 /// Labels drawn from the model: draw k of the input with global index n uses the uniforms (seed, n, k, ·) only,
 /// so a label does not depend on the batch, shard or silo that draws it (docs/architecture.md, decision 1).
 /// </summary>
-public static class LabelDraws
+internal static class LabelDraws
 {
     /// <summary>
     /// Draws <paramref name="draws"/> labels per input for network outputs <paramref name="f"/> (batch, outputs) of

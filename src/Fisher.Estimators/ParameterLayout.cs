@@ -1,42 +1,5 @@
 namespace Fisher.Estimators;
 
-/// <summary>Whether a parameter tensor is a layer's weight or its bias.</summary>
-public enum ParameterKind
-{
-    Weight,
-    Bias,
-}
-
-/// <summary>One parameter tensor of the network: its PyTorch name, the index of its Linear layer, kind and shape.</summary>
-public sealed record ParameterInfo(string Name, int LayerIndex, ParameterKind Kind, long[] Shape)
-{
-    /// <summary>Number of scalar parameters in the tensor.</summary>
-    public int Size => (int)Shape.Aggregate(1L, (a, b) => a * b);
-}
-
-/// <summary>How parameters are grouped for reporting and for distributing work (docs/architecture.md, decision 6).</summary>
-public enum Grouping
-{
-    /// <summary>One group per Linear layer, weight and bias together (the default).</summary>
-    PerLayer,
-
-    /// <summary>One group per parameter tensor.</summary>
-    PerTensor,
-
-    /// <summary>All parameters in one group.</summary>
-    All,
-}
-
-/// <summary>A named set of parameter tensors whose quantities are computed and reported together.</summary>
-public sealed record ParameterGroup(string Name, IReadOnlyList<ParameterInfo> Parameters)
-{
-    /// <summary>The lowest Linear layer index the group touches (backward passes stop there).</summary>
-    public int LowestLayer => Parameters.Min(p => p.LayerIndex);
-
-    /// <summary>Total number of scalar parameters.</summary>
-    public long Size => Parameters.Sum(p => (long)p.Size);
-}
-
 /// <summary>
 /// Maps every parameter tensor of a network to its layer and to groups (like nngeometry's LayerCollection).
 /// </summary>

@@ -5,7 +5,7 @@ namespace Fisher.Estimators;
 /// <summary>
 /// Independent Poisson outputs with log link: rate λ = exp(f), t = y, η = Σ = λ, fourth cumulant λ.
 /// </summary>
-public sealed class PoissonLikelihood(int outputs) : IndependentOutputsLikelihood(outputs)
+internal sealed class PoissonLikelihood(int outputs) : IndependentOutputsLikelihood(outputs)
 {
     /// <summary>Largest rate the sampler accepts (e^−λ underflows float64 beyond about 745).</summary>
     public const double MaxRate = 700;

@@ -9,7 +9,7 @@ namespace Fisher.Grains;
 /// a different thread and its tensors were spread over many glibc arenas, which let a silo's resident size creep up
 /// over long jobs. One instance per silo (a singleton registered by <see cref="FisherHosting.AddFisherGrains"/>).
 /// </summary>
-public sealed class ComputeThreads : IDisposable
+internal sealed class ComputeThreads : IDisposable
 {
     private readonly BlockingCollection<Action> _queue = [];
     private readonly int _count;

@@ -11,7 +11,7 @@ namespace Fisher.Grains;
 /// and timed against (bench/Fisher.Bench.Distributed); it shares no code with <see cref="ShardComputation"/> beyond the
 /// planner's resolution of the spec.
 /// </summary>
-public static class DirectLoop
+internal static class DirectLoop
 {
     /// <summary>The moments of rows [<paramref name="firstRow"/>, <paramref name="firstRow"/> + <paramref name="rows"/>) in batches of <paramref name="batchSize"/>.</summary>
     public static FisherMoments Run(JobSpec spec, long firstRow, long rows, int batchSize, bool doublePrecisionMoments = false)

@@ -6,54 +6,6 @@ using Microsoft.Extensions.Options;
 
 namespace Fisher.Grains;
 
-/// <summary>Where a task is.</summary>
-public enum TaskPhase
-{
-    Pending = 0,
-    Running = 1,
-    Done = 2,
-
-    /// <summary>Not needed: the job reached its target relative error first.</summary>
-    Skipped = 3,
-}
-
-/// <summary>Persisted record of one task.</summary>
-[GenerateSerializer, Alias("fisher.TaskRecord")]
-public sealed class TaskRecord
-{
-    [Id(0)] public string TaskId { get; set; } = "";
-    [Id(1)] public long FirstRow { get; set; }
-    [Id(2)] public long Rows { get; set; }
-    [Id(3)] public int GroupIndex { get; set; }
-    [Id(4)] public string GroupName { get; set; } = "";
-    [Id(5)] public List<string> Parameters { get; set; } = [];
-    [Id(6)] public TaskPhase Phase { get; set; }
-    [Id(7)] public int Attempt { get; set; }
-    [Id(8)] public long RowsDone { get; set; }
-    [Id(9)] public int Shard { get; set; }
-}
-
-/// <summary>Persisted state of a job.</summary>
-[GenerateSerializer, Alias("fisher.JobGrainState")]
-public sealed class JobGrainState
-{
-    [Id(0)] public JobSpec? Spec { get; set; }
-    [Id(1)] public JobState State { get; set; }
-    [Id(2)] public List<TaskRecord> Tasks { get; set; } = [];
-    [Id(3)] public List<string> Groups { get; set; } = [];
-    [Id(4)] public long Inputs { get; set; }
-    [Id(5)] public string? Error { get; set; }
-    [Id(6)] public DateTimeOffset StartedAt { get; set; }
-    [Id(7)] public DateTimeOffset? FinishedAt { get; set; }
-    [Id(8)] public int Redispatches { get; set; }
-
-    /// <summary>With a target: tasks of shards below this may run (a round is a block of shards).</summary>
-    [Id(9)] public int RoundEnd { get; set; }
-    [Id(10)] public int RoundSize { get; set; }
-    [Id(11)] public bool StoppedEarly { get; set; }
-    [Id(12)] public List<PrecisionInfo> Precision { get; set; } = [];
-}
-
 /// <summary>
 /// Coordinates one job: plans tasks, dispatches at most a bounded number at once under leases, re-dispatches a
 /// task whose worker stopped reporting (its silo died, say) with a new attempt, and completes the job when every
@@ -62,7 +14,7 @@ public sealed class JobGrainState
 /// </summary>
 // Writes of the job's state take CancellationToken.None: the state has already changed in memory, and a caller that
 // gives up must not leave it changed but unpersisted.
-public sealed partial class FisherJobGrain(
+internal sealed partial class FisherJobGrain(
     [PersistentState("job", FisherHosting.StorageName)] IPersistentState<JobGrainState> state,
     IOptions<FisherOptions> options,
     ILogger<FisherJobGrain> logger) : Grain, IFisherJobGrain

@@ -8,7 +8,7 @@ namespace Fisher.Grains;
 /// <see cref="FisherHosting.AddFisherGrains"/>) and reports every bad setting at once, each by its configuration key:
 /// a zero <see cref="FisherOptions.TasksPerSilo"/>, say, would otherwise leave every job Running forever.
 /// </summary>
-public sealed class FisherOptionsValidator : IValidateOptions<FisherOptions>
+internal sealed class FisherOptionsValidator : IValidateOptions<FisherOptions>
 {
     /// <summary>Largest <see cref="FisherOptions.ChunkElements"/>: 64 MB of doubles, well below Orleans' 100 MB message cap.</summary>
     public const int MaxChunkElements = 8 * 1024 * 1024;

@@ -3,22 +3,15 @@ using Fisher.Contracts;
 using Fisher.Data;
 using Fisher.Estimators;
 using Fisher.Results;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Fisher.Grains;
-
-/// <summary>A task of a plan: a row range and a parameter group.</summary>
-public sealed record PlannedTask(string TaskId, int Shard, long FirstRow, long Rows, int GroupIndex, string GroupName, IReadOnlyList<string> Parameters);
-
-/// <summary>What a spec resolves to after the files were read and checked.</summary>
-public sealed record JobPlan(long FirstRow, long Inputs, IReadOnlyList<ParameterGroup> Groups, IReadOnlyList<PlannedTask> Tasks, FisherQuantity Quantities);
 
 /// <summary>
 /// Reads the files a spec names and plans its tasks. Everything a user can get wrong is checked here, before any
 /// work is dispatched, and reported as a <see cref="JobSpecException"/> naming the file, option or layer.
 /// </summary>
-public static class JobPlanner
+internal static class JobPlanner
 {
     /// <summary>The quantities a spec streams and its torch dtype (shared by the planner, the workers and the direct loop).</summary>
     public static (FisherQuantity Quantities, ScalarType DType) Resolve(JobSpec spec)
@@ -109,25 +102,4 @@ public static class JobPlanner
             throw new JobSpecException(e.Message, e);
         }
     }
-}
-
-/// <summary>
-/// A job spec that cannot run: the message names the file, spec field or layer and what was expected. Problems with
-/// the spec's own fields are also in <see cref="Problems"/>, so a CLI can name its flags instead.
-/// </summary>
-public sealed class JobSpecException : Exception
-{
-    public JobSpecException(string message) : base(message) { }
-
-    public JobSpecException(string message, Exception inner) : base(message, inner) { }
-
-    public JobSpecException(params IReadOnlyList<SpecProblem> problems) : base(string.Join("; ", problems))
-    {
-        Problems = problems;
-    }
-
-    public JobSpecException() { }
-
-    /// <summary>The spec fields at fault (empty when the problem is a file).</summary>
-    public IReadOnlyList<SpecProblem> Problems { get; } = [];
 }

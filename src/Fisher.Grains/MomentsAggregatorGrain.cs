@@ -5,30 +5,12 @@ using Fisher.Results;
 
 namespace Fisher.Grains;
 
-/// <summary>Persisted state of an aggregator: merged streams and the task ids merged into them.</summary>
-[GenerateSerializer, Alias("fisher.AggregateState")]
-public sealed class AggregateState
-{
-    [Id(0)] public Dictionary<string, StreamState> Streams { get; set; } = [];
-    [Id(1)] public HashSet<string> MergedTasks { get; set; } = [];
-    [Id(2)] public long Inputs { get; set; }
-}
-
-/// <summary>One merged stream: count, mean and M2 per element.</summary>
-[GenerateSerializer, Alias("fisher.StreamState")]
-public sealed class StreamState
-{
-    [Id(0)] public long Count { get; set; }
-    [Id(1)] public double[] Mean { get; set; } = [];
-    [Id(2)] public double[] M2 { get; set; } = [];
-}
-
 /// <summary>
 /// Merges partials of one job and parameter group with Chan's update, once per task id: the merged ids are
 /// persisted with the merged state in one write, so retries, duplicate deliveries and a second attempt of a
 /// re-dispatched task cannot double count, and a silo loss loses no merged work.
 /// </summary>
-public sealed class MomentsAggregatorGrain(
+internal sealed class MomentsAggregatorGrain(
     [PersistentState("aggregate", FisherHosting.StorageName)] IPersistentState<AggregateState> state,
     Microsoft.Extensions.Options.IOptions<FisherOptions> options) : Grain, IMomentsAggregatorGrain
 {

@@ -13,7 +13,7 @@ namespace Fisher.Grains;
 /// The synchronous tensor work of one task: the model replica, the open rows, the estimator and its accumulator.
 /// Every method runs as one block on a thread-pool thread (never on a grain turn); one call at a time.
 /// </summary>
-public sealed class ShardComputation : IDisposable
+internal sealed class ShardComputation : IDisposable
 {
     private readonly TaskAssignment _task;
     private readonly FeedForwardNetwork _network;

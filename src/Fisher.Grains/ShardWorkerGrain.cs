@@ -1,5 +1,4 @@
 using Fisher.Contracts;
-using Fisher.Estimators;
 using Fisher.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -14,7 +13,7 @@ namespace Fisher.Grains;
 /// aggregator in chunks, then tells the coordinator.
 /// </summary>
 [Orleans.Placement.ActivationCountBasedPlacement] // spread compute over silos; the default prefers the caller's silo
-public sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThreads computeThreads, ILogger<ShardWorkerGrain> logger)
+internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThreads computeThreads, ILogger<ShardWorkerGrain> logger)
     : Grain, IShardWorkerGrain
 {
     private readonly FisherOptions _options = options.Value;
@@ -152,67 +151,4 @@ public sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, Co
         [LoggerMessage(4, LogLevel.Debug, "Slice in flight ended with an error after its task stopped")]
         public static partial void SliceFailedAfterStop(ILogger logger, Exception exception);
     }
-}
-
-/// <summary>Sends a task's moments to its aggregator in chunks, starting over when the aggregator lost some.</summary>
-public static class PartialShipper
-{
-    /// <summary>Splits moments into chunks of at most <paramref name="chunkElements"/> doubles (mean and M2 counted together).</summary>
-    public static IReadOnlyList<PartialChunk> Chunks(TaskAssignment task, FisherMoments moments, int chunkElements)
-    {
-        ArgumentNullException.ThrowIfNull(moments);
-        int perArray = Math.Max(1, chunkElements / 2);
-        var groups = new List<List<MomentSlice>>();
-        var current = new List<MomentSlice>();
-        int used = 0;
-        foreach (var (key, stream) in moments.Streams.OrderBy(s => s.Key.ToString(), StringComparer.Ordinal))
-        {
-            for (int offset = 0; offset < stream.Length;)
-            {
-                if (used == perArray)
-                {
-                    groups.Add(current);
-                    current = [];
-                    used = 0;
-                }
-                int length = Math.Min(stream.Length - offset, perArray - used);
-                current.Add(new MomentSlice(key.ToString(), stream.Count, offset, stream.Length,
-                    stream.Mean.AsSpan(offset, length).ToArray(), stream.M2.AsSpan(offset, length).ToArray()));
-                offset += length;
-                used += length;
-            }
-        }
-        if (current.Count > 0 || groups.Count == 0)
-            groups.Add(current);
-        return groups.Select((slices, i) => new PartialChunk(task.TaskId, task.Attempt, i, groups.Count, moments.Inputs, slices)).ToArray();
-    }
-
-    /// <summary>Ships every chunk; the last returns Merged or Duplicate. Retries from chunk 0 when the aggregator restarted.</summary>
-    public static async Task Ship(IGrainFactory grains, TaskAssignment task, FisherMoments moments, int chunkElements, CancellationToken cancellation)
-    {
-        ArgumentNullException.ThrowIfNull(grains);
-        ArgumentNullException.ThrowIfNull(task);
-        var aggregator = grains.GetGrain<IMomentsAggregatorGrain>(AggregatorKey(task.JobId, task.GroupIndex));
-        var chunks = Chunks(task, moments, chunkElements);
-        for (int round = 0; round < 5; round++)
-        {
-            MergeOutcome outcome = MergeOutcome.Pending;
-            if (round > 0)
-                WorkerMetrics.Retry("resend");
-            foreach (var chunk in chunks)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                outcome = await aggregator.AddChunkAsync(chunk, cancellation);
-                WorkerMetrics.ChunkSent(task.GroupName, chunk);
-                if (outcome is MergeOutcome.Duplicate or MergeOutcome.Incomplete)
-                    break;
-            }
-            if (outcome is MergeOutcome.Merged or MergeOutcome.Duplicate)
-                return;
-        }
-        throw new TimeoutException($"task {task.TaskId}: the aggregator of group {task.GroupName} kept losing chunks");
-    }
-
-    /// <summary>The aggregator key of a job and group.</summary>
-    public static string AggregatorKey(string jobId, int groupIndex) => $"{jobId}/{groupIndex}";
 }

@@ -14,7 +14,7 @@ namespace Fisher.Results;
 /// </list>
 /// Equal label variances are a tie (no better estimator); so is a comparison in which either side is unknown.
 /// </summary>
-public static class DecisionRule
+internal static class DecisionRule
 {
     public const string ClosedFormBasis = "closed-form E_x V1, E_x V2";
     public const string DrawsBasis = "label parts E_x V estimated from the K draws per input";

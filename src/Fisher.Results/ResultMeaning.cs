@@ -1,7 +1,7 @@
 namespace Fisher.Results;
 
 /// <summary>The texts that result files carry to say what their numbers are (one place, read by every writer).</summary>
-public static class ResultMeaning
+internal static class ResultMeaning
 {
     public const string RelativeStandardError =
         "per group: ||standard errors||_2 / ||estimates||_2 over the group's parameters";

@@ -1,8 +1,5 @@
 using System.Net;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime;
-using HttpResults = Microsoft.AspNetCore.Http.Results;
 
 namespace Fisher.Silo;
 
@@ -13,7 +10,7 @@ namespace Fisher.Silo;
 /// balancers and Kubernetes stop sending work first. /health/live answers 200 whenever the process serves HTTP, to
 /// loopback callers only (others get 403) unless <c>Fisher:Health:LiveFromAnyAddress</c> is true.
 /// </summary>
-public sealed class SiloHealth(IServiceProvider services, IOptions<SiloHealthOptions> options) : IHostedLifecycleService
+internal sealed class SiloHealth(IServiceProvider services, IOptions<SiloHealthOptions> options) : IHostedLifecycleService
 {
     private volatile bool _started;
     private volatile bool _stopping;
@@ -65,34 +62,4 @@ public sealed class SiloHealth(IServiceProvider services, IOptions<SiloHealthOpt
     /// <summary>True for 127.0.0.0/8, ::1 and IPv4-mapped loopback addresses.</summary>
     public static bool IsLoopback(IPAddress? address) =>
         address is not null && (IPAddress.IsLoopback(address) || (address.IsIPv4MappedToIPv6 && IPAddress.IsLoopback(address.MapToIPv4())));
-}
-
-/// <summary>Registers the silo's health and maps /health/live, /health/ready and /health/startup.</summary>
-public static class HealthEndpoints
-{
-    /// <summary>Adds <see cref="SiloHealth"/> as a hosted service, with its options bound to <c>Fisher:Health</c> and validated at start.</summary>
-    public static IServiceCollection AddSiloHealth(this IServiceCollection services, IConfiguration configuration)
-    {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<SiloHealthOptions>().Bind(configuration.GetSection(SiloHealthOptions.SectionName)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SiloHealthOptions>, SiloHealthOptionsValidator>());
-        services.AddSingleton<SiloHealth>();
-        services.AddHostedService(sp => sp.GetRequiredService<SiloHealth>());
-        return services;
-    }
-
-    public static IEndpointRouteBuilder MapFisherHealth(this IEndpointRouteBuilder app)
-    {
-        ArgumentNullException.ThrowIfNull(app);
-        app.MapGet("/health/live", (HttpContext context, SiloHealth health) =>
-            health.LiveFromAnyAddress || SiloHealth.IsLoopback(context.Connection.RemoteIpAddress)
-                ? HttpResults.Text("live\n")
-                : HttpResults.Text("live answers local callers only\n", statusCode: StatusCodes.Status403Forbidden));
-        app.MapGet("/health/startup", (SiloHealth health) =>
-            health.Started ? HttpResults.Text("started\n") : HttpResults.Text($"{health.Describe()}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
-        app.MapGet("/health/ready", (SiloHealth health) =>
-            health.Ready ? HttpResults.Text("ready\n") : HttpResults.Text($"not ready: {health.Describe()}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
-        return app;
-    }
 }

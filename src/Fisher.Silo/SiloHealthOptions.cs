@@ -1,7 +1,7 @@
 namespace Fisher.Silo;
 
 /// <summary>How the silo's /health/* endpoints behave (section <see cref="SectionName"/>; checked at start by <see cref="SiloHealthOptionsValidator"/>).</summary>
-public sealed class SiloHealthOptions
+internal sealed class SiloHealthOptions
 {
     /// <summary>The configuration section: <c>Fisher:Health:DrainDelay</c>, <c>Fisher:Health:LiveFromAnyAddress</c>.</summary>
     public const string SectionName = "Fisher:Health";

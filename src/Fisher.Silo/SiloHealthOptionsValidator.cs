@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace Fisher.Silo;
 
 /// <summary>Checks <see cref="SiloHealthOptions"/> when the silo starts and reports every bad setting by its configuration key.</summary>
-public sealed class SiloHealthOptionsValidator : IValidateOptions<SiloHealthOptions>
+internal sealed class SiloHealthOptionsValidator : IValidateOptions<SiloHealthOptions>
 {
     public ValidateOptionsResult Validate(string? name, SiloHealthOptions options)
     {

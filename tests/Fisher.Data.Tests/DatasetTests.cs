@@ -309,99 +309,89 @@ public sealed class DatasetTests
     {
         using var temp = new TempFolder();
         var cache = temp.File("cache");
-        var previous = DecompressedCopies.FolderOverride;
-        DecompressedCopies.FolderOverride = cache;
-        try
+        var copies = new DecompressedCopies(cache, keepCopiesFor: TimeSpan.FromDays(7));
+        var path = temp.File("large.idx.gz");
+        const int rows = 12_000, features = 500; // 6 MB decompressed
+        var data = new byte[rows * features];
+        for (int i = 0; i < data.Length; i++)
+            data[i] = (byte)(i * 13 % 251);
+        WriteIdx(path, [rows, features], data, gzip: true);
+        var batch = new double[10 * features];
+        double[] Rows(int first) => data[(first * features)..((first + 10) * features)].Select(v => (double)v).ToArray();
+
+        // Sequential reads stream as before.
+        using (var sequential = Dataset.Open(path, null, copies))
         {
-            var path = temp.File("large.idx.gz");
-            const int rows = 12_000, features = 500; // 6 MB decompressed
-            var data = new byte[rows * features];
-            for (int i = 0; i < data.Length; i++)
-                data[i] = (byte)(i * 13 % 251);
-            WriteIdx(path, [rows, features], data, gzip: true);
-            var batch = new double[10 * features];
-            double[] Rows(int first) => data[(first * features)..((first + 10) * features)].Select(v => (double)v).ToArray();
+            for (int first = 0; first < 2000; first += 10)
+                sequential.ReadInputs(first, 10, batch);
+            Assert.False(sequential.InputsUseCopy);
+            Assert.False(Directory.Exists(cache)); // nothing made for sequential reads
+        }
 
-            // Sequential reads stream as before.
-            using (var sequential = Dataset.Open(path))
-            {
-                for (int first = 0; first < 2000; first += 10)
-                    sequential.ReadInputs(first, 10, batch);
-                Assert.False(sequential.InputsUseCopy);
-                Assert.False(Directory.Exists(cache)); // nothing made for sequential reads
-            }
+        // A shard that starts 5.5 MB in reads a plain copy, made once; going back then needs no restart. Making it
+        // removes a copy older than a week and a temporary file a crashed process left, and nothing else.
+        Directory.CreateDirectory(cache);
+        var old = Path.Combine(cache, "0123456789ABCDEF0123456789ABCDEF.raw");
+        var leftover = Path.Combine(cache, "0123456789ABCDEF0123456789ABCDEF.raw.1.abc.tmp");
+        var recent = Path.Combine(cache, "FEDCBA9876543210FEDCBA9876543210.raw");
+        foreach (var file in new[] { old, leftover, recent })
+            File.WriteAllBytes(file, [1, 2, 3]);
+        File.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddDays(-8));
+        File.SetLastWriteTimeUtc(leftover, DateTime.UtcNow.AddDays(-2));
+        using var far = Dataset.Open(path, null, copies);
+        far.ReadInputs(11_000, 10, batch);
+        Assert.True(far.InputsUseCopy);
+        Assert.Equal(Rows(11_000), batch);
+        far.ReadInputs(0, 10, batch);
+        Assert.Equal(Rows(0), batch);
+        Assert.Equal(0, far.Restarts);
+        Assert.Equal(12, far.InputBytesDecompressed); // the 12-byte header only: no row was decompressed in place
+        Assert.False(File.Exists(old));
+        Assert.False(File.Exists(leftover));
+        Assert.True(File.Exists(recent));
+        File.Delete(recent);
+        var copy = Assert.Single(Directory.GetFiles(cache));
+        Assert.Equal(12 + data.Length, new FileInfo(copy).Length);
+        using (var another = Dataset.Open(path, null, copies))
+        {
+            another.ReadInputs(9_000, 10, batch); // 4.5 MB in
+            Assert.True(another.InputsUseCopy);
+            Assert.Equal(Rows(9_000), batch);
+            Assert.Single(Directory.GetFiles(cache)); // the same copy
+        }
 
-            // A shard that starts 5.5 MB in reads a plain copy, made once; going back then needs no restart. Making it
-            // removes a copy older than a week and a temporary file a crashed process left, and nothing else.
-            Directory.CreateDirectory(cache);
-            var old = Path.Combine(cache, "0123456789ABCDEF0123456789ABCDEF.raw");
-            var leftover = Path.Combine(cache, "0123456789ABCDEF0123456789ABCDEF.raw.1.abc.tmp");
-            var recent = Path.Combine(cache, "FEDCBA9876543210FEDCBA9876543210.raw");
-            foreach (var file in new[] { old, leftover, recent })
-                File.WriteAllBytes(file, [1, 2, 3]);
-            File.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddDays(-8));
-            File.SetLastWriteTimeUtc(leftover, DateTime.UtcNow.AddDays(-2));
-            using var far = Dataset.Open(path);
-            far.ReadInputs(11_000, 10, batch);
-            Assert.True(far.InputsUseCopy);
+        // A copy removed meanwhile (another process's clean-up) is made again.
+        File.Delete(copy);
+        using (var again = Dataset.Open(path, null, copies))
+        {
+            again.ReadInputs(10_000, 10, batch);
+            Assert.True(again.InputsUseCopy);
+            Assert.Equal(Rows(10_000), batch);
+            Assert.True(File.Exists(copy));
+        }
+
+        // A folder other users can write to is not trusted: no copy, the rows are decompressed in place.
+        if (!OperatingSystem.IsWindows())
+        {
+            var shared = temp.File("shared");
+            Directory.CreateDirectory(shared);
+            File.SetUnixFileMode(shared, (UnixFileMode)0x1FF); // rwxrwxrwx
+            using var untrusted = Dataset.Open(path, null, new DecompressedCopies(shared, DecompressedCopies.DefaultKeepCopiesFor));
+            untrusted.ReadInputs(11_000, 10, batch);
+            Assert.False(untrusted.InputsUseCopy);
             Assert.Equal(Rows(11_000), batch);
-            far.ReadInputs(0, 10, batch);
-            Assert.Equal(Rows(0), batch);
-            Assert.Equal(0, far.Restarts);
-            Assert.Equal(12, far.InputBytesDecompressed); // the 12-byte header only: no row was decompressed in place
-            Assert.False(File.Exists(old));
-            Assert.False(File.Exists(leftover));
-            Assert.True(File.Exists(recent));
-            File.Delete(recent);
-            var copy = Assert.Single(Directory.GetFiles(cache));
-            Assert.Equal(12 + data.Length, new FileInfo(copy).Length);
-            using (var another = Dataset.Open(path))
-            {
-                another.ReadInputs(9_000, 10, batch); // 4.5 MB in
-                Assert.True(another.InputsUseCopy);
-                Assert.Equal(Rows(9_000), batch);
-                Assert.Single(Directory.GetFiles(cache)); // the same copy
-            }
-
-            // A copy removed meanwhile (another process's clean-up) is made again.
-            File.Delete(copy);
-            using (var again = Dataset.Open(path))
-            {
-                again.ReadInputs(10_000, 10, batch);
-                Assert.True(again.InputsUseCopy);
-                Assert.Equal(Rows(10_000), batch);
-                Assert.True(File.Exists(copy));
-            }
-
-            // A folder other users can write to is not trusted: no copy, the rows are decompressed in place.
-            if (!OperatingSystem.IsWindows())
-            {
-                var shared = temp.File("shared");
-                Directory.CreateDirectory(shared);
-                File.SetUnixFileMode(shared, (UnixFileMode)0x1FF); // rwxrwxrwx
-                DecompressedCopies.FolderOverride = shared;
-                using var untrusted = Dataset.Open(path);
-                untrusted.ReadInputs(11_000, 10, batch);
-                Assert.False(untrusted.InputsUseCopy);
-                Assert.Equal(Rows(11_000), batch);
-                Assert.Empty(Directory.GetFiles(shared));
-                DecompressedCopies.FolderOverride = cache;
-            }
-
-            // A damaged large file gets no copy, and the reader names the file and row as it did without copies.
-            var cut = temp.File("cut.idx.gz");
-            var compressed = File.ReadAllBytes(path);
-            File.WriteAllBytes(cut, compressed[..(compressed.Length / 2)]);
-            using var damaged = Dataset.Open(cut);
-            var e = Assert.Throws<DataFormatException>(() => damaged.ReadInputs(11_000, 10, batch));
-            Assert.StartsWith($"{cut}: row ", e.Message);
-            Assert.False(damaged.InputsUseCopy);
-            Assert.Single(Directory.GetFiles(cache)); // nothing left of the failed copy
+            Assert.Empty(Directory.GetFiles(shared));
         }
-        finally
-        {
-            DecompressedCopies.FolderOverride = previous;
-        }
+
+        // A damaged large file gets no copy, and the reader names the file and row as it did without copies.
+        var cut = temp.File("cut.idx.gz");
+        var compressed = File.ReadAllBytes(path);
+        File.WriteAllBytes(cut, compressed[..(compressed.Length / 2)]);
+        using var damaged = Dataset.Open(cut, null, copies);
+        var e = Assert.Throws<DataFormatException>(() => damaged.ReadInputs(11_000, 10, batch));
+        Assert.StartsWith($"{cut}: row ", e.Message);
+        Assert.False(damaged.InputsUseCopy);
+        Assert.Single(Directory.GetFiles(cache)); // nothing left of the failed copy
     }
 
     [Fact]

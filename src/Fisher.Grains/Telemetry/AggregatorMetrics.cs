@@ -14,7 +14,7 @@ namespace Fisher.Grains.Telemetry;
 /// group (the latest merge's value per group and estimator; labels group x estimator stay bounded by the model).
 /// The fisher.merge span covers one merge and its write.
 /// </summary>
-public static class AggregatorMetrics
+internal static class AggregatorMetrics
 {
     public const string MeterName = "fisher.aggregator";
 

@@ -11,7 +11,7 @@ namespace Fisher.Grains.Telemetry;
 /// input rows x parameter groups, as <c>fisher.worker.samples</c> counts them). The fisher.job span lasts while a
 /// coordinator activation drives a running job; fisher.dispatch spans (its children) carry the calls to the workers.
 /// </summary>
-public static class JobMetrics
+internal static class JobMetrics
 {
     public const string MeterName = "fisher.job";
 

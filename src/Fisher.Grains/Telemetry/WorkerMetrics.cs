@@ -11,7 +11,7 @@ namespace Fisher.Grains.Telemetry;
 /// job over N inputs and G groups adds exactly N x G when no task is re-dispatched (a re-dispatched attempt's rows
 /// count again). Spans: fisher.task (one task attempt, from its start to its end) and fisher.ship (sending its partial).
 /// </summary>
-public static class WorkerMetrics
+internal static class WorkerMetrics
 {
     public const string MeterName = "fisher.worker";
 

@@ -1,40 +1,7 @@
 namespace Fisher.Results.Reports;
 
-/// <summary>A group's mean diagonal entry of one estimate and the standard error of that mean.</summary>
-/// <param name="Mean">Σ entries / size over the group's parameters.</param>
-/// <param name="StandardError">√(Σ variances) / size (from the <c>_var</c> tensors), or NaN without them.</param>
-/// <param name="RelativeStandardError">‖s.e.‖₂ / ‖estimate‖₂ over the group (summary.json's, else computed).</param>
-/// <param name="Count">The stream's sample count (summary.json), when stated.</param>
-public sealed record EstimateStatistics(double Mean, double StandardError, double RelativeStandardError, long? Count, double? InputsNeeded = null);
-
-/// <summary>Where a variance split comes from.</summary>
-public enum SplitSource
-{
-    /// <summary><c>var_inputs</c> and <c>i1_var_labels</c>/<c>i2_var_labels</c>, estimated from K ≥ 2 draws per input.</summary>
-    Draws,
-
-    /// <summary>Label part: the closed-form mean V1/V2; input part: N · <c>exact_var</c> (the exact diagonal has no label noise).</summary>
-    ClosedForm,
-}
-
-/// <summary>
-/// A group's split of N·Var(Î) = Var_x I(θ|x) + E_x V(θ|x)/K (docs/estimators.md §3.2), averaged over the group's
-/// parameters. <see cref="InputPart"/> is an unbiased estimate and may be negative.
-/// </summary>
-public sealed record VarianceSplitStatistics(double InputPart, double LabelPart, int Draws, SplitSource Source)
-{
-    /// <summary>The label part's contribution to N·Var(Î): E_x V / K.</summary>
-    public double LabelContribution => LabelPart / Draws;
-
-    /// <summary>Share of N·Var(Î) due to the labels, with a negative input part counted as 0.</summary>
-    public double LabelShare => LabelContribution / (Math.Max(0, InputPart) + LabelContribution);
-}
-
-/// <summary>Percentiles of log10(bound / V) over a group's parameters with V &gt; 0 and bound &gt; 0.</summary>
-public sealed record TightnessStatistics(int Used, int Excluded, double P5, double P25, double Median, double P75, double P95, double Min, double Max);
-
 /// <summary>Everything the report shows about one parameter group, computed from a <see cref="JobResult"/>'s tensors.</summary>
-public sealed class GroupStatistics
+internal sealed class GroupStatistics
 {
     public required string Name { get; init; }
 

@@ -1,0 +1,24 @@
+using Fisher.Contracts;
+
+namespace Fisher.Grains;
+
+/// <summary>Persisted state of a job.</summary>
+[GenerateSerializer, Alias("fisher.JobGrainState")]
+internal sealed class JobGrainState
+{
+    [Id(0)] public JobSpec? Spec { get; set; }
+    [Id(1)] public JobState State { get; set; }
+    [Id(2)] public List<TaskRecord> Tasks { get; set; } = [];
+    [Id(3)] public List<string> Groups { get; set; } = [];
+    [Id(4)] public long Inputs { get; set; }
+    [Id(5)] public string? Error { get; set; }
+    [Id(6)] public DateTimeOffset StartedAt { get; set; }
+    [Id(7)] public DateTimeOffset? FinishedAt { get; set; }
+    [Id(8)] public int Redispatches { get; set; }
+
+    /// <summary>With a target: tasks of shards below this may run (a round is a block of shards).</summary>
+    [Id(9)] public int RoundEnd { get; set; }
+    [Id(10)] public int RoundSize { get; set; }
+    [Id(11)] public bool StoppedEarly { get; set; }
+    [Id(12)] public List<PrecisionInfo> Precision { get; set; } = [];
+}

@@ -1,0 +1,17 @@
+namespace Fisher.Grains;
+
+/// <summary>Persisted record of one task.</summary>
+[GenerateSerializer, Alias("fisher.TaskRecord")]
+internal sealed class TaskRecord
+{
+    [Id(0)] public string TaskId { get; set; } = "";
+    [Id(1)] public long FirstRow { get; set; }
+    [Id(2)] public long Rows { get; set; }
+    [Id(3)] public int GroupIndex { get; set; }
+    [Id(4)] public string GroupName { get; set; } = "";
+    [Id(5)] public List<string> Parameters { get; set; } = [];
+    [Id(6)] public TaskPhase Phase { get; set; }
+    [Id(7)] public int Attempt { get; set; }
+    [Id(8)] public long RowsDone { get; set; }
+    [Id(9)] public int Shard { get; set; }
+}

@@ -1,0 +1,35 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using HttpResults = Microsoft.AspNetCore.Http.Results;
+
+namespace Fisher.Silo;
+
+/// <summary>Registers the silo's health and maps /health/live, /health/ready and /health/startup.</summary>
+internal static class HealthEndpoints
+{
+    /// <summary>Adds <see cref="SiloHealth"/> as a hosted service, with its options bound to <c>Fisher:Health</c> and validated at start.</summary>
+    public static IServiceCollection AddSiloHealth(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<SiloHealthOptions>().Bind(configuration.GetSection(SiloHealthOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SiloHealthOptions>, SiloHealthOptionsValidator>());
+        services.AddSingleton<SiloHealth>();
+        services.AddHostedService(sp => sp.GetRequiredService<SiloHealth>());
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapFisherHealth(this IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGet("/health/live", (HttpContext context, SiloHealth health) =>
+            health.LiveFromAnyAddress || SiloHealth.IsLoopback(context.Connection.RemoteIpAddress)
+                ? HttpResults.Text("live\n")
+                : HttpResults.Text("live answers local callers only\n", statusCode: StatusCodes.Status403Forbidden));
+        app.MapGet("/health/startup", (SiloHealth health) =>
+            health.Started ? HttpResults.Text("started\n") : HttpResults.Text($"{health.Describe()}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/health/ready", (SiloHealth health) =>
+            health.Ready ? HttpResults.Text("ready\n") : HttpResults.Text($"not ready: {health.Describe()}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        return app;
+    }
+}
