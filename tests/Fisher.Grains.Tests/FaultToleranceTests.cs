@@ -27,7 +27,7 @@ public sealed class FaultToleranceTests(FaultCluster fixture) : IClassFixture<Fa
             Assert.True(clock.Elapsed < TestTimeouts.Settle, TestTimeouts.Exceeded(TestTimeouts.Settle, "a worker to run on a secondary silo"));
             status = await job.GetStatusAsync();
             var stats = await management.GetSimpleGrainStatistics();
-            Assert.False(status.IsFinished, "the job finished before a silo could be killed; make it longer. Seen: " + string.Join(", ", stats.Select(s => $"{s.GrainType}@{s.SiloAddress}x{s.ActivationCount}")));
+            Assert.False(status.IsFinished, $"the job ended ({status.State}{(status.Error is null ? "" : ": " + status.Error)}) before a silo could be killed; make it longer. Seen: " + string.Join(", ", stats.Select(s => $"{s.GrainType}@{s.SiloAddress}x{s.ActivationCount}")));
             var secondaries = cluster.SecondarySilos.Select(s => s.SiloAddress).ToHashSet();
             victim = stats.Where(s => s.GrainType.Contains(nameof(ShardWorkerGrain), StringComparison.Ordinal) && s.ActivationCount > 0)
                 .Select(s => s.SiloAddress).FirstOrDefault(secondaries.Contains);
