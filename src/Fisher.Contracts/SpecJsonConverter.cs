@@ -5,9 +5,9 @@ using Fisher.Estimators;
 namespace Fisher.Contracts;
 
 /// <summary>
-/// The spec's enums in JSON by name: quantities as comma-separated keys (<c>"i1,i2,exact"</c>; <c>"all"</c> is read
-/// too), grouping, precision and likelihood family as their canonical names (any accepted alias is read). summary.json
-/// and sweep.json thus keep the text they had when these fields were strings.
+/// The spec's enums in JSON by name: quantities as comma-separated stream keys (<see cref="FisherQuantityNames"/>;
+/// <c>"all"</c> is read too), grouping, precision and likelihood family as their canonical names (any accepted alias
+/// is read). summary.json and sweep.json thus keep the text they had when these fields were strings.
 /// </summary>
 public sealed class SpecJsonConverter : JsonConverterFactory
 {

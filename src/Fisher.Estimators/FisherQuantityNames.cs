@@ -39,7 +39,7 @@ public static class FisherQuantityNames
     public static IEnumerable<FisherQuantity> Split(this FisherQuantity quantities) =>
         Singles.Where(q => quantities.HasFlag(q));
 
-    /// <summary>The single quantities of <paramref name="quantities"/> as a comma-separated list of keys ("i1,i2,exact").</summary>
+    /// <summary>The single quantities of <paramref name="quantities"/> as a comma-separated list of their keys, in <see cref="Singles"/> order.</summary>
     public static string ToKeyList(this FisherQuantity quantities) => string.Join(",", quantities.Split().Select(q => q.Key()));
 
     /// <summary>
