@@ -2,6 +2,7 @@ using System.CommandLine;
 using Fisher.Contracts;
 using Fisher.Data;
 using Fisher.Grains;
+using Fisher.Results;
 using Spectre.Console;
 
 namespace Fisher.Client;
@@ -16,7 +17,7 @@ internal static class Cli
         {
             return await body();
         }
-        catch (Exception e) when (e is JobFailedException or JobSpecException or DataFormatException or ArgumentException or FileNotFoundException)
+        catch (Exception e) when (e is JobFailedException or JobSpecException or DataFormatException or ArgumentException or FileNotFoundException or ResultFolderTakenException)
         {
             AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return 2;

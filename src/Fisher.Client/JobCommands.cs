@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Fisher.Contracts;
 using Fisher.Estimators;
+using Fisher.Results;
 using Spectre.Console;
 
 namespace Fisher.Client;
@@ -52,8 +53,9 @@ internal sealed class JobCommands
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
             var spec = Spec(result);
-            var id = result.GetValue(_jobIdOption) ?? Cli.NewJobId();
+            var id = JobId(result);
             var folder = result.GetValue(_output) ?? Path.Combine("results", id);
+            ResultFolder.EnsureFree(folder);
             await using var connection = await Cli.Connect(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), result.GetValue(_metricsPort), cancellation);
             AnsiConsole.MarkupLine($"Job [bold]{id}[/] on the {Markup.Escape(connection.Description)}: {Markup.Escape(spec.Quantities.ToKeyList())} for {Markup.Escape(Path.GetFileName(spec.ModelPath))} on {Markup.Escape(Path.GetFileName(spec.InputsPath))}");
             try
@@ -82,7 +84,7 @@ internal sealed class JobCommands
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
             var spec = Spec(result);
-            var id = result.GetValue(_jobIdOption) ?? Cli.NewJobId();
+            var id = JobId(result);
             await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), cancellation);
             var status = await JobRunner.Submit(connection.Client, id, spec);
             Console.WriteLine(id);
@@ -109,8 +111,9 @@ internal sealed class JobCommands
 
     private Command Fetch() => OnJob("fetch", "Write a completed job's results (fisher.safetensors, summary.json, report.md, plots/) and print its table.", async (connection, id, result, cancellation) =>
     {
-        var s = await connection.Client.GetGrain<IFisherJobGrain>(id).GetStatusAsync(cancellation);
         var folder = result.GetValue(_output) ?? Path.Combine("results", id);
+        ResultFolder.EnsureFree(folder);
+        var s = await connection.Client.GetGrain<IFisherJobGrain>(id).GetStatusAsync(cancellation);
         var jobResult = await JobRunner.Fetch(connection.Client, s, folder);
         JobRunner.PrintTable(s, jobResult, folder);
         return 0;
@@ -123,6 +126,13 @@ internal sealed class JobCommands
         return 0;
     });
 
+    /// <summary>The job id given (a name, never a path) or a new one.</summary>
+    private string JobId(ParseResult result)
+    {
+        var id = result.GetValue(_jobIdOption) ?? Cli.NewJobId();
+        return JobIds.Problem(id) is { } problem ? throw new ArgumentException($"--job-id: {problem}") : id;
+    }
+
     /// <summary>A command on one submitted job of a cluster.</summary>
     private Command OnJob(string name, string description, Func<ClusterConnection, string, ParseResult, CancellationToken, Task<int>> action, params Option[] extra)
     {
@@ -132,8 +142,11 @@ internal sealed class JobCommands
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
+            var id = result.GetValue(_jobId)!;
+            if (JobIds.Problem(id) is { } problem)
+                throw new ArgumentException($"job-id: {problem}");
             await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), cancellation);
-            return await action(connection, result.GetValue(_jobId)!, result, cancellation);
+            return await action(connection, id, result, cancellation);
         }));
         return command;
     }

@@ -81,6 +81,9 @@ internal static partial class Sweep
             if (path is not null && !File.Exists(path))
                 throw new ArgumentException($"{option}: no file '{path}'");
         }
+        // Every result folder must be free before the first job runs, so no job computes for nothing.
+        foreach (var checkpoint in options.Checkpoints)
+            ResultFolder.EnsureFree(Path.Combine(options.OutFolder, EpochFolder(checkpoint.Epoch)));
         Directory.CreateDirectory(options.OutFolder);
         var stamp = Cli.NewJobId();
         var epochs = new List<SweepEpoch>();

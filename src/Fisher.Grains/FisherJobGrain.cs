@@ -43,6 +43,8 @@ internal sealed partial class FisherJobGrain(
     public async Task<JobStatus> StartAsync(JobSpec spec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        if (JobIds.Problem(JobId) is { } problem)
+            throw new ArgumentException(problem);
         if (state.RecordExists && state.State.Spec is not null)
         {
             if (state.State.Spec != spec)

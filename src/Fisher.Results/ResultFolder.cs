@@ -13,12 +13,60 @@ public static class ResultFolder
     /// <summary>The tensor file name inside a result folder.</summary>
     public const string TensorFile = "fisher.safetensors";
 
-    /// <summary>Writes every file of <paramref name="result"/> into <paramref name="folder"/> (created if needed).</summary>
-    public static ReportResult Write(string folder, JobResult result)
+    /// <summary>
+    /// Throws <see cref="ResultFolderTakenException"/> when <paramref name="folder"/> exists and is not an empty folder,
+    /// and creates its parent folders: run before any compute, so a job never runs to find it cannot write its results.
+    /// </summary>
+    public static void EnsureFree(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        var target = Path.GetFullPath(folder);
+        if (File.Exists(target) || (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
+            throw new ResultFolderTakenException(target);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+    }
+
+    /// <summary>
+    /// Writes every file of <paramref name="result"/> into a new folder beside <paramref name="folder"/>, then renames it
+    /// to <paramref name="folder"/> in one step: readers never see half a result, and a folder that another job took in
+    /// the meantime is not written over (<see cref="ResultFolderTakenException"/> says where this job's files are).
+    /// </summary>
+    public static ReportResult Write(string folder, JobResult result)
+    {
         ArgumentNullException.ThrowIfNull(result);
-        Directory.CreateDirectory(folder);
+        EnsureFree(folder);
+        var target = Path.GetFullPath(folder);
+        var staging = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(staging);
+        try
+        {
+            var report = WriteFiles(staging, result);
+            if (Directory.Exists(target) && !Directory.EnumerateFileSystemEntries(target).Any())
+                Directory.Delete(target);
+            try
+            {
+                Directory.Move(staging, target);
+            }
+            catch (IOException)
+            {
+                var kept = $"{target}.{result.JobId}";
+                if (Directory.Exists(kept) || File.Exists(kept))
+                    kept += "." + Path.GetFileName(staging).Split('.')[^2][..8];
+                Directory.Move(staging, kept);
+                throw new ResultFolderTakenException(target, kept);
+            }
+            string Moved(string path) => Path.Combine(target, Path.GetRelativePath(staging, path));
+            return new ReportResult(Moved(report.ReportPath), report.Plots.Select(Moved).ToArray(), report.Skipped);
+        }
+        finally
+        {
+            if (Directory.Exists(staging))
+                Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    private static ReportResult WriteFiles(string folder, JobResult result)
+    {
         var metadata = new Dictionary<string, string> { ["job_id"] = result.JobId, ["format"] = ResultMeaning.TensorFormat };
         if (result.Summary.Spec is { } spec)
             metadata["spec"] = ResultJson.SpecLine(spec);

@@ -68,6 +68,24 @@ public sealed class BadInputTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_folder.FullName, "out-options")));
     }
 
+    [Fact]
+    public async Task A_path_as_job_id_and_a_taken_out_folder_are_refused_before_any_work()
+    {
+        var result = await TestProcess.Run(TestProcess.FisherPath, ["estimate", "--job-id", "../../x", "--no-progress"], TimeSpan.FromMinutes(3), _folder.FullName);
+        var line = SingleErrorLine(result);
+        Assert.True(line.Contains("--job-id: '../../x' is not a job id", StringComparison.Ordinal), result.Describe());
+        Assert.Empty(Directory.GetFileSystemEntries(_folder.FullName));
+
+        var taken = Path.Combine(_folder.FullName, "taken");
+        Directory.CreateDirectory(taken);
+        File.WriteAllText(Path.Combine(taken, "keep.txt"), "mine");
+        result = await TestProcess.Fisher("estimate", "--no-progress", "--out", taken);
+        line = SingleErrorLine(result);
+        Assert.True(line.Contains(taken + ": the folder already exists and is not empty", StringComparison.Ordinal), result.Describe());
+        Assert.DoesNotContain("Job ", result.Stdout, StringComparison.Ordinal); // refused before a silo started
+        Assert.Equal(["keep.txt"], Directory.GetFileSystemEntries(taken).Select(Path.GetFileName));
+    }
+
     /// <summary>Exit code 2, no crash, and exactly one line "error: ..." (returned).</summary>
     private static string SingleErrorLine(ProcessResult result)
     {

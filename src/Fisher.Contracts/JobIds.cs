@@ -1,0 +1,23 @@
+using System.Text.RegularExpressions;
+
+namespace Fisher.Contracts;
+
+/// <summary>
+/// What a job id may be: a name, never a path. Ids key grains (<c>id/group</c>, <c>id/task/attempt</c>) and name the
+/// default result folder, so a '/' could reach another job's grains and ".." another folder.
+/// </summary>
+public static partial class JobIds
+{
+    /// <summary>The longest id accepted.</summary>
+    public const int MaxLength = 100;
+
+    /// <summary>Letters, digits, '-', '_' and '.', starting with a letter or digit, at most <see cref="MaxLength"/> characters.</summary>
+    public static bool IsValid(string? id) => id is not null && Pattern().IsMatch(id);
+
+    /// <summary>Why <paramref name="id"/> is not a job id, or null when it is one.</summary>
+    public static string? Problem(string? id) => IsValid(id) ? null
+        : $"'{(id is null ? "" : id.Length > 40 ? id[..40] + "…" : id)}' is not a job id: use letters, digits, '-', '_' and '.', starting with a letter or digit, at most {MaxLength} characters";
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
+    private static partial Regex Pattern();
+}
