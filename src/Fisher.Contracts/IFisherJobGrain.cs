@@ -31,6 +31,15 @@ public interface IFisherJobGrain : IGrainWithStringKey
     [Alias("TaskCompleted")]
     Task TaskCompletedAsync(string taskId, int attempt, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Whether the job issued a lease for this (task, attempt) that may still be merged: the job runs, the task is
+    /// planned and not yet merged or skipped, and the attempt is one the coordinator dispatched. Null: reject the
+    /// partial. Interleaves with the coordinator's own calls (it only reads), so an aggregator may ask while the
+    /// coordinator waits on that aggregator.
+    /// </summary>
+    [Alias("AuthorizePartial"), Orleans.Concurrency.AlwaysInterleave]
+    Task<PartialLease?> AuthorizePartialAsync(string taskId, int attempt, CancellationToken cancellationToken = default);
+
     /// <summary>A worker met bad input: the job fails with this message.</summary>
     [Alias("TaskFailed")]
     Task TaskFailedAsync(string taskId, int attempt, string message, CancellationToken cancellationToken = default);

@@ -13,7 +13,7 @@ public interface IMomentsAggregatorGrain : IGrainWithStringKey
     Task<MergeOutcome> AddChunkAsync(PartialChunk chunk, CancellationToken cancellationToken = default);
 
     /// <summary>What the group's merged state holds: tasks merged, inputs, streams and their lengths.</summary>
-    [Alias("GetInfo")]
+    [Alias("GetInfo"), Orleans.Concurrency.AlwaysInterleave]
     Task<AggregateInfo> GetInfoAsync(CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -14,4 +14,7 @@ public enum MergeOutcome
 
     /// <summary>Chunks of this partial are missing (the aggregator restarted); send the partial again from chunk 0.</summary>
     Incomplete = 3,
+
+    /// <summary>The job's coordinator did not issue this (task, attempt), or the partial does not fit its lease: never merged.</summary>
+    Rejected = 4,
 }

@@ -27,6 +27,7 @@ public static class FisherHosting
         ArgumentNullException.ThrowIfNull(silo);
         silo.Services.AddOptions<FisherOptions>().Configure(o => configure?.Invoke(o)).ValidateOnStart();
         silo.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FisherOptions>, FisherOptionsValidator>());
+        silo.Services.TryAddSingleton<IPartialLeases, CoordinatorLeases>();
         silo.Services.AddSingleton(services => new ComputeThreads(services.GetRequiredService<IOptions<FisherOptions>>().Value.ComputeThreadCount));
         return silo;
     }

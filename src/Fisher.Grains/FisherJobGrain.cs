@@ -73,6 +73,7 @@ internal sealed partial class FisherJobGrain(
             {
                 TaskId = t.TaskId, Shard = t.Shard, FirstRow = t.FirstRow, Rows = t.Rows, GroupIndex = t.GroupIndex,
                 GroupName = t.GroupName, Parameters = [.. t.Parameters], Phase = TaskPhase.Pending,
+                ParameterSizes = [.. plan.Groups[t.GroupIndex].Parameters.Select(p => p.Size)],
             }).ToList(),
         };
         if (spec.TargetRelativeError is not null)
@@ -117,10 +118,35 @@ internal sealed partial class FisherJobGrain(
         return true;
     }
 
+    public Task<PartialLease?> AuthorizePartialAsync(string taskId, int attempt, CancellationToken cancellationToken = default)
+    {
+        var lease = state.State.State == JobState.Running && Find(taskId) is { } task && Issued(task, attempt)
+            && task.Phase is not (TaskPhase.Done or TaskPhase.Skipped)
+            ? new PartialLease(task.TaskId, task.Rows, task.Parameters.ToArray(), task.ParameterSizes.ToArray())
+            : null;
+        if (lease is null)
+            JobMetrics.ForgedMessage("partial");
+        return Task.FromResult(lease);
+    }
+
+    /// <summary>Whether the coordinator dispatched <paramref name="attempt"/> of <paramref name="task"/> (any attempt
+    /// up to the current one: a superseded attempt's partial is the same numbers, label draws being a function of the
+    /// global index).</summary>
+    private static bool Issued(TaskRecord task, int attempt) => attempt >= 1 && attempt <= task.Attempt;
+
     public async Task TaskCompletedAsync(string taskId, int attempt, CancellationToken cancellationToken = default)
     {
         if (Find(taskId) is not { } task || task.Phase == TaskPhase.Done)
             return;
+        // Only a merge the group's aggregator holds completes a task: a job completes when the merged set is its plan.
+        var aggregator = GrainFactory.GetGrain<IMomentsAggregatorGrain>(PartialShipper.AggregatorKey(JobId, task.GroupIndex));
+        if (!Issued(task, attempt) || !(await aggregator.GetInfoAsync(CancellationToken.None)).MergedTasks.Contains(taskId))
+        {
+            JobMetrics.ForgedMessage("completion");
+            return;
+        }
+        if (task.Phase == TaskPhase.Done)
+            return; // completed by another attempt while this one asked the aggregator
         // Any attempt's partial is the same (label draws are a function of the global index), and the aggregator
         // merged this task id exactly once, so the first completion wins.
         task.Phase = TaskPhase.Done;
@@ -145,6 +171,11 @@ internal sealed partial class FisherJobGrain(
     {
         if (state.State.State != JobState.Running || Find(taskId) is not { } task)
             return;
+        if (task.Phase != TaskPhase.Running || task.Attempt != attempt)
+        {
+            JobMetrics.ForgedMessage("failure"); // only the current attempt of a running task can fail its job
+            return;
+        }
         JobMetrics.TaskFailed();
         state.State.State = JobState.Failed;
         state.State.Error = $"task {taskId} (rows {task.FirstRow}..{task.FirstRow + task.Rows - 1}, group {task.GroupName}): {message}";

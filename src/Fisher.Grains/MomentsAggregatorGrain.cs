@@ -12,7 +12,8 @@ namespace Fisher.Grains;
 /// </summary>
 internal sealed class MomentsAggregatorGrain(
     [PersistentState("aggregate", FisherHosting.StorageName)] IPersistentState<AggregateState> state,
-    Microsoft.Extensions.Options.IOptions<FisherOptions> options) : Grain, IMomentsAggregatorGrain
+    Microsoft.Extensions.Options.IOptions<FisherOptions> options,
+    IPartialLeases leases) : Grain, IMomentsAggregatorGrain
 {
     private readonly Dictionary<(string Task, int Attempt), Pending> _pending = [];
     private readonly bool _persist = options.Value.PersistAggregates;
@@ -35,18 +36,22 @@ internal sealed class MomentsAggregatorGrain(
             return MergeOutcome.Duplicate;
         }
         var id = (chunk.TaskId, chunk.Attempt);
-        if (!_pending.TryGetValue(id, out var pending))
+        if (!_pending.TryGetValue(id, out var pending) || chunk.Index == 0)
         {
             if (chunk.Index != 0)
             {
                 AggregatorMetrics.Rejected("incomplete");
                 return MergeOutcome.Incomplete;
             }
-            _pending[id] = pending = new Pending(chunk.Count);
-        }
-        else if (chunk.Index == 0)
-        {
-            _pending[id] = pending = new Pending(chunk.Count); // the sender started over
+            // Only what the job's coordinator issued is taken: the lease names the rows and the streams allowed.
+            var lease = await leases.AuthorizeAsync(JobId, chunk.TaskId, chunk.Attempt);
+            if (lease is null)
+            {
+                _pending.Remove(id);
+                AggregatorMetrics.Rejected("rejected");
+                return MergeOutcome.Rejected;
+            }
+            _pending[id] = pending = new Pending(chunk.Count, lease); // new, or the sender started over
         }
         if (chunk.Index != pending.Next || chunk.Count != pending.Count)
         {
@@ -54,11 +59,21 @@ internal sealed class MomentsAggregatorGrain(
             AggregatorMetrics.Rejected("incomplete");
             return MergeOutcome.Incomplete;
         }
-        pending.Add(chunk);
+        if (!pending.TryAdd(chunk))
+        {
+            _pending.Remove(id);
+            AggregatorMetrics.Rejected("rejected");
+            return MergeOutcome.Rejected;
+        }
         if (pending.Next < pending.Count)
             return MergeOutcome.Pending;
 
         _pending.Remove(id);
+        if (chunk.Inputs != pending.Lease.Rows)
+        {
+            AggregatorMetrics.Rejected("rejected");
+            return MergeOutcome.Rejected; // a partial covers exactly its task's rows
+        }
         using var telemetry = AggregatorMetrics.StartMerge(this.GetPrimaryKeyString(), chunk);
         var previous = state.State;
         state.State = Merge(previous, pending, chunk.TaskId, chunk.Inputs, copy: _persist);
@@ -163,24 +178,45 @@ internal sealed class MomentsAggregatorGrain(
             stream.Mean.AsSpan(offset, length).ToArray(), stream.M2.AsSpan(offset, length).ToArray()));
     }
 
-    private sealed class Pending(int count)
+    /// <summary>The job of this aggregator (its key is <c>jobId/groupIndex</c>).</summary>
+    private string JobId => this.GetPrimaryKeyString()[..this.GetPrimaryKeyString().LastIndexOf('/')];
+
+    /// <summary>The chunks of one (task, attempt) received so far, checked against its lease before anything is allocated.</summary>
+    private sealed class Pending(int count, PartialLease lease)
     {
+        private readonly Dictionary<string, int> _sizes = lease.Parameters.Select((p, i) => (p, i))
+            .ToDictionary(x => x.p, x => x.i < lease.Sizes.Count ? lease.Sizes[x.i] : -1, StringComparer.Ordinal);
+
         public int Count { get; } = count;
         public int Next { get; private set; }
+        public PartialLease Lease { get; } = lease;
         public Dictionary<string, StreamState> Streams { get; } = [];
 
-        public void Add(PartialChunk chunk)
+        /// <summary>
+        /// Stores the chunk's slices; false when one names a parameter or quantity the lease does not allow or a length
+        /// other than its parameter's size (nothing of that chunk is allocated then).
+        /// </summary>
+        public bool TryAdd(PartialChunk chunk)
         {
+            foreach (var slice in chunk.Slices)
+            {
+                var (parameter, quantity) = GroupMoments.SplitKey(slice.Key);
+                if (!_sizes.TryGetValue(parameter, out int size) || !FisherQuantityNames.Singles.Any(q => q.Key() == quantity)
+                    || (size >= 0 && slice.Length != size) || slice.Length < 0 || slice.Offset < 0
+                    || slice.Mean.Length != slice.M2.Length || (long)slice.Offset + slice.Mean.Length > slice.Length)
+                    return false;
+            }
             foreach (var slice in chunk.Slices)
             {
                 if (!Streams.TryGetValue(slice.Key, out var stream))
                     Streams[slice.Key] = stream = new StreamState { Count = slice.Count, Mean = new double[slice.Length], M2 = new double[slice.Length] };
-                if (stream.Count != slice.Count || stream.Mean.Length != slice.Length || slice.Offset + slice.Mean.Length > slice.Length)
-                    throw new ArgumentException($"chunk {chunk.Index} of task {chunk.TaskId}: slice of '{slice.Key}' does not fit the stream");
+                if (stream.Count != slice.Count || stream.Mean.Length != slice.Length)
+                    return false;
                 slice.Mean.CopyTo(stream.Mean, slice.Offset);
                 slice.M2.CopyTo(stream.M2, slice.Offset);
             }
             Next++;
+            return true;
         }
     }
 }

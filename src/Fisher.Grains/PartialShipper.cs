@@ -37,8 +37,12 @@ internal static class PartialShipper
         return groups.Select((slices, i) => new PartialChunk(task.TaskId, task.Attempt, i, groups.Count, moments.Inputs, slices)).ToArray();
     }
 
-    /// <summary>Ships every chunk; the last returns Merged or Duplicate. Retries from chunk 0 when the aggregator restarted.</summary>
-    public static async Task Ship(IGrainFactory grains, TaskAssignment task, FisherMoments moments, int chunkElements, CancellationToken cancellation)
+    /// <summary>
+    /// Ships every chunk; true when the last returned Merged or Duplicate, false when the aggregator rejected the partial
+    /// (the job no longer holds this attempt's lease: it ended, or the task was merged or skipped). Retries from chunk 0
+    /// when the aggregator restarted.
+    /// </summary>
+    public static async Task<bool> Ship(IGrainFactory grains, TaskAssignment task, FisherMoments moments, int chunkElements, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(task);
@@ -54,11 +58,13 @@ internal static class PartialShipper
                 cancellation.ThrowIfCancellationRequested();
                 outcome = await aggregator.AddChunkAsync(chunk, cancellation);
                 WorkerMetrics.ChunkSent(task.GroupName, chunk);
-                if (outcome is MergeOutcome.Duplicate or MergeOutcome.Incomplete)
+                if (outcome is MergeOutcome.Duplicate or MergeOutcome.Incomplete or MergeOutcome.Rejected)
                     break;
             }
             if (outcome is MergeOutcome.Merged or MergeOutcome.Duplicate)
-                return;
+                return true;
+            if (outcome is MergeOutcome.Rejected)
+                return false;
         }
         throw new TimeoutException($"task {task.TaskId}: the aggregator of group {task.GroupName} kept losing chunks");
     }

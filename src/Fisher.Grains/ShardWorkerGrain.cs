@@ -59,8 +59,8 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
                 return;
             var moments = await computeThreads.Run(compute.Result, cancellation);
             using var ship = WorkerMetrics.Shipping(_telemetry, task);
-            await PartialShipper.Ship(GrainFactory, task, moments, _options.ChunkElements, cancellation);
-            await coordinator.TaskCompletedAsync(task.TaskId, task.Attempt, cancellation);
+            if (await PartialShipper.Ship(GrainFactory, task, moments, _options.ChunkElements, cancellation))
+                await coordinator.TaskCompletedAsync(task.TaskId, task.Attempt, cancellation);
             await Stop();
         }
         catch (JobSpecException e)

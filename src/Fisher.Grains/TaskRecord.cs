@@ -14,4 +14,7 @@ internal sealed class TaskRecord
     [Id(7)] public int Attempt { get; set; }
     [Id(8)] public long RowsDone { get; set; }
     [Id(9)] public int Shard { get; set; }
+
+    /// <summary>Elements of each of <see cref="Parameters"/> (empty in states persisted before it was recorded).</summary>
+    [Id(10)] public List<int> ParameterSizes { get; set; } = [];
 }

@@ -21,7 +21,10 @@ public sealed class AggregatorTests(ThreeSiloCluster fixture) : IClassFixture<Th
     [Fact]
     public async Task ThePartialOfATaskIsMergedOnceHoweverOftenItArrives()
     {
-        var aggregator = fixture.Cluster.GrainFactory.GetGrain<IMomentsAggregatorGrain>($"dup-{Guid.NewGuid():N}/0");
+        var job = $"{TestLeases.Prefix}dup-{Guid.NewGuid():N}";
+        TestLeases.Grant(job, "s0g0", 10, ("0.weight", 5));
+        TestLeases.Grant(job, "s1g0", 30, ("0.weight", 5));
+        var aggregator = fixture.Cluster.GrainFactory.GetGrain<IMomentsAggregatorGrain>($"{job}/0");
         double[] meanA = [1, 2, 3, 4, 5], m2A = [0.5, 1, 1.5, 2, 2.5];
         double[] meanB = [3, 2, 1, 0, -1], m2B = [1, 1, 1, 1, 1];
         var a = Partial("s0g0", 1, 10, meanA, m2A, perChunk: 2);
@@ -50,6 +53,34 @@ public sealed class AggregatorTests(ThreeSiloCluster fixture) : IClassFixture<Th
         }
     }
 
+    [Fact]
+    public async Task A_partial_the_coordinator_did_not_issue_or_that_does_not_fit_its_lease_is_rejected()
+    {
+        var job = $"{TestLeases.Prefix}forged-{Guid.NewGuid():N}";
+        TestLeases.Grant(job, "s0g0", 10, ("0.weight", 3));
+        var aggregator = fixture.Cluster.GrainFactory.GetGrain<IMomentsAggregatorGrain>($"{job}/0");
+        double[] mean = [1, 2, 3], m2 = [0.5, 0.5, 0.5];
+
+        Assert.Equal(MergeOutcome.Rejected, (await Send(aggregator, Partial("s7g0", 1, 10, mean, m2, 3)))[0]); // not in the plan
+        Assert.Equal(MergeOutcome.Rejected, (await Send(aggregator, Partial("s0g0", 0, 10, mean, m2, 3)))[0]); // attempt never issued
+        Assert.Equal(MergeOutcome.Rejected, (await Send(aggregator, Partial("s0g0", 1, 11, mean, m2, 3)))[0]); // other rows than the task's
+        var otherParameter = new PartialChunk("s0g0", 1, 0, 1, 10, [new MomentSlice("9.weight.i1", 10, 0, 3, mean, m2)]);
+        Assert.Equal(MergeOutcome.Rejected, await aggregator.AddChunkAsync(otherParameter));
+        var unknownQuantity = new PartialChunk("s0g0", 1, 0, 1, 10, [new MomentSlice("0.weight.secret", 10, 0, 3, mean, m2)]);
+        Assert.Equal(MergeOutcome.Rejected, await aggregator.AddChunkAsync(unknownQuantity));
+        // A 1 KB message announcing a stream of 10^8 doubles: refused before anything is allocated (the lease says the
+        // parameter has 3 elements), and one whose slice lies about where it lies in the stream.
+        var huge = new PartialChunk("s0g0", 1, 0, 1, 10, [new MomentSlice("0.weight.i1", 10, 0, 100_000_000, mean, m2)]);
+        Assert.Equal(MergeOutcome.Rejected, await aggregator.AddChunkAsync(huge));
+        var lying = new PartialChunk("s0g0", 1, 0, 1, 10, [new MomentSlice("0.weight.i1", 10, int.MaxValue - 2, 3, mean, m2)]);
+        Assert.Equal(MergeOutcome.Rejected, await aggregator.AddChunkAsync(lying));
+
+        var info = await aggregator.GetInfoAsync();
+        Assert.Empty(info.MergedTasks);
+        Assert.Empty(info.Streams);
+        Assert.Equal([MergeOutcome.Merged], await Send(aggregator, Partial("s0g0", 1, 10, mean, m2, 3))); // the issued one
+    }
+
     private static async Task<MergeOutcome[]> Send(IMomentsAggregatorGrain aggregator, PartialChunk[] chunks)
     {
         var outcomes = new List<MergeOutcome>();
@@ -57,7 +88,7 @@ public sealed class AggregatorTests(ThreeSiloCluster fixture) : IClassFixture<Th
         {
             var outcome = await aggregator.AddChunkAsync(chunk);
             outcomes.Add(outcome);
-            if (outcome is MergeOutcome.Duplicate or MergeOutcome.Incomplete)
+            if (outcome is MergeOutcome.Duplicate or MergeOutcome.Incomplete or MergeOutcome.Rejected)
                 break;
         }
         return outcomes.ToArray();

@@ -21,6 +21,7 @@ public sealed class FisherSiloConfigurator : ISiloConfigurator
 {
     public void Configure(ISiloBuilder siloBuilder)
     {
+        TestLeases.AddTo(siloBuilder.Services);
         siloBuilder
             .AddFisherGrains(o =>
             {

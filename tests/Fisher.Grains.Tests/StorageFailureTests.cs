@@ -46,8 +46,11 @@ public sealed class FlakyStorage : IGrainStorage
 
 public sealed class FlakyStorageConfigurator : ISiloConfigurator
 {
-    public void Configure(ISiloBuilder siloBuilder) =>
+    public void Configure(ISiloBuilder siloBuilder)
+    {
+        TestLeases.AddTo(siloBuilder.Services);
         siloBuilder.AddFisherGrains().Services.AddGrainStorage(FisherHosting.StorageName, (_, _) => new FlakyStorage());
+    }
 }
 
 public sealed class FlakyStorageCluster : IAsyncLifetime
@@ -72,7 +75,9 @@ public sealed class StorageFailureTests(FlakyStorageCluster fixture) : IClassFix
     [Fact]
     public async Task AFailedWriteLeavesTheTaskUnmergedSoItsRetryCounts()
     {
-        var aggregator = fixture.Cluster.GrainFactory.GetGrain<IMomentsAggregatorGrain>($"flaky-{Guid.NewGuid():N}/0");
+        var job = $"{TestLeases.Prefix}flaky-{Guid.NewGuid():N}";
+        TestLeases.Grant(job, "s0g0", 10, ("0.bias", 2));
+        var aggregator = fixture.Cluster.GrainFactory.GetGrain<IMomentsAggregatorGrain>($"{job}/0");
         var slice = new MomentSlice("0.bias.exact", 10, 0, 2, [1.0, 2.0], [0.5, 0.25]);
         var chunk = new PartialChunk("s0g0", 1, 0, 1, 10, [slice]);
 

@@ -21,7 +21,7 @@ internal static class AggregatorMetrics
     private static readonly Meter Meter = new(MeterName, FisherTelemetry.Version);
 
     private static readonly Counter<long> Partials = Meter.CreateCounter<long>("fisher.aggregator.partials", "{partial}",
-        "Partials received by aggregators: outcome=merged, duplicate (task id merged before; ignored), incomplete (chunks out of order; the sender starts over), failed (the write failed).");
+        "Partials received by aggregators: outcome=merged, duplicate (task id merged before; ignored), incomplete (chunks out of order; the sender starts over), failed (the write failed), rejected (not issued by the job's coordinator, or not fitting its lease; never merged).");
 
     private static readonly Histogram<double> MergeSeconds = Meter.CreateHistogram("fisher.aggregator.merge.duration", "s",
         "Time to merge one task's partial (Chan's update) and persist the merged state.", tags: null, advice: FisherTelemetry.SecondsAdvice);
@@ -39,7 +39,7 @@ internal static class AggregatorMetrics
 
     internal static void Initialize()
     {
-        foreach (var outcome in new[] { "merged", "duplicate", "incomplete", "failed" })
+        foreach (var outcome in new[] { "merged", "duplicate", "incomplete", "failed", "rejected" })
             Partials.Add(0, FisherTelemetry.Outcome(outcome));
     }
 

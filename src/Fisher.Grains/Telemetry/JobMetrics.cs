@@ -29,6 +29,9 @@ internal static class JobMetrics
     private static readonly Counter<long> Failed = Meter.CreateCounter<long>("fisher.job.tasks.failed", "{task}",
         "Tasks that failed their job (bad input, or repeated unexpected errors).");
 
+    private static readonly Counter<long> Rejected = Meter.CreateCounter<long>("fisher.job.messages.rejected", "{message}",
+        "Messages about a job's tasks that its coordinator did not issue and ignored: kind=partial (a partial asked to be merged), completion, failure.");
+
     private static readonly ConcurrentDictionary<object, RunningJob> Jobs = new(ReferenceEqualityComparer.Instance);
 
     static JobMetrics()
@@ -97,6 +100,9 @@ internal static class JobMetrics
     public static void TaskRedispatched() => Redispatched.Add(1);
 
     public static void TaskFailed() => Failed.Add(1);
+
+    /// <summary>A partial, completion or failure for a (task, attempt) the coordinator did not issue was ignored.</summary>
+    public static void ForgedMessage(string kind) => Rejected.Add(1, new KeyValuePair<string, object?>("kind", kind));
 
     private sealed class RunningJob(Activity? activity)
     {
