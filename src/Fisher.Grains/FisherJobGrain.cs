@@ -256,6 +256,19 @@ internal sealed partial class FisherJobGrain(
             if (_leases.TryGetValue(task.TaskId, out var until) && until > now)
                 continue;
             Log.LeaseExpired(logger, JobId, task.TaskId, task.Attempt);
+            if (task.Attempt >= _options.MaxTaskAttempts)
+            {
+                // A task that keeps losing its worker may be what takes the silos down: it ends here, and the job's
+                // persisted Failed state keeps a restarted cluster from running it again.
+                JobMetrics.TaskFailed();
+                state.State.State = JobState.Failed;
+                state.State.Error = $"task {task.TaskId} (rows {task.FirstRow}..{task.FirstRow + task.Rows - 1}, group {task.GroupName}) lost its worker "
+                    + $"{task.Attempt} time{(task.Attempt == 1 ? "" : "s")} (the most allowed, Fisher:Grains:MaxTaskAttempts); a task that takes its silo down ends this way";
+                state.State.FinishedAt = now;
+                StopTimer();
+                await state.WriteStateAsync(CancellationToken.None);
+                return;
+            }
             task.Phase = TaskPhase.Pending;
             task.RowsDone = 0;
             state.State.Redispatches++;

@@ -45,4 +45,10 @@ public sealed class FisherOptions
     /// do not count).
     /// </summary>
     public int TasksPerSilo { get; set; } = 2;
+
+    /// <summary>
+    /// Attempts a task may lose (its worker stopped reporting, as when the task takes its silo down) before the job
+    /// fails with the reason instead of dispatching it again. Attempts are persisted, so a restarted cluster counts on.
+    /// </summary>
+    public int MaxTaskAttempts { get; set; } = 5;
 }

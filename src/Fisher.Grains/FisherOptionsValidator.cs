@@ -33,6 +33,7 @@ internal sealed class FisherOptionsValidator : IValidateOptions<FisherOptions>
         AtLeastOne(failures, nameof(FisherOptions.ComputeThreadCount), options.ComputeThreadCount);
         AtLeastOne(failures, nameof(FisherOptions.TorchThreads), options.TorchThreads);
         AtLeastOne(failures, nameof(FisherOptions.TasksPerSilo), options.TasksPerSilo);
+        AtLeastOne(failures, nameof(FisherOptions.MaxTaskAttempts), options.MaxTaskAttempts);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

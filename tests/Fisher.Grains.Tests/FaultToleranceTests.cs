@@ -1,9 +1,13 @@
 using Fisher.Contracts;
-using Orleans.Runtime;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
 
 namespace Fisher.Grains.Tests;
 
-/// <summary>A silo that dies while a job runs on three loses no work and counts none twice.</summary>
+/// <summary>
+/// A silo that dies while a job runs on three loses no work and counts none twice; with one attempt allowed per task,
+/// the same loss fails the job with the reason instead (a task that takes silos down must not run forever).
+/// </summary>
 [Collection("clusters")]
 public sealed class FaultToleranceTests(FaultCluster fixture) : IClassFixture<FaultCluster>
 {
@@ -19,26 +23,7 @@ public sealed class FaultToleranceTests(FaultCluster fixture) : IClassFixture<Fa
         Assert.True(status.State == JobState.Running, status.Error);
 
         // Wait until workers run, then kill a secondary silo that hosts at least one of them.
-        var management = cluster.GrainFactory.GetGrain<IManagementGrain>(0);
-        SiloAddress? victim = null;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (victim is null)
-        {
-            Assert.True(clock.Elapsed < TestTimeouts.Settle, TestTimeouts.Exceeded(TestTimeouts.Settle, "a worker to run on a secondary silo"));
-            status = await job.GetStatusAsync();
-            var stats = await management.GetSimpleGrainStatistics();
-            Assert.False(status.IsFinished, $"the job ended ({status.State}{(status.Error is null ? "" : ": " + status.Error)}) before a silo could be killed; make it longer. Seen: " + string.Join(", ", stats.Select(s => $"{s.GrainType}@{s.SiloAddress}x{s.ActivationCount}")));
-            var secondaries = cluster.SecondarySilos.Select(s => s.SiloAddress).ToHashSet();
-            victim = stats.Where(s => s.GrainType.Contains(nameof(ShardWorkerGrain), StringComparison.Ordinal) && s.ActivationCount > 0)
-                .Select(s => s.SiloAddress).FirstOrDefault(secondaries.Contains);
-            if (victim is null || status.WorkDone == 0)
-            {
-                victim = null;
-                await Task.Delay(50);
-            }
-        }
-        var handle = cluster.SecondarySilos.First(s => s.SiloAddress.Equals(victim));
-        await cluster.KillSiloAsync(handle);
+        await SiloKiller.KillOneRunningAWorkerAsync(cluster, job);
 
         status = await TestData.RunToEnd(cluster.GrainFactory, id, spec, TestTimeouts.Job);
         Assert.True(status.State == JobState.Completed, status.Error);
@@ -53,5 +38,57 @@ public sealed class FaultToleranceTests(FaultCluster fixture) : IClassFixture<Fa
                 Assert.Equal(key.EndsWith(".i1", StringComparison.Ordinal) || key.EndsWith(".i2", StringComparison.Ordinal) ? 8000 : 2000, m.Count);
         }
         TestData.AssertSame(TestData.Direct(spec), TestData.Flatten(groups), 1e-10, "after a silo kill vs undisturbed direct run");
+    }
+}
+
+/// <summary>Three silos whose jobs allow each task one attempt (<see cref="FisherOptions.MaxTaskAttempts"/> = 1).</summary>
+public sealed class OneAttemptCluster : IAsyncLifetime
+{
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        _ = TestRedis.ConnectionString;
+        var builder = new TestClusterBuilder(3);
+        builder.AddSiloBuilderConfigurator<OneAttemptConfigurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+
+    private sealed class OneAttemptConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            new FisherSiloConfigurator().Configure(siloBuilder);
+            siloBuilder.Services.Configure<FisherOptions>(o => o.MaxTaskAttempts = 1);
+        }
+    }
+}
+
+[Collection("clusters")]
+public sealed class PoisonJobTests(OneAttemptCluster fixture) : IClassFixture<OneAttemptCluster>
+{
+    [Fact]
+    public async Task A_task_that_loses_its_worker_more_often_than_allowed_fails_the_job_with_the_reason()
+    {
+        var spec = TestData.Spec(inputs: 2000, shards: 6, grouping: "layer", quantities: "all", draws: 4) with { BatchSize = 16, MaxConcurrentTasks = 3 };
+        var job = fixture.Cluster.GrainFactory.GetGrain<IFisherJobGrain>("poison-" + Guid.NewGuid().ToString("N")[..8]);
+        Assert.Equal(JobState.Running, (await job.StartAsync(spec)).State);
+
+        await SiloKiller.KillOneRunningAWorkerAsync(fixture.Cluster, job);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var status = await job.GetStatusAsync();
+        while (!status.IsFinished && clock.Elapsed < TestTimeouts.Job)
+        {
+            await Task.Delay(100);
+            status = await job.GetStatusAsync();
+        }
+        Assert.True(status.State == JobState.Failed, $"expected Failed, got {status.State}: {status.Error}");
+        Assert.Contains("lost its worker 1 time", status.Error, StringComparison.Ordinal);
+        Assert.Contains("MaxTaskAttempts", status.Error, StringComparison.Ordinal);
+        Assert.Equal(0, status.Redispatches);
     }
 }

@@ -30,6 +30,7 @@ public sealed class FisherOptionsValidatorTests
         { "ComputeThreadCount=0", "Fisher:Grains:ComputeThreadCount must be at least 1, got 0" },
         { "TorchThreads=0", "Fisher:Grains:TorchThreads must be at least 1, got 0" },
         { "TasksPerSilo=0", "Fisher:Grains:TasksPerSilo must be at least 1, got 0" },
+        { "MaxTaskAttempts=0", "Fisher:Grains:MaxTaskAttempts must be at least 1, got 0" },
     };
 
     [Theory]
@@ -98,6 +99,7 @@ public sealed class FisherOptionsValidatorTests
         "ComputeThreadCount=0" => new() { ComputeThreadCount = 0 },
         "TorchThreads=0" => new() { TorchThreads = 0 },
         "TasksPerSilo=0" => new() { TasksPerSilo = 0 },
+        "MaxTaskAttempts=0" => new() { MaxTaskAttempts = 0 },
         _ => throw new ArgumentOutOfRangeException(nameof(setting), setting, "no such row"),
     };
 }
