@@ -13,8 +13,15 @@ public interface IMomentsAggregatorGrain : IGrainWithStringKey
     Task<MergeOutcome> AddChunkAsync(PartialChunk chunk, CancellationToken cancellationToken = default);
 
     /// <summary>What the group's merged state holds: tasks merged, inputs, streams and their lengths.</summary>
-    [Alias("GetInfo"), Orleans.Concurrency.AlwaysInterleave]
+    [Alias("GetInfo")]
     Task<AggregateInfo> GetInfoAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Whether the merge of this task id is persisted (a merge still being written does not count). Interleaves with
+    /// a chunk being merged, so a coordinator may ask while this aggregator asks it for a lease.
+    /// </summary>
+    [Alias("HasMerged"), Orleans.Concurrency.AlwaysInterleave]
+    Task<bool> HasMergedAsync(string taskId, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Precision of the group's estimate of one quantity (an estimate's key in Fisher.Results' catalog); with several draws per input it

@@ -11,8 +11,10 @@ namespace Fisher.Contracts;
 /// </summary>
 /// <remarks>
 /// Wire compatibility: before specs were typed, likelihood, quantities, grouping and precision travelled as strings
-/// under ids 4, 6, 11 and 14. The typed values use new ids; a spec persisted by the old code still loads, its strings
-/// kept in the legacy fields and read through the properties (the only place they are parsed).
+/// under ids 4, 6, 11 and 14. The typed values use new ids, and their canonical text is still written under the old
+/// ids, so a silo of either version reads the same spec; a spec persisted by the old code loads, its strings read
+/// through the properties (the only place they are parsed). Equality is that of the public values, however a spec
+/// was made or loaded.
 /// </remarks>
 [GenerateSerializer, Immutable, Alias("fisher.JobSpec")]
 public sealed record JobSpec
@@ -34,7 +36,7 @@ public sealed record JobSpec
     public LikelihoodFamily? Likelihood
     {
         get => _likelihood ?? (_legacyLikelihood is { } text ? SpecNames.Likelihoods.Parse(text) : null);
-        init => (_likelihood, _legacyLikelihood) = (value, null);
+        init => (_likelihood, _legacyLikelihood) = (value, value is { } family ? SpecNames.Likelihoods.Key(family) : null);
     }
 
     /// <summary>Overrides the Gaussian σ² of the architecture file.</summary>
@@ -45,7 +47,7 @@ public sealed record JobSpec
     public FisherQuantity Quantities
     {
         get => _quantities ?? (_legacyQuantities is { } text ? FisherQuantityNames.Parse(text) : DefaultQuantities);
-        init => (_quantities, _legacyQuantities) = (value, null);
+        init => (_quantities, _legacyQuantities) = (value, value.ToKeyList());
     }
 
     /// <summary>Label draws per input for Î1 and Î2.</summary>
@@ -65,7 +67,7 @@ public sealed record JobSpec
     public Grouping Grouping
     {
         get => _grouping ?? (_legacyGrouping is { } text ? SpecNames.Groupings.Parse(text) : Grouping.PerLayer);
-        init => (_grouping, _legacyGrouping) = (value, null);
+        init => (_grouping, _legacyGrouping) = (value, SpecNames.Groupings.Key(value));
     }
 
     /// <summary>Inputs per batch inside a worker.</summary>
@@ -79,7 +81,7 @@ public sealed record JobSpec
     public ComputeDType Precision
     {
         get => _precision ?? (_legacyPrecision is { } text ? SpecNames.DTypes.Parse(text) : ComputeDType.Float32);
-        init => (_precision, _legacyPrecision) = (value, null);
+        init => (_precision, _legacyPrecision) = (value, SpecNames.DTypes.Key(value));
     }
 
     /// <summary>
@@ -119,4 +121,36 @@ public sealed record JobSpec
     [Id(6)] private string? _legacyQuantities;
     [Id(11)] private string? _legacyGrouping;
     [Id(14)] private string? _legacyPrecision;
+
+    /// <summary>Equal when every public value is (a spec loaded from the old wire form equals the same spec made now).</summary>
+    public bool Equals(JobSpec? other) =>
+        other is not null && (ReferenceEquals(this, other) || (ModelPath == other.ModelPath && ArchitecturePath == other.ArchitecturePath
+            && InputsPath == other.InputsPath && LabelsPath == other.LabelsPath && Likelihood == other.Likelihood && Variance == other.Variance
+            && Quantities == other.Quantities && DrawsPerInput == other.DrawsPerInput && FirstInput == other.FirstInput && Inputs == other.Inputs
+            && Shards == other.Shards && Grouping == other.Grouping && BatchSize == other.BatchSize && Seed == other.Seed && Precision == other.Precision
+            && MaxConcurrentTasks == other.MaxConcurrentTasks && TargetRelativeError == other.TargetRelativeError && Delta == other.Delta));
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.Add(ModelPath);
+        hash.Add(ArchitecturePath);
+        hash.Add(InputsPath);
+        hash.Add(LabelsPath);
+        hash.Add(Likelihood);
+        hash.Add(Variance);
+        hash.Add(Quantities);
+        hash.Add(DrawsPerInput);
+        hash.Add(FirstInput);
+        hash.Add(Inputs);
+        hash.Add(Shards);
+        hash.Add(Grouping);
+        hash.Add(BatchSize);
+        hash.Add(Seed);
+        hash.Add(Precision);
+        hash.Add(MaxConcurrentTasks);
+        hash.Add(TargetRelativeError);
+        hash.Add(Delta);
+        return hash.ToHashCode();
+    }
 }

@@ -122,7 +122,8 @@ internal sealed partial class FisherJobGrain(
     {
         var lease = state.State.State == JobState.Running && Find(taskId) is { } task && Issued(task, attempt)
             && task.Phase is not (TaskPhase.Done or TaskPhase.Skipped)
-            ? new PartialLease(task.TaskId, task.Rows, task.Parameters.ToArray(), task.ParameterSizes.ToArray())
+            ? new PartialLease(task.TaskId, task.Rows, task.Parameters.ToArray(), task.ParameterSizes.ToArray(),
+                JobPlanner.Resolve(state.State.Spec!).Quantities.Split().Select(q => q.Key()).ToArray())
             : null;
         if (lease is null)
             JobMetrics.ForgedMessage("partial");
@@ -140,7 +141,7 @@ internal sealed partial class FisherJobGrain(
             return;
         // Only a merge the group's aggregator holds completes a task: a job completes when the merged set is its plan.
         var aggregator = GrainFactory.GetGrain<IMomentsAggregatorGrain>(PartialShipper.AggregatorKey(JobId, task.GroupIndex));
-        if (!Issued(task, attempt) || !(await aggregator.GetInfoAsync(CancellationToken.None)).MergedTasks.Contains(taskId))
+        if (!Issued(task, attempt) || !await aggregator.HasMergedAsync(taskId, CancellationToken.None))
         {
             JobMetrics.ForgedMessage("completion");
             return;
@@ -256,7 +257,9 @@ internal sealed partial class FisherJobGrain(
             if (_leases.TryGetValue(task.TaskId, out var until) && until > now)
                 continue;
             Log.LeaseExpired(logger, JobId, task.TaskId, task.Attempt);
-            if (task.Attempt >= _options.MaxTaskAttempts)
+            // Only attempts lost while computing count: a worker that only ships its partial sends no heartbeats, and a
+            // slow merge must not pass for a task that takes its silo down.
+            if (task.Attempt >= _options.MaxTaskAttempts && task.RowsDone < task.Rows)
             {
                 // A task that keeps losing its worker may be what takes the silos down: it ends here, and the job's
                 // persisted Failed state keeps a restarted cluster from running it again.

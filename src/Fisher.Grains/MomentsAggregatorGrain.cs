@@ -16,10 +16,14 @@ internal sealed class MomentsAggregatorGrain(
     IPartialLeases leases) : Grain, IMomentsAggregatorGrain
 {
     private readonly Dictionary<(string Task, int Attempt), Pending> _pending = [];
+
+    /// <summary>Task ids whose merge is persisted (or, without persistence, applied): what <see cref="HasMergedAsync"/> reports.</summary>
+    private readonly HashSet<string> _confirmed = new(StringComparer.Ordinal);
     private readonly bool _persist = options.Value.PersistAggregates;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _confirmed.UnionWith(state.State.MergedTasks);
         // Without persistence the merged state lives only in this activation: never collect it while the silo runs.
         if (!_persist)
             DelayDeactivation(TimeSpan.FromDays(3650));
@@ -79,6 +83,7 @@ internal sealed class MomentsAggregatorGrain(
         state.State = Merge(previous, pending, chunk.TaskId, chunk.Inputs, copy: _persist);
         if (!_persist)
         {
+            _confirmed.Add(chunk.TaskId);
             telemetry.Merged(state.State);
             return MergeOutcome.Merged;
         }
@@ -95,9 +100,12 @@ internal sealed class MomentsAggregatorGrain(
             DeactivateOnIdle();
             throw;
         }
+        _confirmed.Add(chunk.TaskId);
         telemetry.Merged(state.State);
         return MergeOutcome.Merged;
     }
+
+    public Task<bool> HasMergedAsync(string taskId, CancellationToken cancellationToken = default) => Task.FromResult(_confirmed.Contains(taskId));
 
     private static AggregateState Merge(AggregateState current, Pending partial, string taskId, long inputs, bool copy)
     {
@@ -201,7 +209,7 @@ internal sealed class MomentsAggregatorGrain(
             foreach (var slice in chunk.Slices)
             {
                 var (parameter, quantity) = GroupMoments.SplitKey(slice.Key);
-                if (!_sizes.TryGetValue(parameter, out int size) || !FisherQuantityNames.Singles.Any(q => q.Key() == quantity)
+                if (!_sizes.TryGetValue(parameter, out int size) || !Lease.Quantities.Contains(quantity)
                     || (size >= 0 && slice.Length != size) || slice.Length < 0 || slice.Offset < 0
                     || slice.Mean.Length != slice.M2.Length || (long)slice.Offset + slice.Mean.Length > slice.Length)
                     return false;

@@ -20,7 +20,7 @@ public static class ResultFolder
     public static void EnsureFree(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
-        var target = Path.GetFullPath(folder);
+        var target = Target(folder);
         if (File.Exists(target) || (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
             throw new ResultFolderTakenException(target);
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
@@ -35,7 +35,7 @@ public static class ResultFolder
     {
         ArgumentNullException.ThrowIfNull(result);
         EnsureFree(folder);
-        var target = Path.GetFullPath(folder);
+        var target = Target(folder);
         var staging = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
         Directory.CreateDirectory(staging);
         try
@@ -47,7 +47,7 @@ public static class ResultFolder
             {
                 Directory.Move(staging, target);
             }
-            catch (IOException)
+            catch (IOException) when (Directory.Exists(target) || File.Exists(target))
             {
                 var kept = $"{target}.{result.JobId}";
                 if (Directory.Exists(kept) || File.Exists(kept))
@@ -64,6 +64,9 @@ public static class ResultFolder
                 Directory.Delete(staging, recursive: true);
         }
     }
+
+    /// <summary>The folder's full path without a trailing separator ("out/" names the folder "out", not a child of it).</summary>
+    private static string Target(string folder) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
 
     private static ReportResult WriteFiles(string folder, JobResult result)
     {

@@ -89,6 +89,7 @@ public sealed class PoisonJobTests(OneAttemptCluster fixture) : IClassFixture<On
         Assert.True(status.State == JobState.Failed, $"expected Failed, got {status.State}: {status.Error}");
         Assert.Contains("lost its worker 1 time", status.Error, StringComparison.Ordinal);
         Assert.Contains("MaxTaskAttempts", status.Error, StringComparison.Ordinal);
-        Assert.Equal(0, status.Redispatches);
+        // (Tasks of that silo that were only shipping their partial are dispatched again instead: a slow merge is not a
+        // task that takes its silo down.)
     }
 }

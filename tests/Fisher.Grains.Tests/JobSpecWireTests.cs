@@ -33,8 +33,18 @@ public sealed class JobSpecWireTests
         Assert.Equal(99UL, spec.Seed);
         Assert.Equal(0.2, spec.TargetRelativeError);
         Assert.Equal(0.1, spec.Delta);
-        // Re-stating a typed value replaces the legacy text.
+        // Re-stating a typed value replaces the legacy text; the same values made now are the same spec (a job started
+        // before the upgrade can be resubmitted under its id).
         Assert.Equal(Grouping.All, (spec with { Grouping = Grouping.All }).Grouping);
+        var made = new JobSpec
+        {
+            ModelPath = "/data/model.pt", ArchitecturePath = "/data/model.json", InputsPath = "/data/x.idx", LabelsPath = "/data/y.idx",
+            Likelihood = LikelihoodFamily.Gaussian, Variance = 0.5, Quantities = FisherQuantityNames.Parse("i1,i2,v1,bounds"), DrawsPerInput = 4,
+            FirstInput = 10, Inputs = 300, Shards = 3, Grouping = Grouping.PerTensor, BatchSize = 64, Seed = 99, Precision = ComputeDType.Float64,
+            MaxConcurrentTasks = 2, TargetRelativeError = 0.2, Delta = 0.1,
+        };
+        Assert.Equal(made, spec);
+        Assert.Equal(made.GetHashCode(), spec.GetHashCode());
     }
 
     [Fact]
@@ -48,7 +58,9 @@ public sealed class JobSpecWireTests
         Assert.Equal(spec, copy);
         Assert.Equal(FisherQuantity.Exact | FisherQuantity.NegativeHessianVariance, copy.Quantities);
         Assert.Equal(LikelihoodFamily.Poisson, copy.Likelihood);
+        Assert.Equal(spec, serializer.Deserialize<JobSpec>(serializer.SerializeToArray(copy))); // twice over the wire
         var bare = new JobSpec { ModelPath = "m", ArchitecturePath = "a", InputsPath = "x" };
+        Assert.Equal(bare with { Quantities = JobSpec.DefaultQuantities, Grouping = Grouping.PerLayer }, bare); // defaults stated or not
         Assert.Equal(JobSpec.DefaultQuantities, bare.Quantities);
         Assert.Equal(Grouping.PerLayer, bare.Grouping);
         Assert.Equal(ComputeDType.Float32, bare.Precision);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Fisher.Contracts;
+using Fisher.Estimators;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Fisher.Grains.Tests;
@@ -18,7 +19,8 @@ internal sealed class TestLeases(IGrainFactory grains) : IPartialLeases
 
     /// <summary>Grants every attempt of <paramref name="task"/> of <paramref name="job"/> (which must start with <see cref="Prefix"/>).</summary>
     public static void Grant(string job, string task, long rows, params (string Name, int Size)[] parameters) =>
-        Granted[(job, task)] = new PartialLease(task, rows, parameters.Select(p => p.Name).ToArray(), parameters.Select(p => p.Size).ToArray());
+        Granted[(job, task)] = new PartialLease(task, rows, parameters.Select(p => p.Name).ToArray(), parameters.Select(p => p.Size).ToArray(),
+            FisherQuantityNames.Singles.Select(q => q.Key()).ToArray());
 
     public Task<PartialLease?> AuthorizeAsync(string jobId, string taskId, int attempt) =>
         jobId.StartsWith(Prefix, StringComparison.Ordinal)

@@ -32,7 +32,7 @@ public sealed class ResultFolderSafetyTests
         var empty = parent.File("empty");
         Directory.CreateDirectory(empty);
 
-        var report = ResultFolder.Write(empty, Result);
+        var report = ResultFolder.Write(empty + Path.DirectorySeparatorChar, Result); // "out/" names the folder "out"
         ResultFolder.Write(parent.File(Path.Combine("new", "deeper")), Result);
 
         Assert.Equal(Path.Combine(empty, "report.md"), report.ReportPath);
