@@ -28,30 +28,12 @@ public static class Safetensors
         int elementSize = float32 ? 4 : 8;
         byte[] header = Header(sorted, metadata, float32, elementSize);
 
-        var full = System.IO.Path.GetFullPath(path);
-        var folder = System.IO.Path.GetDirectoryName(full)!;
-        var temporary = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Replace(path, temporary =>
         {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                WriteContents(file, header, sorted, float32, elementSize);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            try
-            {
-                File.Delete(temporary);
-            }
-            catch (IOException)
-            {
-                // best effort: the temporary file is hidden and never at the target path
-            }
-            throw;
-        }
+            using var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+            WriteContents(file, header, sorted, float32, elementSize);
+            file.Flush(flushToDisk: true);
+        });
     }
 
     /// <summary>Every tensor has a unique, allowed name and as many values as its shape holds.</summary>

@@ -17,7 +17,7 @@ public sealed class FisherMoments
     public Moments this[string parameter, FisherQuantity quantity] =>
         _moments.TryGetValue(new MomentKey(parameter, quantity), out var m)
             ? m
-            : throw new KeyNotFoundException($"no moments for {parameter}.{quantity.Key()}; present: {string.Join(", ", _moments.Keys)}");
+            : throw new KeyNotFoundException($"no moments for {quantity.StreamName(parameter)}; present: {string.Join(", ", _moments.Keys)}");
 
     /// <summary>Adds one stream (used by the estimator when it builds a batch result).</summary>
     internal void Add(MomentKey key, Moments moments) => _moments.Add(key, moments);

@@ -39,6 +39,9 @@ public static class FisherQuantityNames
     public static IEnumerable<FisherQuantity> Split(this FisherQuantity quantities) =>
         Singles.Where(q => quantities.HasFlag(q));
 
+    /// <summary>The name of the stream of <paramref name="quantity"/> for <paramref name="parameter"/>: <c>&lt;parameter&gt;.&lt;key&gt;</c>.</summary>
+    public static string StreamName(this FisherQuantity quantity, string parameter) => $"{parameter}.{quantity.Key()}";
+
     /// <summary>The single quantities of <paramref name="quantities"/> as a comma-separated list of their keys, in <see cref="Singles"/> order.</summary>
     public static string ToKeyList(this FisherQuantity quantities) => string.Join(",", quantities.Split().Select(q => q.Key()));
 

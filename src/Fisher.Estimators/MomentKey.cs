@@ -4,5 +4,5 @@ namespace Fisher.Estimators;
 public readonly record struct MomentKey(string Parameter, FisherQuantity Quantity)
 {
     /// <inheritdoc />
-    public override string ToString() => $"{Parameter}.{Quantity.Key()}";
+    public override string ToString() => Quantity.StreamName(Parameter);
 }

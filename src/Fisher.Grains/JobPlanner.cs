@@ -72,8 +72,8 @@ internal static class JobPlanner
             var inputs = spec.Inputs == 0 ? rows - spec.FirstInput : spec.Inputs;
             if (spec.FirstInput + inputs > rows)
                 throw new JobSpecException(new SpecProblem(nameof(JobSpec.Inputs), $"{spec.FirstInput} + {inputs} rows requested, but {spec.InputsPath} has {rows}"));
-            if (spec.Shards > inputs)
-                throw new JobSpecException(new SpecProblem(nameof(JobSpec.Shards), $"{spec.Shards} shards for {inputs} inputs; use at most one shard per input"));
+            if (JobSpecValidator.ShardsProblem(spec.Shards, inputs) is { } shards)
+                throw new JobSpecException(shards);
 
             var groups = network.Layout.Groups(spec.Grouping);
             var tasks = new List<PlannedTask>();

@@ -37,7 +37,8 @@ public static class JobSpecValidator
         Check(spec.FirstInput >= 0, nameof(JobSpec.FirstInput), $"must not be negative, got {spec.FirstInput}");
         Check(spec.Inputs >= 0, nameof(JobSpec.Inputs), $"must not be negative, got {spec.Inputs} (0: every row from the first input on)");
         Check(spec.Shards >= 1, nameof(JobSpec.Shards), $"must be at least 1, got {spec.Shards}");
-        Check(spec.Inputs == 0 || spec.Shards <= spec.Inputs, nameof(JobSpec.Shards), $"{spec.Shards} shards for {spec.Inputs} inputs; use at most one shard per input");
+        if (spec.Inputs > 0 && ShardsProblem(spec.Shards, spec.Inputs) is { } shards)
+            problems.Add(shards);
         Check(spec.BatchSize >= 1, nameof(JobSpec.BatchSize), $"must be at least 1, got {spec.BatchSize}");
         Check(spec.MaxConcurrentTasks >= 0, nameof(JobSpec.MaxConcurrentTasks), $"must not be negative, got {spec.MaxConcurrentTasks} (0: two per silo)");
         Check(spec.TargetRelativeError is null || (spec.TargetRelativeError > 0 && double.IsFinite(spec.TargetRelativeError.Value)),
@@ -50,6 +51,10 @@ public static class JobSpecValidator
         Check(spec.Likelihood is null || Enum.IsDefined(spec.Likelihood.Value), nameof(JobSpec.Likelihood), $"unknown likelihood {(int?)spec.Likelihood}");
         return problems;
     }
+
+    /// <summary>More shards than inputs (checked again by the planner once "every row" is a number of rows).</summary>
+    internal static SpecProblem? ShardsProblem(int shards, long inputs) => shards <= inputs ? null
+        : new SpecProblem(nameof(JobSpec.Shards), $"{shards} shards for {inputs} inputs; use at most one shard per input");
 
     /// <summary>Throws a <see cref="JobSpecException"/> listing every problem, if there is one.</summary>
     public static void ThrowIfInvalid(JobSpec spec)

@@ -70,14 +70,14 @@ internal static class DecisionRule
     /// order of additions is part of the result: summary.json's numbers are reproduced bit for bit).
     /// </summary>
     private static double MeanOver(GroupMoments group, FisherQuantity quantity, Func<Moments, int, double> value) =>
-        group.Parameters.Sum(p => { var m = group.Streams[$"{p}.{quantity.Key()}"]; return Enumerable.Range(0, m.Length).Sum(i => value(m, i)); })
-        / group.Parameters.Sum(p => (double)group.Streams[$"{p}.{quantity.Key()}"].Length);
+        group.Parameters.Sum(p => { var m = group.Streams[quantity.StreamName(p)]; return Enumerable.Range(0, m.Length).Sum(i => value(m, i)); })
+        / group.Parameters.Sum(p => (double)group.Streams[quantity.StreamName(p)].Length);
 
     /// <summary>The label/input split of one parameter's estimate from its K ≥ 2 draws (§3.2).</summary>
     internal static VarianceSplit Split(GroupMoments group, QuantityInfo estimate, string parameter)
     {
         var terms = group.Streams[estimate.StreamName(parameter)];
-        var means = group.Streams[$"{parameter}.{estimate.InputMeanStream.Key()}"];
+        var means = group.Streams[estimate.InputMeanStream.StreamName(parameter)];
         return VarianceSplit.Compute(terms, means, (int)(terms.Count / Math.Max(1, means.Count)));
     }
 

@@ -11,8 +11,11 @@ public sealed record GroupMoments(string Group, long Inputs, IReadOnlyList<strin
     /// <summary>The stream with this name, or null.</summary>
     public Moments? Stream(string name) => Streams.TryGetValue(name, out var moments) ? moments : null;
 
+    /// <summary>The stream of <paramref name="quantity"/> for <paramref name="parameter"/>, or null.</summary>
+    public Moments? Stream(string parameter, FisherQuantity quantity) => Stream(quantity.StreamName(parameter));
+
     /// <summary>Whether every parameter of the group has a stream of <paramref name="quantity"/>.</summary>
-    public bool Has(FisherQuantity quantity) => Parameters.Count > 0 && Parameters.All(p => Streams.ContainsKey($"{p}.{quantity.Key()}"));
+    public bool Has(FisherQuantity quantity) => Parameters.Count > 0 && Parameters.All(p => Streams.ContainsKey(quantity.StreamName(p)));
 
     /// <summary>Splits <c>&lt;parameter&gt;.&lt;quantity&gt;</c> at its last dot.</summary>
     public static (string Parameter, string Quantity) SplitKey(string key)

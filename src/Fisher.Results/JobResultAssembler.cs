@@ -104,7 +104,7 @@ public static class JobResultAssembler
                 yield return Tensor(quantity.TensorKey, moments.Mean);
                 if (!quantity.IsEstimate)
                     continue;
-                if (quantity.InputMeanStream != FisherQuantity.None && group.Stream($"{parameter}.{quantity.InputMeanStream.Key()}") is not null)
+                if (quantity.InputMeanStream != FisherQuantity.None && group.Stream(parameter, quantity.InputMeanStream) is not null)
                 {
                     // K ≥ 2 draws per input: the variance of the estimate from the per-input means, and its label part (§3.2).
                     var split = DecisionRule.Split(group, quantity, parameter);
@@ -119,7 +119,7 @@ public static class JobResultAssembler
             }
             // Var_x I(θ|x): the sample variance of the exact per-input values when computed (no label noise), else the
             // input part of the Î1/Î2 split (K ≥ 2).
-            if (group.Stream($"{parameter}.{FisherQuantity.Exact.Key()}") is { } exact)
+            if (group.Stream(parameter, QuantityCatalog.Exact.Stream) is { } exact)
                 yield return Tensor(QuantityCatalog.InputVarianceKey, exact.SampleVariance());
             else if (inputPart is not null)
                 yield return Tensor(QuantityCatalog.InputVarianceKey, inputPart);

@@ -90,7 +90,7 @@ public static class QuantityCatalog
     {
         ArgumentNullException.ThrowIfNull(estimate);
         ArgumentNullException.ThrowIfNull(stream);
-        return (estimate.InputMeanStream != FisherQuantity.None ? stream($"{parameter}.{estimate.InputMeanStream.Key()}") : null)
+        return (estimate.InputMeanStream != FisherQuantity.None ? stream(estimate.InputMeanStream.StreamName(parameter)) : null)
             ?? stream(estimate.StreamName(parameter));
     }
 

@@ -51,7 +51,7 @@ public sealed record QuantityInfo
     public string LabelPartKey => TensorKey + "_var_labels";
 
     /// <summary>The name of the stream of <paramref name="parameter"/> for this quantity.</summary>
-    public string StreamName(string parameter) => $"{parameter}.{Stream.Key()}";
+    public string StreamName(string parameter) => Stream.StreamName(parameter);
 
     /// <summary>The name of the tensor of <paramref name="parameter"/> with <paramref name="suffix"/> (default: this quantity's).</summary>
     public string TensorName(string parameter, string? suffix = null) => $"{parameter}.{suffix ?? TensorKey}";

@@ -44,10 +44,10 @@ public sealed record TrainingRecord
             ?? throw new JsonException($"{path}: null instead of a training record");
     }
 
-    /// <summary>Writes this record as indented JSON with a final newline.</summary>
+    /// <summary>Writes this record as indented JSON with a final newline (in one step: <see cref="AtomicFile"/>).</summary>
     public void Write(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        File.WriteAllText(path, JsonSerializer.Serialize(this, TrainingJsonContext.Default.TrainingRecord) + "\n");
+        AtomicFile.WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this, TrainingJsonContext.Default.TrainingRecord) + "\n"));
     }
 }

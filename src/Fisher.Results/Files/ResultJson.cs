@@ -69,18 +69,5 @@ public static class ResultJson
         }
     }
 
-    private static void WriteAtomically(string path, byte[] bytes)
-    {
-        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            File.WriteAllBytes(temporary, [.. bytes, (byte)'\n']);
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-                File.Delete(temporary);
-        }
-    }
+    private static void WriteAtomically(string path, byte[] bytes) => AtomicFile.WriteAllBytes(path, [.. bytes, (byte)'\n']);
 }

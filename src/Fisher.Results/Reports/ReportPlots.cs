@@ -1,4 +1,5 @@
 using System.Globalization;
+using Fisher.Data;
 using ScottPlot;
 
 namespace Fisher.Results.Reports;
@@ -277,16 +278,12 @@ internal static class ReportPlots
     /// <summary>Saves <paramref name="plot"/> to <paramref name="path"/> through a temporary file and a rename.</summary>
     public static void Save(Plot plot, string path)
     {
-        var temporary = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileNameWithoutExtension(path)}.{Guid.NewGuid():N}.tmp.png");
         try
         {
-            plot.SavePng(temporary, Width, Height);
-            File.Move(temporary, path, overwrite: true);
+            AtomicFile.Replace(path, temporary => plot.SavePng(temporary, Width, Height), suffix: ".tmp.png");
         }
         finally
         {
-            if (File.Exists(temporary))
-                File.Delete(temporary);
             plot.Dispose();
         }
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Fisher.Data;
 
 namespace Fisher.Results.Reports;
 
@@ -122,20 +123,7 @@ public static class ReportWriter
             $"no {Keys(QuantityCatalog.With(QuantityRole.Share), q => q.TensorKey)} tensors in this result");
     }
 
-    private static void WriteAtomically(string path, string text)
-    {
-        var temporary = Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllText(temporary, text, new UTF8Encoding(false));
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-                File.Delete(temporary);
-        }
-    }
+    private static void WriteAtomically(string path, string text) => AtomicFile.WriteAllBytes(path, new UTF8Encoding(false).GetBytes(text));
 
     /// <summary>The report's plot sections: each draws its plot and describes it, or says why it is not drawn.</summary>
     private sealed class SectionWriter(string plotsFolder)
