@@ -66,4 +66,31 @@ public sealed class JobSpecWireTests
         Assert.Equal(ComputeDType.Float32, bare.Precision);
         Assert.Null(bare.Likelihood);
     }
+
+    [Fact]
+    public void Every_public_value_takes_part_in_equality()
+    {
+        var spec = TestData.Spec(inputs: 10, shards: 2, grouping: "layer", quantities: "i1", precision: "float32");
+        var clone = typeof(JobSpec).GetMethod("<Clone>$")!;
+        foreach (var property in typeof(JobSpec).GetProperties().Where(p => p.CanWrite))
+        {
+            var changed = (JobSpec)clone.Invoke(spec, null)!;
+            Assert.Equal(spec, changed);
+            object? value = property.GetValue(spec) switch
+            {
+                string text => text + "x",
+                null => property.PropertyType == typeof(string) ? "x" : property.PropertyType == typeof(LikelihoodFamily?) ? LikelihoodFamily.Poisson : 0.25,
+                int n => n + 1,
+                long n => n + 1,
+                ulong n => n + 1,
+                double x => x / 2,
+                FisherQuantity q => q ^ FisherQuantity.Exact,
+                Grouping g => g == Grouping.All ? Grouping.PerLayer : Grouping.All,
+                ComputeDType d => d == ComputeDType.Float32 ? ComputeDType.Float64 : ComputeDType.Float32,
+                var other => throw new InvalidOperationException($"JobSpec.{property.Name}: no changed value for {other.GetType()}"),
+            };
+            property.SetValue(changed, value);
+            Assert.True(!spec.Equals(changed), $"JobSpec.{property.Name} does not take part in Equals");
+        }
+    }
 }
