@@ -43,66 +43,58 @@ internal sealed class MomentsAggregatorGrain(
         if (!_pending.TryGetValue(id, out var pending) || chunk.Index == 0)
         {
             if (chunk.Index != 0)
-            {
-                AggregatorMetrics.Rejected("incomplete");
-                return MergeOutcome.Incomplete;
-            }
+                return Refuse(id, MergeOutcome.Incomplete);
             // Only what the job's coordinator issued is taken: the lease names the rows and the streams allowed.
             var lease = await leases.AuthorizeAsync(JobId, chunk.TaskId, chunk.Attempt);
             if (lease is null)
-            {
-                _pending.Remove(id);
-                AggregatorMetrics.Rejected("rejected");
-                return MergeOutcome.Rejected;
-            }
+                return Refuse(id, MergeOutcome.Rejected);
             _pending[id] = pending = new Pending(chunk.Count, lease); // new, or the sender started over
         }
         if (chunk.Index != pending.Next || chunk.Count != pending.Count)
-        {
-            _pending.Remove(id);
-            AggregatorMetrics.Rejected("incomplete");
-            return MergeOutcome.Incomplete;
-        }
+            return Refuse(id, MergeOutcome.Incomplete);
         if (!pending.TryAdd(chunk))
-        {
-            _pending.Remove(id);
-            AggregatorMetrics.Rejected("rejected");
-            return MergeOutcome.Rejected;
-        }
+            return Refuse(id, MergeOutcome.Rejected);
         if (pending.Next < pending.Count)
             return MergeOutcome.Pending;
-
-        _pending.Remove(id);
         if (chunk.Inputs != pending.Lease.Rows)
-        {
-            AggregatorMetrics.Rejected("rejected");
-            return MergeOutcome.Rejected; // a partial covers exactly its task's rows
-        }
-        using var telemetry = AggregatorMetrics.StartMerge(this.GetPrimaryKeyString(), chunk);
-        var previous = state.State;
-        state.State = Merge(previous, pending, chunk.TaskId, chunk.Inputs, copy: _persist);
-        if (!_persist)
-        {
-            _confirmed.Add(chunk.TaskId);
-            telemetry.Merged(state.State);
-            return MergeOutcome.Merged;
-        }
-        try
-        {
-            // Not the caller's token: a merge, once applied in memory, is persisted.
-            await state.WriteStateAsync(CancellationToken.None);
-        }
-        catch
-        {
-            // Not persisted, so not merged: put the untouched previous state back (a retry of this task must not
-            // be taken for a duplicate) and reload what storage holds on the next activation. The sender retries.
-            state.State = previous;
-            DeactivateOnIdle();
-            throw;
-        }
-        _confirmed.Add(chunk.TaskId);
-        telemetry.Merged(state.State);
+            return Refuse(id, MergeOutcome.Rejected); // a partial covers exactly its task's rows
+        _pending.Remove(id);
+        await MergeAsync(pending, chunk);
         return MergeOutcome.Merged;
+    }
+
+    /// <summary>Drops what was received of (task, attempt) and counts the outcome.</summary>
+    private MergeOutcome Refuse((string Task, int Attempt) id, MergeOutcome outcome)
+    {
+        _pending.Remove(id);
+        AggregatorMetrics.Rejected(outcome == MergeOutcome.Rejected ? "rejected" : "incomplete");
+        return outcome;
+    }
+
+    /// <summary>Merges a complete partial and persists the merged state with its task id in one write.</summary>
+    private async Task MergeAsync(Pending pending, PartialChunk last)
+    {
+        using var telemetry = AggregatorMetrics.StartMerge(this.GetPrimaryKeyString(), last);
+        var previous = state.State;
+        state.State = Merge(previous, pending, last.TaskId, last.Inputs, copy: _persist);
+        if (_persist)
+        {
+            try
+            {
+                // Not the caller's token: a merge, once applied in memory, is persisted.
+                await state.WriteStateAsync(CancellationToken.None);
+            }
+            catch
+            {
+                // Not persisted, so not merged: put the untouched previous state back (a retry of this task must not
+                // be taken for a duplicate) and reload what storage holds on the next activation. The sender retries.
+                state.State = previous;
+                DeactivateOnIdle();
+                throw;
+            }
+        }
+        _confirmed.Add(last.TaskId);
+        telemetry.Merged(state.State);
     }
 
     public Task<bool> HasMergedAsync(string taskId, CancellationToken cancellationToken = default) => Task.FromResult(_confirmed.Contains(taskId));
