@@ -3,6 +3,7 @@ using Fisher.Estimators;
 using Fisher.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Runtime.Placement;
 
 namespace Fisher.Grains;
 
@@ -22,7 +23,7 @@ internal sealed partial class FisherJobGrain(
     private readonly FisherOptions _options = options.Value;
     private readonly Dictionary<string, DateTimeOffset> _leases = [];
     private IGrainTimer? _timer;
-    private int _silos = 1;
+    private readonly TaskPlacement _placement = new();
     private DateTimeOffset _silosCheckedAt = DateTimeOffset.MinValue;
 
     private string JobId => this.GetPrimaryKeyString();
@@ -114,7 +115,10 @@ internal sealed partial class FisherJobGrain(
         // Its rows are done: the worker only copies out and ships its partial now, so its compute slot takes the next
         // task at once instead of after the aggregator has merged (that tail was 0.1 s of every round of a 4 s job).
         if (computing && task.RowsDone == task.Rows)
+        {
+            _placement.Release(taskId);
             await Dispatch();
+        }
         return true;
     }
 
@@ -154,6 +158,7 @@ internal sealed partial class FisherJobGrain(
         task.RowsDone = task.Rows;
         JobMetrics.TaskCompleted(task.GroupName);
         _leases.Remove(taskId);
+        _placement.Release(taskId);
         if (state.State.State == JobState.Running && state.State.Spec!.TargetRelativeError is not null)
             await CheckTarget();
         if (state.State.State == JobState.Running && state.State.Tasks.All(t => t.Phase is TaskPhase.Done or TaskPhase.Skipped))
@@ -277,6 +282,7 @@ internal sealed partial class FisherJobGrain(
             state.State.Redispatches++;
             JobMetrics.TaskRedispatched();
             _leases.Remove(task.TaskId);
+            _placement.Release(task.TaskId);
             changed = true;
         }
         if (changed)
@@ -288,7 +294,8 @@ internal sealed partial class FisherJobGrain(
     private async Task Dispatch()
     {
         var spec = state.State.Spec!;
-        int limit = spec.MaxConcurrentTasks > 0 ? spec.MaxConcurrentTasks : _options.TasksPerSilo * await ActiveSilos();
+        int silos = await ActiveSilos(); // also refreshes where tasks may be placed
+        int limit = spec.MaxConcurrentTasks > 0 ? spec.MaxConcurrentTasks : _options.TasksPerSilo * silos;
         // A running task whose rows are all done is only shipping its partial: it holds no compute slot.
         int running = state.State.Tasks.Count(t => t.Phase == TaskPhase.Running && t.RowsDone < t.Rows);
         var starts = new List<TaskAssignment>();
@@ -311,25 +318,35 @@ internal sealed partial class FisherJobGrain(
         foreach (var start in starts)
         {
             using var span = JobMetrics.Dispatch(this, start);
-            await GrainFactory.GetGrain<IShardWorkerGrain>($"{JobId}/{start.TaskId}/{start.Attempt}").StartAsync(start);
+            // Each attempt is a new worker grain: the hint places its activation on the chosen silo.
+            if (_placement.Choose(start.TaskId) is { } silo)
+                RequestContext.Set(IPlacementDirector.PlacementHintKey, silo);
+            try
+            {
+                await GrainFactory.GetGrain<IShardWorkerGrain>($"{JobId}/{start.TaskId}/{start.Attempt}").StartAsync(start);
+            }
+            finally
+            {
+                RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+            }
         }
     }
 
     private async Task<int> ActiveSilos()
     {
         if (DateTimeOffset.UtcNow - _silosCheckedAt < TimeSpan.FromSeconds(10))
-            return _silos;
+            return _placement.SiloCount;
         try
         {
             var hosts = await GrainFactory.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
-            _silos = Math.Max(1, hosts.Count);
+            _placement.SetSilos(hosts.Keys);
         }
         catch (Exception e) when (e is TimeoutException or OrleansException)
         {
-            Log.SilosNotCounted(logger, e, JobId, _silos);
+            Log.SilosNotCounted(logger, e, JobId, _placement.SiloCount);
         }
         _silosCheckedAt = DateTimeOffset.UtcNow;
-        return _silos;
+        return _placement.SiloCount;
     }
 
     private JobStatus Status()

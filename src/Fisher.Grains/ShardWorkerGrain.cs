@@ -12,7 +12,8 @@ namespace Fisher.Grains;
 /// costs at most one slice of wasted work). When its rows are done it ships the partial moments to the group's
 /// aggregator in chunks, then tells the coordinator.
 /// </summary>
-[Orleans.Placement.ActivationCountBasedPlacement] // spread compute over silos; the default prefers the caller's silo
+// The coordinator chooses each attempt's silo (TaskPlacement, as a placement hint); without a hint, activation count.
+[Orleans.Placement.ActivationCountBasedPlacement]
 internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThreads computeThreads, ILogger<ShardWorkerGrain> logger)
     : Grain, IShardWorkerGrain
 {

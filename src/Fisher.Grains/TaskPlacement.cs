@@ -1,0 +1,36 @@
+namespace Fisher.Grains;
+
+/// <summary>
+/// Where a coordinator starts each task attempt: on the active silo with the fewest of this job's computing tasks
+/// (ties: the silo order), so every silo gets work up to its share instead of the placement director's luck (with
+/// activation-count placement, 5 of 10 small jobs ran every task on one silo: its statistics lag behind a burst of
+/// starts). The choice reaches Orleans as the placement hint of the worker's first call. In memory only: after the
+/// coordinator reactivates, running tasks count nowhere until they end, which only skews the next few choices.
+/// </summary>
+internal sealed class TaskPlacement
+{
+    private readonly Dictionary<string, SiloAddress> _placed = [];
+    private IReadOnlyList<SiloAddress> _silos = [];
+
+    /// <summary>Active silos, at least 1 (the count a job's concurrency limit is made of).</summary>
+    public int SiloCount => Math.Max(1, _silos.Count);
+
+    /// <summary>Replaces the active silos (from the management grain), in a stable order.</summary>
+    public void SetSilos(IEnumerable<SiloAddress> silos) =>
+        _silos = silos.OrderBy(s => s.ToParsableString(), StringComparer.Ordinal).ToArray();
+
+    /// <summary>The silo for <paramref name="taskId"/>'s next attempt (null: no silo known, let Orleans place it), counted as placed there.</summary>
+    public SiloAddress? Choose(string taskId)
+    {
+        _placed.Remove(taskId);
+        if (_silos.Count == 0)
+            return null;
+        var load = _placed.Values.CountBy(s => s).ToDictionary();
+        var chosen = _silos.MinBy(s => load.GetValueOrDefault(s))!;
+        _placed[taskId] = chosen;
+        return chosen;
+    }
+
+    /// <summary>The task no longer computes (its rows are done, it was merged, or its lease expired).</summary>
+    public void Release(string taskId) => _placed.Remove(taskId);
+}
