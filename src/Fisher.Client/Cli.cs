@@ -10,24 +10,56 @@ namespace Fisher.Client;
 /// <summary>Option handling shared by the commands.</summary>
 internal static class Cli
 {
-    /// <summary>Runs a command body, turning the errors a user can cause into one red line and exit code 2.</summary>
-    public static async Task<int> Run(Func<Task<int>> body)
+    private static readonly IAnsiConsole Errors = ErrorConsole();
+
+    /// <summary>Stderr; redirected, it is not wrapped (one message, one line).</summary>
+    private static IAnsiConsole ErrorConsole()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        if (Console.IsErrorRedirected)
+            console.Profile.Width = 4096;
+        return console;
+    }
+
+    /// <summary>
+    /// Runs a command body, turning every failure into one line on stderr (<c>error: ...</c>) and one of
+    /// <see cref="ExitCodes"/>; with <paramref name="verbose"/> the exception's stack trace follows the line.
+    /// </summary>
+    public static async Task<int> Run(Func<Task<int>> body, bool verbose = false)
     {
         try
         {
             return await body();
         }
-        catch (Exception e) when (e is JobFailedException or JobSpecException or DataFormatException or ArgumentException or FileNotFoundException or ResultFolderTakenException)
-        {
-            AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
-            return 2;
-        }
         catch (OperationCanceledException)
         {
-            AnsiConsole.MarkupLine("[yellow]cancelled[/]");
-            return 130;
+            Errors.MarkupLine("[yellow]cancelled[/]");
+            return ExitCodes.Interrupted;
+        }
+#pragma warning disable CA1031 // the process boundary: every failure becomes one line and an exit code
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            var (code, message) = Classify(e);
+            Errors.MarkupLine($"[red]error:[/] {Markup.Escape(OneLine(message))}");
+            if (verbose)
+                Console.Error.WriteLine(e.ToString());
+            return code;
         }
     }
+
+    /// <summary>The exit code and message of a failure (<see cref="ExitCodes"/>).</summary>
+    private static (int Code, string Message) Classify(Exception e) => e switch
+    {
+        CommandFailedException c => (c.ExitCode, c.Message),
+        JobFailedException or JobSpecException or DataFormatException or ArgumentException or IOException or UnauthorizedAccessException or ResultFolderTakenException
+            => (ExitCodes.Refused, e.Message),
+        TimeoutException or OrleansException => (ExitCodes.NoAnswer, $"the cluster did not answer ({e.GetType().Name}: {e.Message})"),
+        _ => (ExitCodes.Unexpected, $"unexpected {e.GetType().Name}: {e.Message} (run with --verbose for the stack trace and please report it)"),
+    };
+
+    private static string OneLine(string message) =>
+        string.Join("; ", message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     public static string NewJobId() =>
         $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
@@ -36,15 +68,15 @@ internal static class Cli
     /// The embedded silo unless <paramref name="redis"/> or <paramref name="gateway"/> names a cluster;
     /// <paramref name="metricsPort"/> applies to the embedded silo only.
     /// </summary>
-    public static Task<ClusterConnection> Connect(string? redis, string? gateway, bool verbose, int? metricsPort, CancellationToken cancellation) =>
+    public static Task<ClusterConnection> Connect(string? redis, string? gateway, bool verbose, int? metricsPort, CancellationToken cancellation, TimeSpan? connectTimeout = null) =>
         redis is null && gateway is null
             ? ClusterConnection.StartEmbedded(verbose, metricsPort, cancellation)
-            : ClusterConnection.Connect(redis, gateway, verbose, cancellation);
+            : ClusterConnection.Connect(redis, gateway, verbose, connectTimeout ?? ClusterConnection.DefaultConnectTimeout, cancellation);
 
-    public static Task<ClusterConnection> ConnectCluster(string? redis, string? gateway, bool verbose, CancellationToken cancellation) =>
+    public static Task<ClusterConnection> ConnectCluster(string? redis, string? gateway, bool verbose, CancellationToken cancellation, TimeSpan? connectTimeout = null) =>
         redis is null && gateway is null
             ? throw new ArgumentException("this command needs a running cluster: give --cluster <redis connection string> or --gateway <host:port>")
-            : ClusterConnection.Connect(redis, gateway, verbose, cancellation);
+            : ClusterConnection.Connect(redis, gateway, verbose, connectTimeout ?? ClusterConnection.DefaultConnectTimeout, cancellation);
 
     public static JobSpec BuildSpec(ParseResult result, Option<string?> model, Option<string?> architecture, Option<string?> data, Option<string?> labels, JobOptions job)
     {

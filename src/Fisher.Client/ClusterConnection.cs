@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Fisher.Grains;
@@ -8,8 +9,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
-using Polly;
-using Polly.Retry;
 
 namespace Fisher.Client;
 
@@ -77,22 +76,34 @@ internal sealed class ClusterConnection : IAsyncDisposable
         return new ClusterConnection(host, $"embedded silo (127.0.0.1:{siloPort}{metrics})");
     }
 
-    /// <summary>Connects to a running cluster: <c>redis</c> is a Redis connection string, <c>gateway</c> a host:port.</summary>
-    public static async Task<ClusterConnection> Connect(string? redis, string? gateway, bool verbose, CancellationToken cancellation)
+    /// <summary>How long <see cref="Connect"/> tries to reach a cluster before the command gives up (<c>--connect-timeout</c>).</summary>
+    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Connects to a running cluster: <c>redis</c> is a Redis connection string, <c>gateway</c> a host:port. The cluster
+    /// may still be starting, so failed attempts are retried until <paramref name="timeout"/>; then the command fails
+    /// with <see cref="ExitCodes.Unreachable"/>, naming what it tried and the last error.
+    /// </summary>
+    public static async Task<ClusterConnection> Connect(string? redis, string? gateway, bool verbose, TimeSpan timeout, CancellationToken cancellation)
     {
+        string target = !string.IsNullOrWhiteSpace(redis) ? $"Redis {redis}" : $"gateway {gateway}";
+        var endpoint = string.IsNullOrWhiteSpace(redis) ? ParseEndpoint(gateway!) : null;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        deadline.CancelAfter(timeout);
+        var attempts = new ConnectAttempts(deadline.Token);
         var builder = Host.CreateApplicationBuilder();
         ConfigureLogging(builder.Logging, verbose);
         builder.Services.AddFisherTelemetry(builder.Configuration, "fisher-cli", prometheus: false); // OTLP traces when configured
         builder.UseOrleansClient(client =>
         {
             client.AddActivityPropagation();
-            if (!string.IsNullOrWhiteSpace(redis))
+            client.UseConnectionRetryFilter(attempts.RetryAsync);
+            if (endpoint is null)
             {
-                client.UseFisherRedis(redis);
+                client.UseFisherRedis(redis!);
             }
             else
             {
-                var endpoint = ParseEndpoint(gateway!);
                 client.UseStaticClustering(endpoint);
                 client.Configure<ClusterOptions>(o =>
                 {
@@ -102,16 +113,43 @@ internal sealed class ClusterConnection : IAsyncDisposable
             }
         });
         var host = builder.Build();
-        // The cluster may still be starting: retry the connection on the exceptions a missing gateway gives.
-        var pipeline = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        try
         {
-            ShouldHandle = new PredicateBuilder().Handle<OrleansException>().Handle<SocketException>().Handle<TimeoutException>(),
-            MaxRetryAttempts = 5,
-            Delay = TimeSpan.FromSeconds(1),
-            BackoffType = DelayBackoffType.Exponential,
-        }).Build();
-        await pipeline.ExecuteAsync(async ct => await host.StartAsync(ct), cancellation);
-        return new ClusterConnection(host, redis is not null ? $"cluster via Redis {redis}" : $"cluster via gateway {gateway}");
+            await host.StartAsync(deadline.Token).WaitAsync(deadline.Token);
+        }
+        catch (Exception e) when (!cancellation.IsCancellationRequested)
+        {
+            // The host is left as it is: stopping a half-started client can itself wait on the unreachable cluster.
+            throw new CommandFailedException(ExitCodes.Unreachable,
+                string.Create(CultureInfo.InvariantCulture, $"could not connect to the cluster through {target} within {timeout.TotalSeconds:0} s (--connect-timeout; {attempts.Count} attempt{(attempts.Count == 1 ? "" : "s")}; last error: {(attempts.Last is { } last ? ConnectAttempts.Describe(last) : "none reported, nothing answered")})"), e);
+        }
+        return new ClusterConnection(host, $"cluster via {target}");
+    }
+
+    /// <summary>The client's connection attempts: each failure is kept for the message and retried after a short pause until the deadline.</summary>
+    private sealed class ConnectAttempts(CancellationToken deadline)
+    {
+        public int Count { get; private set; } = 1;
+
+        public Exception? Last { get; private set; }
+
+        public async Task<bool> RetryAsync(Exception exception, CancellationToken cancellation)
+        {
+            Last = exception;
+            using var both = CancellationTokenSource.CreateLinkedTokenSource(deadline, cancellation);
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(4, Count)), both.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+            Count++;
+            return true;
+        }
+
+        public static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message.Split('\n')[0].Trim()}";
     }
 
     private static IPEndPoint ParseEndpoint(string text)
@@ -121,8 +159,17 @@ internal sealed class ClusterConnection : IAsyncDisposable
         var parts = text.Split(':');
         if (parts.Length == 2 && int.TryParse(parts[1], out var port))
         {
-            var address = Dns.GetHostAddresses(parts[0]).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
-                ?? throw new ArgumentException($"--gateway: cannot resolve '{parts[0]}'");
+            IPAddress[] addresses;
+            try
+            {
+                addresses = Dns.GetHostAddresses(parts[0]);
+            }
+            catch (SocketException e)
+            {
+                throw new ArgumentException($"--gateway: cannot resolve '{parts[0]}': {e.Message}", e);
+            }
+            var address = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
+                ?? throw new ArgumentException($"--gateway: no IPv4 address for '{parts[0]}'");
             return new IPEndPoint(address, port);
         }
         throw new ArgumentException($"--gateway: expected host:port, got '{text}'");

@@ -29,6 +29,8 @@ internal sealed class JobCommands
     private readonly Option<string?> _jobIdOption = new("--job-id") { Description = "Job id (default: a new one)." };
     private readonly Option<bool> _noProgress = new("--no-progress") { Description = "No progress bar." };
     private readonly Option<bool> _verbose = new("--verbose") { Description = "Log the silo's and client's information messages." };
+    private readonly Option<double> _connectTimeout = new("--connect-timeout") { Description = "Seconds to keep trying to reach a cluster before giving up (exit code 3).", DefaultValueFactory = _ => ClusterConnection.DefaultConnectTimeout.TotalSeconds };
+    private readonly Option<double> _patience = new("--patience") { Description = "Seconds to keep asking about a job while the cluster does not answer (its coordinator's silo lost, say) before giving up (exit code 5).", DefaultValueFactory = _ => JobFollower.DefaultPatience.TotalSeconds };
     private readonly Argument<string> _jobId = new("job-id") { Description = "The job id printed by submit." };
 
     /// <summary>Every command of this kind.</summary>
@@ -48,7 +50,7 @@ internal sealed class JobCommands
     private Command Estimate()
     {
         var command = new Command("estimate", "Run a whole job and write its results: an in-process silo by default, or a cluster with --cluster/--gateway.");
-        foreach (var option in SpecOptions.Concat([_output, _cluster, _gateway, _jobIdOption, _metricsPort, _noProgress, _verbose]))
+        foreach (var option in SpecOptions.Concat([_output, _cluster, _gateway, _connectTimeout, _patience, _jobIdOption, _metricsPort, _noProgress, _verbose]))
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
@@ -56,12 +58,12 @@ internal sealed class JobCommands
             var id = JobId(result);
             var folder = result.GetValue(_output) ?? Path.Combine("results", id);
             ResultFolder.EnsureFree(folder);
-            await using var connection = await Cli.Connect(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), result.GetValue(_metricsPort), cancellation);
+            await using var connection = await Cli.Connect(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), result.GetValue(_metricsPort), cancellation, Seconds(result, _connectTimeout));
             AnsiConsole.MarkupLine($"Job [bold]{id}[/] on the {Markup.Escape(connection.Description)}: {Markup.Escape(spec.Quantities.ToKeyList())} for {Markup.Escape(Path.GetFileName(spec.ModelPath))} on {Markup.Escape(Path.GetFileName(spec.InputsPath))}");
             try
             {
                 await JobRunner.Submit(connection.Client, id, spec);
-                var status = await JobRunner.Watch(connection.Client, id, !result.GetValue(_noProgress), cancellation);
+                var status = await JobRunner.Watch(Follower(connection, id, result), !result.GetValue(_noProgress), cancellation);
                 var jobResult = await JobRunner.Fetch(connection.Client, status, folder);
                 JobRunner.PrintTable(status, jobResult, folder);
             }
@@ -72,59 +74,69 @@ internal sealed class JobCommands
                 throw;
             }
             return 0;
-        }));
+        }, result.GetValue(_verbose)));
         return command;
     }
 
     private Command Submit()
     {
         var command = new Command("submit", "Start a job on a cluster and print its id (then use watch, status, fetch, cancel).");
-        foreach (var option in SpecOptions.Concat([_cluster, _gateway, _jobIdOption, _verbose]))
+        foreach (var option in SpecOptions.Concat([_cluster, _gateway, _connectTimeout, _jobIdOption, _verbose]))
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
             var spec = Spec(result);
             var id = JobId(result);
-            await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), cancellation);
+            await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), cancellation, Seconds(result, _connectTimeout));
             var status = await JobRunner.Submit(connection.Client, id, spec);
             Console.WriteLine(id);
             Console.Error.WriteLine($"started: {status.TasksTotal} tasks over {status.Inputs} inputs; fisher watch {id} / fisher fetch {id}");
             return 0;
-        }));
+        }, result.GetValue(_verbose)));
         return command;
     }
 
-    private Command Status() => OnJob("status", "Print a job's state and progress.", async (connection, id, _, cancellation) =>
+    private Command Status() => OnJob("status", "Print a job's state and progress.", async (connection, id, result, cancellation) =>
     {
-        var s = await connection.Client.GetGrain<IFisherJobGrain>(id).GetStatusAsync(cancellation);
+        var s = await Follower(connection, id, result).NextAsync(cancellation);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{id}: {s.State}, {100 * s.Fraction:F1}% ({s.TasksCompleted}/{s.TasksTotal} tasks, {s.TasksRunning} running, {s.Redispatches} re-dispatched){(s.Error is null ? "" : ": " + s.Error)}"));
-        return s.State == JobState.Unknown ? 2 : 0;
+        return ExitCodes.Success;
     });
 
-    private Command Watch() => OnJob("watch", "Show a job's progress until it finishes.", async (connection, id, _, cancellation) =>
+    private Command Watch() => OnJob("watch", "Show a job's progress until it finishes.", async (connection, id, result, cancellation) =>
     {
-        var s = await JobRunner.Watch(connection.Client, id, progress: true, cancellation);
+        var s = await JobRunner.Watch(Follower(connection, id, result), progress: true, cancellation);
         Console.WriteLine($"{id}: {s.State}{(s.Error is null ? "" : ": " + s.Error)}");
-        return s.State == JobState.Completed ? 0 : 1;
+        return s.State == JobState.Completed ? ExitCodes.Success : ExitCodes.JobEndedUnsuccessfully;
     });
 
     private Command Fetch() => OnJob("fetch", "Write a completed job's results (fisher.safetensors, summary.json, report.md, plots/) and print its table.", async (connection, id, result, cancellation) =>
     {
         var folder = result.GetValue(_output) ?? Path.Combine("results", id);
         ResultFolder.EnsureFree(folder);
-        var s = await connection.Client.GetGrain<IFisherJobGrain>(id).GetStatusAsync(cancellation);
+        var s = await Follower(connection, id, result).NextAsync(cancellation);
         var jobResult = await JobRunner.Fetch(connection.Client, s, folder);
         JobRunner.PrintTable(s, jobResult, folder);
         return 0;
     }, _output);
 
-    private Command Cancel() => OnJob("cancel", "Cancel a running job.", async (connection, id, _, cancellation) =>
+    private Command Cancel() => OnJob("cancel", "Cancel a running job.", async (connection, id, result, cancellation) =>
     {
-        var s = await connection.Client.GetGrain<IFisherJobGrain>(id).CancelAsync(cancellation);
+        var s = await JobFollower.Patiently(id, ct => connection.Client.GetGrain<IFisherJobGrain>(id).CancelAsync(ct), Seconds(result, _patience), cancellation);
         Console.WriteLine($"{id}: {s.State}");
         return 0;
     });
+
+    /// <summary>Follows job <paramref name="id"/> with the command's --patience.</summary>
+    private JobFollower Follower(ClusterConnection connection, string id, ParseResult result) =>
+        new(id, ct => connection.Client.GetGrain<IFisherJobGrain>(id).GetStatusAsync(ct), Seconds(result, _patience));
+
+    /// <summary>A positive number of seconds given to <paramref name="option"/>.</summary>
+    private static TimeSpan Seconds(ParseResult result, Option<double> option) =>
+        result.GetValue(option) is var s && s > 0 && double.IsFinite(s) && s < TimeSpan.MaxValue.TotalSeconds / 2
+            ? TimeSpan.FromSeconds(s)
+            : throw new ArgumentException($"{option.Name}: expected a positive number of seconds, got {result.GetValue(option)}");
 
     /// <summary>The job id given (a name, never a path) or a new one.</summary>
     private string JobId(ParseResult result)
@@ -138,16 +150,16 @@ internal sealed class JobCommands
     {
         var command = new Command(name, description);
         command.Arguments.Add(_jobId);
-        foreach (var option in new Option[] { _cluster, _gateway, _verbose }.Concat(extra))
+        foreach (var option in new Option[] { _cluster, _gateway, _connectTimeout, _patience, _verbose }.Concat(extra))
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
             var id = result.GetValue(_jobId)!;
             if (JobIds.Problem(id) is { } problem)
                 throw new ArgumentException($"job-id: {problem}");
-            await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), cancellation);
+            await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), cancellation, Seconds(result, _connectTimeout));
             return await action(connection, id, result, cancellation);
-        }));
+        }, result.GetValue(_verbose)));
         return command;
     }
 }

@@ -22,13 +22,15 @@ internal static class JobRunner
         return status;
     }
 
-    /// <summary>Polls until the job finishes, showing a live progress bar (or a line every few seconds when not on a terminal).</summary>
-    public static async Task<JobStatus> Watch(IClusterClient client, string jobId, bool progress, CancellationToken cancellation)
+    /// <summary>Polls until the job finishes, showing a live progress bar (or a line every few seconds when not on a
+    /// terminal); follows the job through the loss of its coordinator's silo (<see cref="JobFollower"/>).</summary>
+    public static Task<JobStatus> Watch(IClusterClient client, string jobId, bool progress, CancellationToken cancellation) =>
+        Watch(new JobFollower(jobId, ct => client.GetGrain<IFisherJobGrain>(jobId).GetStatusAsync(ct), JobFollower.DefaultPatience), progress, cancellation);
+
+    /// <summary>Polls <paramref name="follower"/> until its job finishes, showing progress as above.</summary>
+    public static async Task<JobStatus> Watch(JobFollower follower, bool progress, CancellationToken cancellation)
     {
-        var job = client.GetGrain<IFisherJobGrain>(jobId);
-        var status = await job.GetStatusAsync(cancellation);
-        if (status.State == JobState.Unknown)
-            throw new JobFailedException($"no job '{jobId}' on this cluster");
+        var status = await follower.NextAsync(cancellation);
         var rate = new RateMeter();
         if (progress && AnsiConsole.Profile.Capabilities.Interactive)
         {
@@ -41,8 +43,9 @@ internal static class JobRunner
                     while (!status.IsFinished)
                     {
                         await Task.Delay(250, cancellation);
-                        status = await job.GetStatusAsync(cancellation);
+                        status = await follower.NextAsync(cancellation);
                         rate.Add(status);
+                        bar.MaxValue = Math.Max(1, status.WorkTotal); // shrinks when a target stops the job early
                         bar.Value = status.WorkDone;
                         bar.Description = Describe(status, rate);
                     }
@@ -55,7 +58,7 @@ internal static class JobRunner
             while (!status.IsFinished)
             {
                 await Task.Delay(250, cancellation);
-                status = await job.GetStatusAsync(cancellation);
+                status = await follower.NextAsync(cancellation);
                 rate.Add(status);
                 if (progress && lastLine.Elapsed > TimeSpan.FromSeconds(2))
                 {
@@ -76,7 +79,7 @@ internal static class JobRunner
             ? TimeSpan.FromSeconds(Math.Ceiling((s.WorkTotal - s.WorkDone) / groups / perSecond)).ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture)
             : "-";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{inputsDone:N0}/{s.Inputs:N0} inputs  {perSecond:N0}/s  ETA {eta}  tasks {s.TasksCompleted}/{s.TasksTotal}");
+            $"{inputsDone:N0}/{s.Inputs:N0} inputs merged  {perSecond:N0}/s  ETA {eta}  tasks {s.TasksCompleted}/{s.TasksTotal} ({s.TasksRunning} running)");
     }
 
     /// <summary>Fetches a completed job's moments, assembles its result once and writes the result folder from it.</summary>

@@ -8,7 +8,8 @@ public sealed record JobStatus
     [Id(1)] public JobState State { get; init; }
     [Id(2)] public JobSpec? Spec { get; init; }
 
-    /// <summary>Inputs of the job (rows), and rows x groups processed so far over rows x groups in all.</summary>
+    /// <summary>Inputs of the job (rows), and rows x groups merged so far (of completed tasks only, so it never goes back
+    /// when a worker is lost) over rows x groups in all.</summary>
     [Id(3)] public long Inputs { get; init; }
     [Id(4)] public long WorkDone { get; init; }
     [Id(5)] public long WorkTotal { get; init; }

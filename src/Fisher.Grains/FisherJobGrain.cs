@@ -360,7 +360,7 @@ internal sealed partial class FisherJobGrain(
             State = s.State,
             Spec = s.Spec,
             Inputs = s.Inputs,
-            WorkDone = s.Tasks.Sum(t => t.Phase == TaskPhase.Done ? t.Rows : t.Phase == TaskPhase.Running ? t.RowsDone : 0),
+            WorkDone = s.Tasks.Where(t => t.Phase == TaskPhase.Done).Sum(t => t.Rows), // merged only: a lost attempt's rows never count
             WorkTotal = s.Tasks.Where(t => t.Phase != TaskPhase.Skipped).Sum(t => t.Rows),
             TasksTotal = s.Tasks.Count,
             TasksCompleted = s.Tasks.Count(t => t.Phase == TaskPhase.Done),

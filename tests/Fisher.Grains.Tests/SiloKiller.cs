@@ -22,7 +22,7 @@ internal static class SiloKiller
             var secondaries = cluster.SecondarySilos.Select(s => s.SiloAddress).ToHashSet();
             victim = stats.Where(s => s.GrainType.Contains(nameof(ShardWorkerGrain), StringComparison.Ordinal) && s.ActivationCount > 0)
                 .Select(s => s.SiloAddress).FirstOrDefault(secondaries.Contains);
-            if (victim is null || status.WorkDone == 0)
+            if (victim is null || status.TasksRunning == 0)
             {
                 victim = null;
                 await Task.Delay(50);

@@ -39,7 +39,7 @@ internal static class JobMetrics
         Meter.CreateObservableGauge("fisher.job.active", () => Jobs.Count, "{job}",
             "Running jobs whose coordinator is active on this silo.");
         Meter.CreateObservableGauge("fisher.job.work.done", () => Jobs.Values.Sum(j => Volatile.Read(ref j.Done)), "{sample}",
-            "Work done by the running jobs coordinated on this silo (input rows x groups, running tasks included).");
+            "Work merged by the running jobs coordinated on this silo (input rows x groups of completed tasks).");
         Meter.CreateObservableGauge("fisher.job.work.total", () => Jobs.Values.Sum(j => Volatile.Read(ref j.Total)), "{sample}",
             "Work the running jobs coordinated on this silo need in all (input rows x groups).");
     }
