@@ -28,8 +28,10 @@ internal static class HealthEndpoints
                 : HttpResults.Text("live answers local callers only\n", statusCode: StatusCodes.Status403Forbidden));
         app.MapGet("/health/startup", (SiloHealth health) =>
             health.Started ? HttpResults.Text("started\n") : HttpResults.Text($"{health.Describe()}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
-        app.MapGet("/health/ready", (SiloHealth health) =>
-            health.Ready ? HttpResults.Text("ready\n") : HttpResults.Text($"not ready: {health.Describe()}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapGet("/health/ready", async (SiloHealth health, CancellationToken cancellation) =>
+            await health.NotReadyBecauseAsync(cancellation) is not { } problem
+                ? HttpResults.Text("ready\n")
+                : HttpResults.Text($"not ready: {problem}\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         return app;
     }
 }

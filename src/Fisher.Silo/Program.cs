@@ -12,7 +12,8 @@ using Fisher.Silo;
 //   Fisher:Grains:*       FisherOptions (LeaseDuration, WorkerSlice, TasksPerSilo, ComputeThreadCount, StateExpiry, ...)
 //   FISHER_REDIS          shorthand for Fisher:Redis
 //   Fisher:Otlp           OTLP (gRPC) endpoint for traces (or the standard OTEL_EXPORTER_OTLP_ENDPOINT); absent: no tracing
-//   Fisher:Health:*       DrainDelay (ready answers 503 this long before stopping, default 1 s), LiveFromAnyAddress
+//   Fisher:Health:*       DrainDelay (ready answers 503 this long before stopping, default 1 s), LiveFromAnyAddress,
+//                         MembershipProbeTimeout, MembershipProbeInterval (ready reads this silo's Redis membership row)
 // Endpoints: /metrics (Prometheus), /health/live, /health/ready, /health/startup (README.md).
 var builder = WebApplication.CreateBuilder(args);
 var config = builder.Configuration;
@@ -35,6 +36,7 @@ builder.UseOrleans(silo =>
     else
     {
         silo.UseFisherRedis(redis);
+        silo.Services.AddSingleton<MembershipProbe>(); // /health/ready reads this silo's membership row
         silo.ConfigureEndpoints(advertised, siloPort, gatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
     }
     silo.UseFisherClusterIds();

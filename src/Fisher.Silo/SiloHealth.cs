@@ -8,7 +8,8 @@ namespace Fisher.Silo;
 /// service started and this silo Active in the membership): startup 200, ready 200. Stopping (the host was asked to
 /// stop): ready 503 for <c>Fisher:Health:DrainDelay</c> (default 1 s) before the server and the silo stop, so load
 /// balancers and Kubernetes stop sending work first. /health/live answers 200 whenever the process serves HTTP, to
-/// loopback callers only (others get 403) unless <c>Fisher:Health:LiveFromAnyAddress</c> is true.
+/// loopback callers only (others get 403) unless <c>Fisher:Health:LiveFromAnyAddress</c> is true. With Redis membership,
+/// ready also needs this silo's row in the store to be readable and Active (<see cref="MembershipProbe"/>).
 /// </summary>
 internal sealed class SiloHealth(IServiceProvider services, IOptions<SiloHealthOptions> options) : IHostedLifecycleService
 {
@@ -26,6 +27,17 @@ internal sealed class SiloHealth(IServiceProvider services, IOptions<SiloHealthO
 
     /// <summary>Started, not stopping, and this silo is Active in the cluster's membership.</summary>
     public bool Ready => _started && !_stopping && services.GetService<ISiloStatusOracle>()?.CurrentStatus == SiloStatus.Active;
+
+    /// <summary>
+    /// Null when ready: <see cref="Ready"/> and, with Redis membership, this silo's row in the store is readable and
+    /// Active (<see cref="MembershipProbe"/>); else why not.
+    /// </summary>
+    public async Task<string?> NotReadyBecauseAsync(CancellationToken cancellation)
+    {
+        if (!Ready)
+            return Describe();
+        return services.GetService<MembershipProbe>() is { } probe ? await probe.ProblemAsync(cancellation) : null;
+    }
 
     public string Describe() =>
         _stopping ? "stopping" : !_started ? "starting" : $"silo {services.GetService<ISiloStatusOracle>()?.CurrentStatus.ToString() ?? "unknown"}";

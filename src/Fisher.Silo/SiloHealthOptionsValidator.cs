@@ -11,6 +11,10 @@ internal sealed class SiloHealthOptionsValidator : IValidateOptions<SiloHealthOp
         var failures = new List<string>();
         if (options.DrainDelay < TimeSpan.Zero)
             failures.Add($"{SiloHealthOptions.SectionName}:{nameof(SiloHealthOptions.DrainDelay)} must not be negative, got {options.DrainDelay}");
+        if (options.MembershipProbeTimeout <= TimeSpan.Zero)
+            failures.Add($"{SiloHealthOptions.SectionName}:{nameof(SiloHealthOptions.MembershipProbeTimeout)} must be positive, got {options.MembershipProbeTimeout}");
+        if (options.MembershipProbeInterval < TimeSpan.Zero)
+            failures.Add($"{SiloHealthOptions.SectionName}:{nameof(SiloHealthOptions.MembershipProbeInterval)} must not be negative, got {options.MembershipProbeInterval}");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
