@@ -51,4 +51,7 @@ public sealed class FisherOptions
     /// fails with the reason instead of dispatching it again. Attempts are persisted, so a restarted cluster counts on.
     /// </summary>
     public int MaxTaskAttempts { get; set; } = 5;
+
+    /// <summary>Test-only faults (refused outside a test run, see <see cref="Grains.TestFaults"/>); none by default.</summary>
+    public TestFaults TestFaults { get; set; } = new();
 }

@@ -34,6 +34,8 @@ internal sealed class FisherOptionsValidator : IValidateOptions<FisherOptions>
         AtLeastOne(failures, nameof(FisherOptions.TorchThreads), options.TorchThreads);
         AtLeastOne(failures, nameof(FisherOptions.TasksPerSilo), options.TasksPerSilo);
         AtLeastOne(failures, nameof(FisherOptions.MaxTaskAttempts), options.MaxTaskAttempts);
+        if (options.TestFaults.Any && !TestFaults.Allowed)
+            failures.Add($"{Key(nameof(FisherOptions.TestFaults))} is for tests only: set {TestFaults.EnvironmentVariable}=1 to run a silo with a test fault");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -43,6 +43,8 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
         var coordinator = GrainFactory.GetGrain<IFisherJobGrain>(task.JobId);
         try
         {
+            if (_compute is null && _options.TestFaults.CrashOnInputsNamed is { Length: > 0 } poison && Path.GetFileName(task.Spec.InputsPath) == poison)
+                Environment.FailFast($"test fault (Fisher:Grains:TestFaults:CrashOnInputsNamed): task {task.TaskId} of job {task.JobId} reads {poison}");
             _compute ??= await computeThreads.Run(() => new ShardComputation(task, _options.TorchThreads), cancellation);
             var compute = _compute;
             var slice = _slice ?? computeThreads.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
