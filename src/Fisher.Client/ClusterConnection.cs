@@ -101,6 +101,8 @@ internal sealed class ClusterConnection : IAsyncDisposable
             if (endpoint is null)
             {
                 client.UseFisherRedis(redis!);
+                // Restarted silos are found in seconds, not after Orleans' default minute.
+                client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
             }
             else
             {

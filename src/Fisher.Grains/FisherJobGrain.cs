@@ -60,7 +60,7 @@ internal sealed partial class FisherJobGrain(
         catch (JobSpecException e)
         {
             state.State = new JobGrainState { Spec = spec, State = JobState.Failed, Error = e.Message, StartedAt = DateTimeOffset.UtcNow, FinishedAt = DateTimeOffset.UtcNow };
-            await state.WriteStateAsync(CancellationToken.None);
+            await Persist();
             return Status();
         }
         state.State = new JobGrainState
@@ -84,7 +84,7 @@ internal sealed partial class FisherJobGrain(
             state.State.RoundSize = Math.Max(1, limit / Math.Max(1, plan.Groups.Count));
             state.State.RoundEnd = state.State.RoundSize;
         }
-        await state.WriteStateAsync(CancellationToken.None);
+        await Persist();
         Log.JobPlanned(logger, JobId, plan.Tasks.Count, plan.Inputs, plan.Groups.Count);
         StartTimer();
         await Dispatch();
@@ -99,7 +99,7 @@ internal sealed partial class FisherJobGrain(
         {
             state.State.State = JobState.Cancelled;
             state.State.FinishedAt = DateTimeOffset.UtcNow;
-            await state.WriteStateAsync(CancellationToken.None);
+            await Persist();
             StopTimer();
         }
         return Status();
@@ -168,7 +168,7 @@ internal sealed partial class FisherJobGrain(
             StopTimer();
             Log.JobCompleted(logger, JobId);
         }
-        await state.WriteStateAsync(CancellationToken.None);
+        await Persist();
         if (state.State.State == JobState.Running)
             await Dispatch();
     }
@@ -187,7 +187,7 @@ internal sealed partial class FisherJobGrain(
         state.State.Error = $"task {taskId} (rows {task.FirstRow}..{task.FirstRow + task.Rows - 1}, group {task.GroupName}): {message}";
         state.State.FinishedAt = DateTimeOffset.UtcNow;
         StopTimer();
-        await state.WriteStateAsync(CancellationToken.None);
+        await Persist();
     }
 
     /// <summary>
@@ -274,7 +274,7 @@ internal sealed partial class FisherJobGrain(
                     + $"{task.Attempt} time{(task.Attempt == 1 ? "" : "s")} (the most allowed, Fisher:Grains:MaxTaskAttempts); a task that takes its silo down ends this way";
                 state.State.FinishedAt = now;
                 StopTimer();
-                await state.WriteStateAsync(CancellationToken.None);
+                await Persist();
                 return;
             }
             task.Phase = TaskPhase.Pending;
@@ -286,7 +286,7 @@ internal sealed partial class FisherJobGrain(
             changed = true;
         }
         if (changed)
-            await state.WriteStateAsync(CancellationToken.None);
+            await Persist();
         await Dispatch();
         JobMetrics.Progress(this, Status());
     }
@@ -314,7 +314,7 @@ internal sealed partial class FisherJobGrain(
         if (starts.Count == 0)
             return;
         // Persist the attempt numbers before any worker can report with them.
-        await state.WriteStateAsync();
+        await Persist();
         foreach (var start in starts)
         {
             using var span = JobMetrics.Dispatch(this, start);
@@ -329,6 +329,27 @@ internal sealed partial class FisherJobGrain(
             {
                 RequestContext.Remove(IPlacementDirector.PlacementHintKey);
             }
+        }
+    }
+
+    /// <summary>
+    /// Writes the job's state. When the store no longer holds what this activation read (Redis restarted without its
+    /// data, say), the write fails with <see cref="Orleans.Storage.InconsistentStateException"/>: the activation then ends, so the next
+    /// call reads the store afresh and clients learn what it holds (nothing: the job is lost) instead of following a
+    /// job that can no longer be persisted.
+    /// </summary>
+    private async Task Persist()
+    {
+        try
+        {
+            await state.WriteStateAsync(CancellationToken.None);
+        }
+        catch (Orleans.Storage.InconsistentStateException e)
+        {
+            Log.StateLost(logger, e, JobId);
+            StopTimer();
+            DeactivateOnIdle();
+            throw;
         }
     }
 
@@ -393,5 +414,8 @@ internal sealed partial class FisherJobGrain(
 
         [LoggerMessage(5, LogLevel.Information, "Job {Job}: could not count silos; keeping {Silos}")]
         public static partial void SilosNotCounted(ILogger logger, Exception exception, string job, int silos);
+
+        [LoggerMessage(6, LogLevel.Error, "Job {Job}: the state store no longer holds this job's state as it was read; deactivating")]
+        public static partial void StateLost(ILogger logger, Exception exception, string job);
     }
 }

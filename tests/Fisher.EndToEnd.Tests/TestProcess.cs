@@ -100,7 +100,7 @@ public sealed class TestProcess : IDisposable
         }
     }
 
-    public static TestProcess Start(string file, IEnumerable<string> args, string? workingDirectory = null)
+    public static TestProcess Start(string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(file)
         {
@@ -113,6 +113,8 @@ public sealed class TestProcess : IDisposable
         foreach (var a in args)
             info.ArgumentList.Add(a);
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            info.Environment[name] = value;
         var command = string.Join(' ', new[] { file }.Concat(info.ArgumentList.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a)));
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var result = new TestProcess(process, command);
