@@ -225,7 +225,6 @@ public class SiloCluster : IAsyncLifetime
         catch (IOException)
         {
         }
-        GC.SuppressFinalize(this);
         return Task.CompletedTask;
     }
 }
