@@ -64,6 +64,7 @@ public sealed class ThreeSiloFaultTests(ITestOutputHelper output) : IDisposable
             cluster.Kill(coordinator);
             output.WriteLine($"killed silo {coordinator}, the coordinator's");
             var result = await cli.WaitForExit(TestTimeouts.Job);
+            output.WriteLine(result.Describe(4));
             Assert.True(result.ExitCode == 0, result.Describe() + cluster.Logs());
             var undisturbed = await reference;
             Assert.True(undisturbed.ExitCode == 0, undisturbed.Describe());
@@ -92,6 +93,7 @@ public sealed class ThreeSiloFaultTests(ITestOutputHelper output) : IDisposable
             for (int i = 0; i < cluster.Silos.Count; i++)
                 cluster.Restart(i);
             var result = await cli.WaitForExit(TestTimeouts.Job);
+            output.WriteLine(result.Describe(4));
             Assert.True(result.ExitCode == 0, result.Describe() + cluster.Logs());
             Assert.True(File.Exists(Path.Combine(_scratch.FullName, "restarted", "fisher.safetensors")), result.Describe());
             Assert.Contains("6 tasks", result.Stdout, StringComparison.Ordinal);
