@@ -282,7 +282,7 @@ internal sealed partial class FisherJobGrain(
             state.State.Redispatches++;
             JobMetrics.TaskRedispatched();
             _leases.Remove(task.TaskId);
-            _placement.Release(task.TaskId);
+            _placement.Lost(task.TaskId, _options.LeaseDuration);
             changed = true;
         }
         if (changed)

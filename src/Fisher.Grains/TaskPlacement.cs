@@ -10,6 +10,7 @@ namespace Fisher.Grains;
 internal sealed class TaskPlacement
 {
     private readonly Dictionary<string, SiloAddress> _placed = [];
+    private readonly Dictionary<SiloAddress, DateTimeOffset> _suspects = [];
     private IReadOnlyList<SiloAddress> _silos = [];
 
     /// <summary>Active silos, at least 1 (the count a job's concurrency limit is made of).</summary>
@@ -26,11 +27,23 @@ internal sealed class TaskPlacement
         if (_silos.Count == 0)
             return null;
         var load = _placed.Values.CountBy(s => s).ToDictionary();
-        var chosen = _silos.MinBy(s => load.GetValueOrDefault(s))!;
+        var now = DateTimeOffset.UtcNow;
+        var trusted = _silos.Where(s => !(_suspects.TryGetValue(s, out var until) && until > now)).ToArray();
+        var chosen = (trusted.Length > 0 ? trusted : _silos).MinBy(s => load.GetValueOrDefault(s))!;
         _placed[taskId] = chosen;
         return chosen;
     }
 
     /// <summary>The task no longer computes (its rows are done, it was merged, or its lease expired).</summary>
     public void Release(string taskId) => _placed.Remove(taskId);
+
+    /// <summary>
+    /// The task's worker stopped reporting: its silo may be down though the membership has not said so yet (that takes
+    /// some seconds), so no task is placed there for <paramref name="avoidFor"/> while another silo is trusted.
+    /// </summary>
+    public void Lost(string taskId, TimeSpan avoidFor)
+    {
+        if (_placed.Remove(taskId, out var silo))
+            _suspects[silo] = DateTimeOffset.UtcNow + avoidFor;
+    }
 }
