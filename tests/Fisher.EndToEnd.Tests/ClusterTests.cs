@@ -103,7 +103,12 @@ public sealed class ClusterTests(TwoSiloCluster cluster, ITestOutputHelper outpu
         var watchCancelled = await Fisher(["watch", longId, .. on]);
         Assert.True(watchCancelled.ExitCode == 1, watchCancelled.Describe());
         var fetchCancelled = await Fisher(["fetch", longId, "--out", Path.Combine(cluster.Scratch.FullName, "never"), .. on]);
-        Assert.True(fetchCancelled.ExitCode == 2 && fetchCancelled.Stdout.Contains("Cancelled", StringComparison.Ordinal), fetchCancelled.Describe());
+        Assert.True(fetchCancelled.ExitCode == 2 && CliFailureTests.OneErrorLine(fetchCancelled).Contains("Cancelled", StringComparison.Ordinal), fetchCancelled.Describe());
+
+        // A job the cluster has no record of: one line, exit code 4.
+        var unknown = await Fisher(["status", $"{cluster.JobPrefix}-never-submitted", .. on]);
+        Assert.True(unknown.ExitCode == 4, unknown.Describe());
+        Assert.Contains("the cluster has no record of it", CliFailureTests.OneErrorLine(unknown), StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(cluster.Scratch.FullName, "never")));
 
         // ...and the silos keep serving: a following short job completes.
