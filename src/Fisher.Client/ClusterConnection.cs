@@ -76,8 +76,15 @@ internal sealed class ClusterConnection : IAsyncDisposable
         return new ClusterConnection(host, $"embedded silo (127.0.0.1:{siloPort}{metrics})");
     }
 
-    /// <summary>How long <see cref="Connect"/> tries to reach a cluster before the command gives up (<c>--connect-timeout</c>).</summary>
-    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// How long <see cref="Connect"/> tries to reach a cluster before the command gives up when <c>--connect-timeout</c>
+    /// is not given: the <c>FISHER_CONNECT_TIMEOUT</c> environment variable (seconds; the process tests lengthen it on a
+    /// loaded machine), else 15 s.
+    /// </summary>
+    public static TimeSpan DefaultConnectTimeout =>
+        double.TryParse(Environment.GetEnvironmentVariable("FISHER_CONNECT_TIMEOUT"), NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s > 0 && s < 86_400
+            ? TimeSpan.FromSeconds(s)
+            : TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// Connects to a running cluster: <c>redis</c> is a Redis connection string, <c>gateway</c> a host:port. The cluster

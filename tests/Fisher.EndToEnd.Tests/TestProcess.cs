@@ -113,6 +113,9 @@ public sealed class TestProcess : IDisposable
         foreach (var a in args)
             info.ArgumentList.Add(a);
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        // A loaded 2-core machine can take 10 s to connect a client: the CLI's default 15 s is scaled up here
+        // (a test of the timeout itself passes --connect-timeout).
+        info.Environment["FISHER_CONNECT_TIMEOUT"] = TestTimeouts.Of(TimeSpan.FromSeconds(60)).TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
             info.Environment[name] = value;
         var command = string.Join(' ', new[] { file }.Concat(info.ArgumentList.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a)));
