@@ -17,7 +17,7 @@ internal static class Cli
         {
             return await body();
         }
-        catch (Exception e) when (e is JobFailedException or JobSpecException or DataFormatException or ArgumentException or FileNotFoundException or ResultFolderTakenException)
+        catch (Exception e) when (e is JobFailedException or JobAccessDeniedException or JobSpecException or DataFormatException or ArgumentException or FileNotFoundException or ResultFolderTakenException)
         {
             AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return 2;
@@ -28,9 +28,6 @@ internal static class Cli
             return 130;
         }
     }
-
-    public static string NewJobId() =>
-        $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
 
     /// <summary>
     /// The embedded silo unless <paramref name="redis"/> or <paramref name="gateway"/> names a cluster;
