@@ -110,11 +110,20 @@ public sealed class JobAccessTests(ThreeSiloCluster fixture) : IClassFixture<Thr
         var job = Grains.GetGrain<IFisherJobGrain>(id);
         Assert.Equal(JobState.Running, (await job.StartAsync(Spec)).State);
 
-        // Assignments sent to the workers of tasks not yet dispatched (one task runs at a time): a wrong lease key with
-        // another seed, and another job's assignment. Taken, either would compute other numbers or stall the task.
+        // Assignments sent over and over to the workers of tasks not yet dispatched (one task runs at a time): under a
+        // guessed lease key with another seed, and another job's. A worker that took one would not take the
+        // coordinator's when it comes: the task would stall until its lease expired.
         var forged = new TaskAssignment(id, "s0g1", 1, Spec with { Seed = 999 }, 0, 1000, 1, "layer2", ["2.weight", "2.bias"], "forged-key");
-        await Grains.GetGrain<IShardWorkerGrain>($"{id}/s0g1/1").StartAsync(forged);
-        await Grains.GetGrain<IShardWorkerGrain>($"{id}/s0g2/1").StartAsync(forged with { JobId = "other", TaskId = "s0g2" });
+        using var stopFlood = new CancellationTokenSource();
+        var flood = Task.Run(async () =>
+        {
+            while (!stopFlood.IsCancellationRequested)
+            {
+                await Grains.GetGrain<IShardWorkerGrain>($"{id}/s0g1/1").StartAsync(forged);
+                await Grains.GetGrain<IShardWorkerGrain>($"{id}/s0g2/1").StartAsync(forged with { JobId = "other", TaskId = "s0g2" });
+                await Task.Delay(20);
+            }
+        });
 
         // The first task's real lease, as an eavesdropper would see it, while its worker computes.
         var real = await CapturedAsync(id, "s0g0", 1);
@@ -134,6 +143,8 @@ public sealed class JobAccessTests(ThreeSiloCluster fixture) : IClassFixture<Thr
             Assert.True(MergeOutcome.Rejected == await aggregator.AddChunkAsync(chunk), $"{what}: not rejected");
 
         var status = await TestData.RunToEnd(Grains, id, Spec, TestTimeouts.Job);
+        await stopFlood.CancelAsync();
+        await flood;
         Assert.True(status.State == JobState.Completed, status.Error);
         // The real partial, replayed: merged at most once.
         var sent = AssignmentCapture.Chunks(id, "s0g0", 1);
