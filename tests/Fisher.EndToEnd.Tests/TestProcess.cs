@@ -100,7 +100,14 @@ public sealed class TestProcess : IDisposable
         }
     }
 
-    public static TestProcess Start(string file, IEnumerable<string> args, string? workingDirectory = null)
+    /// <summary>
+    /// The <c>XDG_CONFIG_HOME</c> of every process the tests start: a folder of this test run, so the job tokens the CLI
+    /// saves never land in the user's own configuration.
+    /// </summary>
+    public static string ConfigHome { get; } = Directory.CreateTempSubdirectory("fisher-e2e-config-").FullName;
+
+    /// <summary>Starts a program; <paramref name="environment"/> sets (or, with null, removes) variables over the defaults.</summary>
+    public static TestProcess Start(string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var info = new ProcessStartInfo(file)
         {
@@ -113,6 +120,15 @@ public sealed class TestProcess : IDisposable
         foreach (var a in args)
             info.ArgumentList.Add(a);
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        info.Environment["XDG_CONFIG_HOME"] = ConfigHome;
+        info.Environment.Remove("FISHER_JOB_TOKEN");
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+                info.Environment.Remove(name);
+            else
+                info.Environment[name] = value;
+        }
         var command = string.Join(' ', new[] { file }.Concat(info.ArgumentList.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a)));
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var result = new TestProcess(process, command);
@@ -126,9 +142,9 @@ public sealed class TestProcess : IDisposable
     }
 
     /// <summary>Runs a program to its end (killed after <paramref name="timeout"/>, which fails the test).</summary>
-    public static async Task<ProcessResult> Run(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null)
+    public static async Task<ProcessResult> Run(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
-        using var process = Start(file, args, workingDirectory);
+        using var process = Start(file, args, workingDirectory, environment);
         return await process.WaitForExit(timeout);
     }
 
