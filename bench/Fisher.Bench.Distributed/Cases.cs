@@ -128,7 +128,7 @@ internal static class Cases
         {
             while (queue.TryDequeue(out var t))
             {
-                var assignment = new TaskAssignment("bench", t.TaskId, 1, spec, t.FirstRow, t.Rows, t.GroupIndex, t.GroupName, t.Parameters.ToArray());
+                var assignment = new TaskAssignment("bench", t.TaskId, 1, spec, t.FirstRow, t.Rows, t.GroupIndex, t.GroupName, t.Parameters.ToArray(), LeaseKey: "bench");
                 using var compute = new ShardComputation(assignment, 1);
                 compute.Advance(TimeSpan.MaxValue);
                 var moments = compute.Result();
@@ -159,7 +159,7 @@ internal static class Cases
         {
             while (queue.TryDequeue(out var t))
             {
-                var assignment = new TaskAssignment("bench", t.TaskId, 1, spec, t.FirstRow, t.Rows, t.GroupIndex, t.GroupName, t.Parameters.ToArray());
+                var assignment = new TaskAssignment("bench", t.TaskId, 1, spec, t.FirstRow, t.Rows, t.GroupIndex, t.GroupName, t.Parameters.ToArray(), LeaseKey: "bench");
                 var compute = await Task.Run(() => new ShardComputation(assignment, 1));
                 while (!await Task.Run(() => compute.Advance(slice)))
                 {
