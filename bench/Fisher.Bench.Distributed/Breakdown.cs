@@ -106,7 +106,7 @@ internal static class Breakdown
             clock.Restart();
             var moments = accumulator.ToMoments();
             double toMoments = clock.Elapsed.TotalSeconds;
-            var task = new TaskAssignment("bench", "s0g0", 1, spec, 0, n, 0, "all", network.Layout.All.Parameters.Select(p => p.Name).ToArray());
+            var task = new TaskAssignment("bench", "s0g0", 1, spec, 0, n, 0, "all", network.Layout.All.Parameters.Select(p => p.Name).ToArray(), LeaseKey: "bench");
             var chunks = PartialShipper.Chunks(task, moments, new FisherOptions().ChunkElements);
             double chunking = clock.Elapsed.TotalSeconds - toMoments;
             long doubles = moments.Streams.Values.Sum(m => 2L * m.Length);

@@ -128,7 +128,7 @@ internal static class Cases
         {
             while (queue.TryDequeue(out var t))
             {
-                var assignment = new TaskAssignment("bench", t.TaskId, 1, spec, t.FirstRow, t.Rows, t.GroupIndex, t.GroupName, t.Parameters.ToArray());
+                var assignment = new TaskAssignment("bench", t.TaskId, 1, spec, t.FirstRow, t.Rows, t.GroupIndex, t.GroupName, t.Parameters.ToArray(), LeaseKey: "bench");
                 using var compute = new ShardComputation(assignment, 1);
                 compute.Advance(TimeSpan.MaxValue);
                 var moments = compute.Result();
@@ -159,7 +159,7 @@ internal static class Cases
         {
             while (queue.TryDequeue(out var t))
             {
-                var assignment = new TaskAssignment("bench", t.TaskId, 1, spec, t.FirstRow, t.Rows, t.GroupIndex, t.GroupName, t.Parameters.ToArray());
+                var assignment = new TaskAssignment("bench", t.TaskId, 1, spec, t.FirstRow, t.Rows, t.GroupIndex, t.GroupName, t.Parameters.ToArray(), LeaseKey: "bench");
                 var compute = await Task.Run(() => new ShardComputation(assignment, 1));
                 while (!await Task.Run(() => compute.Advance(slice)))
                 {
@@ -214,13 +214,13 @@ internal static class Cases
             int[] collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
             var pauseBefore = GC.GetTotalPauseDuration();
             var clock = Stopwatch.StartNew();
-            var status = await job.StartAsync(spec);
+            var (status, token) = await job.SubmitAsync(spec);
             var trace = new List<string>();
             while (!status.IsFinished)
             {
                 await Task.Delay(10);
                 var previous = status;
-                status = await job.GetStatusAsync();
+                status = await job.GetStatusAsync(token!);
                 if (options.Trace && (status.WorkDone != previous.WorkDone || status.TasksCompleted != previous.TasksCompleted || status.TasksRunning != previous.TasksRunning))
                     trace.Add(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds,7:0.000} s: work {status.WorkDone}/{status.WorkTotal}, tasks running {status.TasksRunning}, completed {status.TasksCompleted}/{status.TasksTotal}"));
             }
@@ -245,7 +245,7 @@ internal static class Cases
             if (status.State != JobState.Completed)
                 throw new InvalidOperationException($"job {status.JobId} ended {status.State}: {status.Error}");
             double computed = clock.Elapsed.TotalSeconds;
-            var groups = await JobResults.Fetch(grains, status);
+            var groups = await JobResults.Fetch(grains, status, token!);
             double seconds = clock.Elapsed.TotalSeconds;
             var server = (status.FinishedAt!.Value - status.StartedAt).TotalSeconds;
             return new RunResult(seconds, groups.Min(g => g.Inputs), groups.Count, string.Create(CultureInfo.InvariantCulture,

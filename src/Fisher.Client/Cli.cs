@@ -52,7 +52,7 @@ internal static class Cli
     private static (int Code, string Message) Classify(Exception e) => e switch
     {
         CommandFailedException c => (c.ExitCode, c.Message),
-        JobFailedException or JobSpecException or DataFormatException or ArgumentException or IOException or UnauthorizedAccessException or ResultFolderTakenException
+        JobFailedException or JobAccessDeniedException or JobSpecException or DataFormatException or ArgumentException or IOException or UnauthorizedAccessException or ResultFolderTakenException
             => (ExitCodes.Refused, e.Message),
         TimeoutException or OrleansException => (ExitCodes.NoAnswer, $"the cluster did not answer ({e.GetType().Name}: {e.Message})"),
         _ => (ExitCodes.Unexpected, $"unexpected {e.GetType().Name}: {e.Message} (run with --verbose for the stack trace and please report it)"),
@@ -60,9 +60,6 @@ internal static class Cli
 
     private static string OneLine(string message) =>
         string.Join("; ", message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-
-    public static string NewJobId() =>
-        $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
 
     /// <summary>
     /// The embedded silo unless <paramref name="redis"/> or <paramref name="gateway"/> names a cluster;

@@ -9,8 +9,8 @@ namespace Fisher.Client;
 
 /// <summary>
 /// <c>fisher estimate</c> (a whole job, embedded silo or cluster), <c>submit</c>, and the commands on a submitted job:
-/// <c>status</c>, <c>watch</c>, <c>fetch</c>, <c>cancel</c>. The options they share are defined once, here and in
-/// <see cref="JobOptions"/>.
+/// <c>status</c>, <c>watch</c>, <c>fetch</c>, <c>cancel</c>, which need the job's access token (<see cref="JobTokens"/>).
+/// The options they share are defined once, here and in <see cref="JobOptions"/>.
 /// </summary>
 internal sealed class JobCommands
 {
@@ -26,7 +26,8 @@ internal sealed class JobCommands
     private readonly Option<string?> _cluster = new("--cluster") { Description = "Run on a cluster of Fisher.Silo processes found through this Redis connection string (e.g. 127.0.0.1:6379). Absent: an in-process silo." };
     private readonly Option<string?> _gateway = new("--gateway") { Description = "Run on a cluster reached through this silo gateway (host:port), e.g. a single Fisher.Silo without Redis." };
     private readonly Option<int?> _metricsPort = new("--metrics-port") { Description = "Serve the embedded silo's Prometheus /metrics on 127.0.0.1:N while the job runs." };
-    private readonly Option<string?> _jobIdOption = new("--job-id") { Description = "Job id (default: a new one)." };
+    private readonly Option<string?> _jobIdOption = new("--job-id") { Description = "Job id: a name, not a secret (default: a new, unguessable one). The job's access token protects it." };
+    private readonly Option<string?> _token = new("--token") { Description = $"The job's access token, printed by submit (default: ${JobTokens.Variable}, else the file submit saved for its user, $XDG_CONFIG_HOME/fisher/jobs/<id>.token). A command line is visible to other users of the machine: prefer the variable or the file." };
     private readonly Option<bool> _noProgress = new("--no-progress") { Description = "No progress bar." };
     private readonly Option<bool> _verbose = new("--verbose") { Description = "Log the silo's and client's information messages." };
     private readonly Option<double> _connectTimeout = new("--connect-timeout") { Description = "Seconds to keep trying to reach a cluster before giving up (exit code 3).", DefaultValueFactory = _ => ClusterConnection.DefaultConnectTimeout.TotalSeconds };
@@ -49,7 +50,7 @@ internal sealed class JobCommands
 
     private Command Estimate()
     {
-        var command = new Command("estimate", "Run a whole job and write its results: an in-process silo by default, or a cluster with --cluster/--gateway.");
+        var command = new Command("estimate", "Run a whole job and write its results: an in-process silo by default, or a cluster with --cluster/--gateway (the job's access token is then saved as submit saves it).");
         foreach (var option in SpecOptions.Concat([_output, _cluster, _gateway, _connectTimeout, _patience, _jobIdOption, _metricsPort, _noProgress, _verbose]))
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
@@ -60,17 +61,19 @@ internal sealed class JobCommands
             ResultFolder.EnsureFree(folder);
             await using var connection = await Cli.Connect(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), result.GetValue(_metricsPort), cancellation, Seconds(result, _connectTimeout));
             AnsiConsole.MarkupLine($"Job [bold]{id}[/] on the {Markup.Escape(connection.Description)}: {Markup.Escape(spec.Quantities.ToKeyList())} for {Markup.Escape(Path.GetFileName(spec.ModelPath))} on {Markup.Escape(Path.GetFileName(spec.InputsPath))}");
+            var (_, token) = await JobRunner.Submit(connection.Client, id, spec, JobTokens.TryFind(id, null));
+            if (result.GetValue(_cluster) is not null || result.GetValue(_gateway) is not null)
+                JobTokens.Save(id, token); // the job outlives this process: watch, status and fetch can follow it
             try
             {
-                await JobRunner.Submit(connection.Client, id, spec);
-                var status = await JobRunner.Watch(Follower(connection, id, result), !result.GetValue(_noProgress), cancellation);
-                var jobResult = await JobRunner.Fetch(connection.Client, status, folder);
+                var status = await JobRunner.Watch(Follower(connection, id, token, result), !result.GetValue(_noProgress), cancellation);
+                var jobResult = await JobRunner.Fetch(connection.Client, status, token, folder);
                 JobRunner.PrintTable(status, jobResult, folder);
             }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
             {
                 // The command's token is cancelled already: the cancel call itself must not carry it.
-                await connection.Client.GetGrain<IFisherJobGrain>(id).CancelAsync(CancellationToken.None);
+                await connection.Client.GetGrain<IFisherJobGrain>(id).CancelAsync(token, CancellationToken.None);
                 throw;
             }
             return 0;
@@ -80,7 +83,7 @@ internal sealed class JobCommands
 
     private Command Submit()
     {
-        var command = new Command("submit", "Start a job on a cluster and print its id (then use watch, status, fetch, cancel).");
+        var command = new Command("submit", "Start a job on a cluster and print its id and access token (then use watch, status, fetch, cancel). The token is given out once: it is also saved for this user in $XDG_CONFIG_HOME/fisher/jobs/<id>.token (mode 0600).");
         foreach (var option in SpecOptions.Concat([_cluster, _gateway, _connectTimeout, _jobIdOption, _verbose]))
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
@@ -88,49 +91,51 @@ internal sealed class JobCommands
             var spec = Spec(result);
             var id = JobId(result);
             await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), cancellation, Seconds(result, _connectTimeout));
-            var status = await JobRunner.Submit(connection.Client, id, spec);
+            var (status, token) = await JobRunner.Submit(connection.Client, id, spec, JobTokens.TryFind(id, null));
+            var saved = JobTokens.Save(id, token);
             Console.WriteLine(id);
-            Console.Error.WriteLine($"started: {status.TasksTotal} tasks over {status.Inputs} inputs; fisher watch {id} / fisher fetch {id}");
+            Console.WriteLine(token);
+            Console.Error.WriteLine($"started: {status.TasksTotal} tasks over {status.Inputs} inputs; job id and access token above (the token is saved in {saved}); fisher watch {id} / fisher fetch {id}");
             return 0;
         }, result.GetValue(_verbose)));
         return command;
     }
 
-    private Command Status() => OnJob("status", "Print a job's state and progress.", async (connection, id, result, cancellation) =>
+    private Command Status() => OnJob("status", "Print a job's state and progress.", async (connection, id, token, result, cancellation) =>
     {
-        var s = await Follower(connection, id, result).NextAsync(cancellation);
+        var s = await Follower(connection, id, token, result).NextAsync(cancellation);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{id}: {s.State}, {100 * s.Fraction:F1}% ({s.TasksCompleted}/{s.TasksTotal} tasks, {s.TasksRunning} running, {s.Redispatches} re-dispatched){(s.Error is null ? "" : ": " + s.Error)}"));
         return ExitCodes.Success;
     });
 
-    private Command Watch() => OnJob("watch", "Show a job's progress until it finishes.", async (connection, id, result, cancellation) =>
+    private Command Watch() => OnJob("watch", "Show a job's progress until it finishes.", async (connection, id, token, result, cancellation) =>
     {
-        var s = await JobRunner.Watch(Follower(connection, id, result), progress: true, cancellation);
+        var s = await JobRunner.Watch(Follower(connection, id, token, result), progress: true, cancellation);
         Console.WriteLine($"{id}: {s.State}{(s.Error is null ? "" : ": " + s.Error)}");
         return s.State == JobState.Completed ? ExitCodes.Success : ExitCodes.JobEndedUnsuccessfully;
     });
 
-    private Command Fetch() => OnJob("fetch", "Write a completed job's results (fisher.safetensors, summary.json, report.md, plots/) and print its table.", async (connection, id, result, cancellation) =>
+    private Command Fetch() => OnJob("fetch", "Write a completed job's results (fisher.safetensors, summary.json, report.md, plots/) and print its table.", async (connection, id, token, result, cancellation) =>
     {
         var folder = result.GetValue(_output) ?? Path.Combine("results", id);
         ResultFolder.EnsureFree(folder);
-        var s = await Follower(connection, id, result).NextAsync(cancellation);
-        var jobResult = await JobRunner.Fetch(connection.Client, s, folder);
+        var s = await Follower(connection, id, token, result).NextAsync(cancellation);
+        var jobResult = await JobRunner.Fetch(connection.Client, s, token, folder);
         JobRunner.PrintTable(s, jobResult, folder);
         return 0;
     }, _output);
 
-    private Command Cancel() => OnJob("cancel", "Cancel a running job.", async (connection, id, result, cancellation) =>
+    private Command Cancel() => OnJob("cancel", "Cancel a running job.", async (connection, id, token, result, cancellation) =>
     {
-        var s = await JobFollower.Patiently(id, ct => connection.Client.GetGrain<IFisherJobGrain>(id).CancelAsync(ct), Seconds(result, _patience), cancellation);
+        var s = await JobFollower.Patiently(id, ct => connection.Client.GetGrain<IFisherJobGrain>(id).CancelAsync(token, ct), Seconds(result, _patience), cancellation);
         Console.WriteLine($"{id}: {s.State}");
         return 0;
     });
 
     /// <summary>Follows job <paramref name="id"/> with the command's --patience.</summary>
-    private JobFollower Follower(ClusterConnection connection, string id, ParseResult result) =>
-        new(id, ct => connection.Client.GetGrain<IFisherJobGrain>(id).GetStatusAsync(ct), Seconds(result, _patience));
+    private JobFollower Follower(ClusterConnection connection, string id, string token, ParseResult result) =>
+        new(id, ct => connection.Client.GetGrain<IFisherJobGrain>(id).GetStatusAsync(token, ct), Seconds(result, _patience));
 
     /// <summary>A positive number of seconds given to <paramref name="option"/>.</summary>
     private static TimeSpan Seconds(ParseResult result, Option<double> option) =>
@@ -141,24 +146,25 @@ internal sealed class JobCommands
     /// <summary>The job id given (a name, never a path) or a new one.</summary>
     private string JobId(ParseResult result)
     {
-        var id = result.GetValue(_jobIdOption) ?? Cli.NewJobId();
+        var id = result.GetValue(_jobIdOption) ?? JobIds.New();
         return JobIds.Problem(id) is { } problem ? throw new ArgumentException($"--job-id: {problem}") : id;
     }
 
-    /// <summary>A command on one submitted job of a cluster.</summary>
-    private Command OnJob(string name, string description, Func<ClusterConnection, string, ParseResult, CancellationToken, Task<int>> action, params Option[] extra)
+    /// <summary>A command on one submitted job of a cluster, with the job's access token (found before connecting).</summary>
+    private Command OnJob(string name, string description, Func<ClusterConnection, string, string, ParseResult, CancellationToken, Task<int>> action, params Option[] extra)
     {
-        var command = new Command(name, description);
+        var command = new Command(name, description + " Needs the job's access token (--token).");
         command.Arguments.Add(_jobId);
-        foreach (var option in new Option[] { _cluster, _gateway, _connectTimeout, _patience, _verbose }.Concat(extra))
+        foreach (var option in new Option[] { _cluster, _gateway, _connectTimeout, _patience, _token, _verbose }.Concat(extra))
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
             var id = result.GetValue(_jobId)!;
             if (JobIds.Problem(id) is { } problem)
                 throw new ArgumentException($"job-id: {problem}");
+            var token = JobTokens.Find(id, result.GetValue(_token));
             await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), cancellation, Seconds(result, _connectTimeout));
-            return await action(connection, id, result, cancellation);
+            return await action(connection, id, token, result, cancellation);
         }, result.GetValue(_verbose)));
         return command;
     }

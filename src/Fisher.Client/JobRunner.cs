@@ -12,20 +12,26 @@ namespace Fisher.Client;
 /// <summary>Starts, watches and fetches jobs through a cluster client; prints to the console.</summary>
 internal static class JobRunner
 {
-    /// <summary>Checks the spec (every problem, named by its flag) and starts the job.</summary>
-    public static async Task<JobStatus> Submit(IClusterClient client, string jobId, JobSpec spec)
+    /// <summary>
+    /// Checks the spec (every problem, named by its flag), starts the job and returns its status and access token. A job
+    /// of this id and spec started before gives no token: then the one <paramref name="knownToken"/> names (see
+    /// <see cref="JobTokens.TryFind"/>) is used, or the id is taken.
+    /// </summary>
+    public static async Task<(JobStatus Status, string Token)> Submit(IClusterClient client, string jobId, JobSpec spec, string? knownToken = null)
     {
         JobOptions.Validate(spec);
-        var status = await client.GetGrain<IFisherJobGrain>(jobId).StartAsync(spec);
-        if (status.State == JobState.Failed)
-            throw new JobFailedException(status.Error ?? "the job failed");
-        return status;
+        var ticket = await client.GetGrain<IFisherJobGrain>(jobId).SubmitAsync(spec);
+        var token = ticket.Token ?? knownToken
+            ?? throw new JobFailedException($"job id '{jobId}' is taken: a job was started under it before, and its token went to whoever started it");
+        if (ticket.Status.State == JobState.Failed)
+            throw new JobFailedException(ticket.Status.Error ?? "the job failed");
+        return (ticket.Status, token);
     }
 
     /// <summary>Polls until the job finishes, showing a live progress bar (or a line every few seconds when not on a
     /// terminal); follows the job through the loss of its coordinator's silo (<see cref="JobFollower"/>).</summary>
-    public static Task<JobStatus> Watch(IClusterClient client, string jobId, bool progress, CancellationToken cancellation) =>
-        Watch(new JobFollower(jobId, ct => client.GetGrain<IFisherJobGrain>(jobId).GetStatusAsync(ct), JobFollower.DefaultPatience), progress, cancellation);
+    public static Task<JobStatus> Watch(IClusterClient client, string jobId, string token, bool progress, CancellationToken cancellation) =>
+        Watch(new JobFollower(jobId, ct => client.GetGrain<IFisherJobGrain>(jobId).GetStatusAsync(token, ct), JobFollower.DefaultPatience), progress, cancellation);
 
     /// <summary>Polls <paramref name="follower"/> until its job finishes, showing progress as above.</summary>
     public static async Task<JobStatus> Watch(JobFollower follower, bool progress, CancellationToken cancellation)
@@ -82,12 +88,12 @@ internal static class JobRunner
             $"{inputsDone:N0}/{s.Inputs:N0} inputs merged  {perSecond:N0}/s  ETA {eta}  tasks {s.TasksCompleted}/{s.TasksTotal} ({s.TasksRunning} running)");
     }
 
-    /// <summary>Fetches a completed job's moments, assembles its result once and writes the result folder from it.</summary>
-    public static async Task<JobResult> Fetch(IClusterClient client, JobStatus status, string folder)
+    /// <summary>Fetches a completed job's moments (with its access token), assembles its result once and writes the result folder from it.</summary>
+    public static async Task<JobResult> Fetch(IClusterClient client, JobStatus status, string token, string folder)
     {
         if (status.State != JobState.Completed)
             throw new JobFailedException($"job '{status.JobId}' is {status.State}{(status.Error is null ? "" : ": " + status.Error)}");
-        var groups = await JobResults.Fetch(client, status);
+        var groups = await JobResults.Fetch(client, status, token);
         var architecture = ModelArchitecture.Read(status.Spec!.ArchitecturePath);
         var result = JobResultAssembler.Assemble(status, architecture, groups);
         ResultFolder.Write(folder, result);

@@ -85,7 +85,7 @@ internal static partial class Sweep
         foreach (var checkpoint in options.Checkpoints)
             ResultFolder.EnsureFree(Path.Combine(options.OutFolder, EpochFolder(checkpoint.Epoch)));
         Directory.CreateDirectory(options.OutFolder);
-        var stamp = Cli.NewJobId();
+        var stamp = JobIds.New();
         var epochs = new List<SweepEpoch>();
         var total = System.Diagnostics.Stopwatch.StartNew();
         foreach (var checkpoint in options.Checkpoints)
@@ -94,19 +94,19 @@ internal static partial class Sweep
             var id = $"sweep-{stamp}-{EpochFolder(checkpoint.Epoch)}";
             var folder = Path.Combine(options.OutFolder, EpochFolder(checkpoint.Epoch));
             JobStatus status;
+            var (_, token) = await JobRunner.Submit(client, id, spec);
             try
             {
-                await JobRunner.Submit(client, id, spec);
-                status = await JobRunner.Watch(client, id, options.Progress, cancellation);
+                status = await JobRunner.Watch(client, id, token, options.Progress, cancellation);
             }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
             {
-                await client.GetGrain<IFisherJobGrain>(id).CancelAsync(CancellationToken.None);
+                await client.GetGrain<IFisherJobGrain>(id).CancelAsync(token, CancellationToken.None);
                 throw;
             }
             if (status.State != JobState.Completed)
                 throw new JobFailedException($"{Path.GetFileName(checkpoint.Path)}: job {id} is {status.State}{(status.Error is null ? "" : ": " + status.Error)}");
-            var result = await JobRunner.Fetch(client, status, folder);
+            var result = await JobRunner.Fetch(client, status, token, folder);
             double seconds = status.FinishedAt is { } end ? (end - status.StartedAt).TotalSeconds : double.NaN;
             epochs.Add(new SweepEpoch
             {

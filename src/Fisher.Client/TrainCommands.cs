@@ -86,7 +86,7 @@ internal static class TrainCommands
                 Checkpoints = files,
                 Spec = job.ToSpec(result, files[0].Path, // the model is replaced by each checkpoint
                     result.GetValue(architecture) ?? Path.Combine(Path.GetDirectoryName(files[0].Path)!, "model.json"), dataPath, labelsPath),
-                OutFolder = result.GetValue(output) ?? Path.Combine("results", "sweep-" + Cli.NewJobId()),
+                OutFolder = result.GetValue(output) ?? Path.Combine("results", "sweep-" + JobIds.New()),
                 Progress = !result.GetValue(noProgress),
             };
             await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), metricsPort: null, cancellation);

@@ -1,10 +1,13 @@
 namespace Fisher.Contracts;
 
-// The [Alias] of each method keeps the wire name it had before the methods gained their Async suffix and
-// CancellationToken: silos and clients of either version still understand each other (Orleans ignores a token the
-// callee does not take, and hands CancellationToken.None to a callee whose caller sent none).
+// Wire names: a method whose parameters changed gets a new [Alias], never an old one back. Retired: GetInfo, Read,
+// GetPrecision (no token); GrainWireTests keeps them retired.
 
-/// <summary>Merges the partials of one job and parameter group (key: <c>jobId/groupIndex</c>), once per task id.</summary>
+/// <summary>
+/// Merges the partials of one job and parameter group (key: <c>jobId/groupIndex</c>), once per task id. Partials carry
+/// their lease key (<see cref="PartialChunk.LeaseKey"/>); reads carry the job's access token, which the aggregator has
+/// its job's coordinator check (a wrong one throws <see cref="JobAccessDeniedException"/>).
+/// </summary>
 [Alias("fisher.IMomentsAggregatorGrain")]
 public interface IMomentsAggregatorGrain : IGrainWithStringKey
 {
@@ -13,8 +16,8 @@ public interface IMomentsAggregatorGrain : IGrainWithStringKey
     Task<MergeOutcome> AddChunkAsync(PartialChunk chunk, CancellationToken cancellationToken = default);
 
     /// <summary>What the group's merged state holds: tasks merged, inputs, streams and their lengths.</summary>
-    [Alias("GetInfo")]
-    Task<AggregateInfo> GetInfoAsync(CancellationToken cancellationToken = default);
+    [Alias("GetInfoWithToken")]
+    Task<AggregateInfo> GetInfoAsync(string token, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Whether the merge of this task id is persisted (a merge still being written does not count). Interleaves with
@@ -27,10 +30,10 @@ public interface IMomentsAggregatorGrain : IGrainWithStringKey
     /// Precision of the group's estimate of one quantity (an estimate's key in Fisher.Results' catalog); with several draws per input it
     /// uses the per-input means (<c>i1_input_mean</c>) when they were streamed. Null when the quantity is absent.
     /// </summary>
-    [Alias("GetPrecision")]
-    Task<PrecisionInfo?> GetPrecisionAsync(string quantity, CancellationToken cancellationToken = default);
+    [Alias("GetPrecisionWithToken")]
+    Task<PrecisionInfo?> GetPrecisionAsync(string token, string quantity, CancellationToken cancellationToken = default);
 
     /// <summary>Elements [offset, offset+length) of one merged stream.</summary>
-    [Alias("Read")]
-    Task<MomentSlice> ReadAsync(string key, int offset, int length, CancellationToken cancellationToken = default);
+    [Alias("ReadWithToken")]
+    Task<MomentSlice> ReadAsync(string token, string key, int offset, int length, CancellationToken cancellationToken = default);
 }

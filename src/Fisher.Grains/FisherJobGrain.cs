@@ -41,7 +41,7 @@ internal sealed partial class FisherJobGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<JobStatus> StartAsync(JobSpec spec, CancellationToken cancellationToken = default)
+    public async Task<JobTicket> SubmitAsync(JobSpec spec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (JobIds.Problem(JobId) is { } problem)
@@ -50,8 +50,9 @@ internal sealed partial class FisherJobGrain(
         {
             if (state.State.Spec != spec)
                 throw new ArgumentException($"job id '{JobId}' is taken by a job with another spec");
-            return Status();
+            return new JobTicket(Status(), null); // its token went to whoever created it
         }
+        var token = Secrets.New(Secrets.TokenBytes);
         JobPlan plan;
         try
         {
@@ -59,13 +60,14 @@ internal sealed partial class FisherJobGrain(
         }
         catch (JobSpecException e)
         {
-            state.State = new JobGrainState { Spec = spec, State = JobState.Failed, Error = e.Message, StartedAt = DateTimeOffset.UtcNow, FinishedAt = DateTimeOffset.UtcNow };
+            state.State = new JobGrainState { Spec = spec, TokenHash = Secrets.Hash(token), State = JobState.Failed, Error = e.Message, StartedAt = DateTimeOffset.UtcNow, FinishedAt = DateTimeOffset.UtcNow };
             await Persist();
-            return Status();
+            return new JobTicket(Status(), token);
         }
         state.State = new JobGrainState
         {
             Spec = spec,
+            TokenHash = Secrets.Hash(token),
             State = JobState.Running,
             Inputs = plan.Inputs,
             Groups = plan.Groups.Select(g => g.Name).ToList(),
@@ -88,26 +90,19 @@ internal sealed partial class FisherJobGrain(
         Log.JobPlanned(logger, JobId, plan.Tasks.Count, plan.Inputs, plan.Groups.Count);
         StartTimer();
         await Dispatch();
-        return Status();
+        return new JobTicket(Status(), token);
     }
 
-    public Task<JobStatus> GetStatusAsync(CancellationToken cancellationToken = default) => Task.FromResult(Status());
-
-    public async Task<JobStatus> CancelAsync(CancellationToken cancellationToken = default)
+    public async Task<bool> HeartbeatAsync(string taskId, int attempt, string leaseKey, long rowsDone, CancellationToken cancellationToken = default)
     {
-        if (state.State.State == JobState.Running)
+        if (state.State.State != JobState.Running || Find(taskId) is not { } task)
+            return false;
+        if (!Leased(task, attempt, leaseKey))
         {
-            state.State.State = JobState.Cancelled;
-            state.State.FinishedAt = DateTimeOffset.UtcNow;
-            await Persist();
-            StopTimer();
+            JobMetrics.ForgedMessage("heartbeat");
+            return false;
         }
-        return Status();
-    }
-
-    public async Task<bool> HeartbeatAsync(string taskId, int attempt, long rowsDone, CancellationToken cancellationToken = default)
-    {
-        if (state.State.State != JobState.Running || Find(taskId) is not { } task || task.Phase != TaskPhase.Running || task.Attempt != attempt)
+        if (task.Phase != TaskPhase.Running || task.Attempt != attempt)
             return false;
         bool computing = task.RowsDone < task.Rows;
         task.RowsDone = Math.Min(rowsDone, task.Rows);
@@ -122,9 +117,9 @@ internal sealed partial class FisherJobGrain(
         return true;
     }
 
-    public Task<PartialLease?> AuthorizePartialAsync(string taskId, int attempt, CancellationToken cancellationToken = default)
+    public Task<PartialLease?> AuthorizePartialAsync(string taskId, int attempt, string leaseKey, CancellationToken cancellationToken = default)
     {
-        var lease = state.State.State == JobState.Running && Find(taskId) is { } task && Issued(task, attempt)
+        var lease = state.State.State == JobState.Running && Find(taskId) is { } task && Leased(task, attempt, leaseKey)
             && task.Phase is not (TaskPhase.Done or TaskPhase.Skipped)
             ? new PartialLease(task.TaskId, task.Rows, task.Parameters.ToArray(), task.ParameterSizes.ToArray(),
                 JobPlanner.Resolve(state.State.Spec!).Quantities.Split().Select(q => q.Key()).ToArray())
@@ -134,18 +129,13 @@ internal sealed partial class FisherJobGrain(
         return Task.FromResult(lease);
     }
 
-    /// <summary>Whether the coordinator dispatched <paramref name="attempt"/> of <paramref name="task"/> (any attempt
-    /// up to the current one: a superseded attempt's partial is the same numbers, label draws being a function of the
-    /// global index).</summary>
-    private static bool Issued(TaskRecord task, int attempt) => attempt >= 1 && attempt <= task.Attempt;
-
-    public async Task TaskCompletedAsync(string taskId, int attempt, CancellationToken cancellationToken = default)
+    public async Task TaskCompletedAsync(string taskId, int attempt, string leaseKey, CancellationToken cancellationToken = default)
     {
         if (Find(taskId) is not { } task || task.Phase == TaskPhase.Done)
             return;
         // Only a merge the group's aggregator holds completes a task: a job completes when the merged set is its plan.
         var aggregator = GrainFactory.GetGrain<IMomentsAggregatorGrain>(PartialShipper.AggregatorKey(JobId, task.GroupIndex));
-        if (!Issued(task, attempt) || !await aggregator.HasMergedAsync(taskId, CancellationToken.None))
+        if (!Leased(task, attempt, leaseKey) || !await aggregator.HasMergedAsync(taskId, CancellationToken.None))
         {
             JobMetrics.ForgedMessage("completion");
             return;
@@ -173,11 +163,11 @@ internal sealed partial class FisherJobGrain(
             await Dispatch();
     }
 
-    public async Task TaskFailedAsync(string taskId, int attempt, string message, CancellationToken cancellationToken = default)
+    public async Task TaskFailedAsync(string taskId, int attempt, string leaseKey, string message, CancellationToken cancellationToken = default)
     {
         if (state.State.State != JobState.Running || Find(taskId) is not { } task)
             return;
-        if (task.Phase != TaskPhase.Running || task.Attempt != attempt)
+        if (task.Phase != TaskPhase.Running || task.Attempt != attempt || !Leased(task, attempt, leaseKey))
         {
             JobMetrics.ForgedMessage("failure"); // only the current attempt of a running task can fail its job
             return;
@@ -207,7 +197,7 @@ internal sealed partial class FisherJobGrain(
             var aggregator = GrainFactory.GetGrain<IMomentsAggregatorGrain>(PartialShipper.AggregatorKey(JobId, g));
             foreach (var quantity in JobPlanner.TargetQuantities(quantities))
             {
-                if (await aggregator.GetPrecisionAsync(quantity) is { } info)
+                if (await aggregator.GetPrecisionAsync(_readKey, quantity) is { } info)
                     checks.Add(info with { Group = s.Groups[g] });
             }
         }
@@ -308,12 +298,12 @@ internal sealed partial class FisherJobGrain(
             task.Attempt++;
             task.RowsDone = 0;
             _leases[task.TaskId] = DateTimeOffset.UtcNow + _options.LeaseDuration;
-            starts.Add(new TaskAssignment(JobId, task.TaskId, task.Attempt, spec, task.FirstRow, task.Rows, task.GroupIndex, task.GroupName, task.Parameters.ToArray()));
+            starts.Add(new TaskAssignment(JobId, task.TaskId, task.Attempt, spec, task.FirstRow, task.Rows, task.GroupIndex, task.GroupName, task.Parameters.ToArray(), IssueLeaseKey(task)));
             running++;
         }
         if (starts.Count == 0)
             return;
-        // Persist the attempt numbers before any worker can report with them.
+        // Persist the attempt numbers and lease keys before any worker can report with them.
         await Persist();
         foreach (var start in starts)
         {
@@ -323,7 +313,7 @@ internal sealed partial class FisherJobGrain(
                 RequestContext.Set(IPlacementDirector.PlacementHintKey, silo);
             try
             {
-                await GrainFactory.GetGrain<IShardWorkerGrain>($"{JobId}/{start.TaskId}/{start.Attempt}").StartAsync(start);
+                await GrainFactory.GetGrain<IShardWorkerGrain>(ShardWorkerGrain.Key(start)).StartAsync(start);
             }
             finally
             {

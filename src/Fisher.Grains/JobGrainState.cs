@@ -21,4 +21,7 @@ internal sealed class JobGrainState
     [Id(10)] public int RoundSize { get; set; }
     [Id(11)] public bool StoppedEarly { get; set; }
     [Id(12)] public List<PrecisionInfo> Precision { get; set; } = [];
+
+    /// <summary>SHA-256 of the job's access token (null in states persisted before tokens: nobody can read such a job).</summary>
+    [Id(13)] public byte[]? TokenHash { get; set; }
 }

@@ -7,8 +7,8 @@ namespace Fisher.Grains;
 /// <summary>Reads a finished job's merged moments from its aggregators, in slices well under the message cap.</summary>
 public static class JobResults
 {
-    /// <summary>Every group's merged moments, in group order.</summary>
-    public static async Task<IReadOnlyList<GroupMoments>> Fetch(IGrainFactory grains, JobStatus status, int sliceElements = 262_144, CancellationToken cancellation = default)
+    /// <summary>Every group's merged moments, in group order; <paramref name="token"/> is the job's access token.</summary>
+    public static async Task<IReadOnlyList<GroupMoments>> Fetch(IGrainFactory grains, JobStatus status, string token, int sliceElements = 262_144, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(status);
@@ -16,7 +16,7 @@ public static class JobResults
         for (int g = 0; g < status.Groups.Count; g++)
         {
             var aggregator = grains.GetGrain<IMomentsAggregatorGrain>(PartialShipper.AggregatorKey(status.JobId, g));
-            var info = await aggregator.GetInfoAsync(cancellation);
+            var info = await aggregator.GetInfoAsync(token, cancellation);
             var streams = new Dictionary<string, Moments>(StringComparer.Ordinal);
             foreach (var stream in info.Streams)
             {
@@ -25,7 +25,7 @@ public static class JobResults
                 for (int offset = 0; offset < stream.Length; offset += sliceElements)
                 {
                     cancellation.ThrowIfCancellationRequested();
-                    var slice = await aggregator.ReadAsync(stream.Key, offset, Math.Min(sliceElements, stream.Length - offset), cancellation);
+                    var slice = await aggregator.ReadAsync(token, stream.Key, offset, Math.Min(sliceElements, stream.Length - offset), cancellation);
                     slice.Mean.CopyTo(mean, offset);
                     slice.M2.CopyTo(m2, offset);
                 }

@@ -36,20 +36,23 @@ internal sealed class MomentsAggregatorGrain(
         AggregatorMetrics.Received(chunk);
         if (state.State.MergedTasks.Contains(chunk.TaskId))
         {
-            AggregatorMetrics.Rejected("duplicate");
+            AggregatorMetrics.Rejected("duplicate"); // a retry, a superseded attempt, or a replay: merged at most once
             return MergeOutcome.Duplicate;
         }
         var id = (chunk.TaskId, chunk.Attempt);
-        if (!_pending.TryGetValue(id, out var pending) || chunk.Index == 0)
+        if (chunk.Index == 0)
         {
-            if (chunk.Index != 0)
-                return Refuse(id, MergeOutcome.Incomplete);
-            // Only what the job's coordinator issued is taken: the lease names the rows and the streams allowed.
-            var lease = await leases.AuthorizeAsync(JobId, chunk.TaskId, chunk.Attempt);
+            // Only what the job's coordinator issued is taken: the lease names the rows and the streams allowed. A chunk
+            // it did not issue leaves a partial in flight under the same (task, attempt) alone.
+            var lease = await leases.AuthorizeAsync(JobId, chunk.TaskId, chunk.Attempt, chunk.LeaseKey);
             if (lease is null)
-                return Refuse(id, MergeOutcome.Rejected);
-            _pending[id] = pending = new Pending(chunk.Count, lease); // new, or the sender started over
+                return Forged();
+            _pending[id] = new Pending(chunk.Count, lease, chunk.LeaseKey); // new, or the sender started over
         }
+        if (!_pending.TryGetValue(id, out var pending))
+            return Refuse(id, MergeOutcome.Incomplete);
+        if (!pending.IsKey(chunk.LeaseKey))
+            return Forged();
         if (chunk.Index != pending.Next || chunk.Count != pending.Count)
             return Refuse(id, MergeOutcome.Incomplete);
         if (!pending.TryAdd(chunk))
@@ -69,6 +72,13 @@ internal sealed class MomentsAggregatorGrain(
         _pending.Remove(id);
         AggregatorMetrics.Rejected(outcome == MergeOutcome.Rejected ? "rejected" : "incomplete");
         return outcome;
+    }
+
+    /// <summary>Counts a chunk under a lease key the coordinator did not issue; nothing else changes.</summary>
+    private static MergeOutcome Forged()
+    {
+        AggregatorMetrics.Rejected("rejected");
+        return MergeOutcome.Rejected;
     }
 
     /// <summary>Merges a complete partial and persists the merged state with its task id in one write.</summary>
@@ -145,22 +155,31 @@ internal sealed class MomentsAggregatorGrain(
         return next;
     }
 
-    public Task<AggregateInfo> GetInfoAsync(CancellationToken cancellationToken = default)
+    public async Task<AggregateInfo> GetInfoAsync(string token, CancellationToken cancellationToken = default)
     {
+        await AuthorizeReadAsync(token);
         var s = state.State;
-        return Task.FromResult(new AggregateInfo(
+        return new AggregateInfo(
             this.GetPrimaryKeyString(), s.Inputs, s.MergedTasks.Order(StringComparer.Ordinal).ToArray(),
-            s.Streams.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new StreamInfo(p.Key, p.Value.Count, p.Value.Mean.Length)).ToArray()));
+            s.Streams.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new StreamInfo(p.Key, p.Value.Count, p.Value.Mean.Length)).ToArray());
     }
 
-    public Task<PrecisionInfo?> GetPrecisionAsync(string quantity, CancellationToken cancellationToken = default)
+    /// <summary>Throws <see cref="JobAccessDeniedException"/> unless the job's coordinator accepts <paramref name="token"/> (it counts a refusal).</summary>
+    private async Task AuthorizeReadAsync(string token)
+    {
+        if (!await leases.AuthorizeReadAsync(JobId, token))
+            throw new JobAccessDeniedException(JobId);
+    }
+
+    public async Task<PrecisionInfo?> GetPrecisionAsync(string token, string quantity, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(quantity);
         if (QuantityCatalog.Find(quantity) is not { IsEstimate: true } estimate)
             throw new ArgumentException($"'{quantity}' is not an estimate of the Fisher diagonal", nameof(quantity));
+        await AuthorizeReadAsync(token);
         var precision = PrecisionOf(estimate, state.State.Streams);
-        return Task.FromResult(precision is null ? null
-            : new PrecisionInfo(this.GetPrimaryKeyString(), quantity, precision.Inputs, precision.SumOfSquaredEstimates, precision.SumOfPerInputVariances));
+        return precision is null ? null
+            : new PrecisionInfo(this.GetPrimaryKeyString(), quantity, precision.Inputs, precision.SumOfSquaredEstimates, precision.SumOfPerInputVariances);
     }
 
     /// <summary>The precision of one estimate over merged streams keyed <c>&lt;parameter&gt;.&lt;stream key&gt;</c>.</summary>
@@ -168,22 +187,25 @@ internal sealed class MomentsAggregatorGrain(
         estimate.PrecisionOf(streams.Keys.Select(k => GroupMoments.SplitKey(k).Parameter).Distinct(),
             name => streams.TryGetValue(name, out var s) ? new Moments(s.Count, s.Mean, s.M2) : null);
 
-    public Task<MomentSlice> ReadAsync(string key, int offset, int length, CancellationToken cancellationToken = default)
+    public async Task<MomentSlice> ReadAsync(string token, string key, int offset, int length, CancellationToken cancellationToken = default)
     {
+        await AuthorizeReadAsync(token);
         if (!state.State.Streams.TryGetValue(key, out var stream))
             throw new ArgumentException($"no stream '{key}' in aggregator {this.GetPrimaryKeyString()}", nameof(key));
         if (offset < 0 || length < 0 || offset + length > stream.Mean.Length)
             throw new ArgumentOutOfRangeException(nameof(offset), $"elements {offset}..{offset + length} outside stream '{key}' of {stream.Mean.Length}");
-        return Task.FromResult(new MomentSlice(key, stream.Count, offset, stream.Mean.Length,
-            stream.Mean.AsSpan(offset, length).ToArray(), stream.M2.AsSpan(offset, length).ToArray()));
+        return new MomentSlice(key, stream.Count, offset, stream.Mean.Length,
+            stream.Mean.AsSpan(offset, length).ToArray(), stream.M2.AsSpan(offset, length).ToArray());
     }
 
     /// <summary>The job of this aggregator (its key is <c>jobId/groupIndex</c>).</summary>
     private string JobId => this.GetPrimaryKeyString()[..this.GetPrimaryKeyString().LastIndexOf('/')];
 
     /// <summary>The chunks of one (task, attempt) received so far, checked against its lease before anything is allocated.</summary>
-    private sealed class Pending(int count, PartialLease lease)
+    private sealed class Pending(int count, PartialLease lease, string leaseKey)
     {
+        private readonly byte[] _keyHash = Secrets.Hash(leaseKey);
+
         private readonly Dictionary<string, int> _sizes = lease.Parameters.Select((p, i) => (p, i))
             .ToDictionary(x => x.p, x => x.i < lease.Sizes.Count ? lease.Sizes[x.i] : -1, StringComparer.Ordinal);
 
@@ -191,6 +213,9 @@ internal sealed class MomentsAggregatorGrain(
         public int Next { get; private set; }
         public PartialLease Lease { get; } = lease;
         public Dictionary<string, StreamState> Streams { get; } = [];
+
+        /// <summary>Whether a later chunk carries the lease key the first one was authorized under.</summary>
+        public bool IsKey(string? leaseKey) => Secrets.Matches(leaseKey, _keyHash);
 
         /// <summary>
         /// Stores the chunk's slices; false when one names a parameter or quantity the lease does not allow or a length

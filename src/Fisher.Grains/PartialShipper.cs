@@ -34,7 +34,7 @@ internal static class PartialShipper
         }
         if (current.Count > 0 || groups.Count == 0)
             groups.Add(current);
-        return groups.Select((slices, i) => new PartialChunk(task.TaskId, task.Attempt, i, groups.Count, moments.Inputs, slices)).ToArray();
+        return groups.Select((slices, i) => new PartialChunk(task.TaskId, task.Attempt, i, groups.Count, moments.Inputs, slices, task.LeaseKey)).ToArray();
     }
 
     /// <summary>

@@ -25,15 +25,42 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
     private bool _stopped;
     private WorkerMetrics.TaskTelemetry? _telemetry;
 
-    public Task StartAsync(TaskAssignment assignment, CancellationToken cancellationToken = default)
+    /// <summary>The key of the worker of one task attempt.</summary>
+    public static string Key(TaskAssignment task) => $"{task.JobId}/{task.TaskId}/{task.Attempt}";
+
+    public async Task StartAsync(TaskAssignment assignment, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(assignment);
         if (_task is not null)
-            return Task.CompletedTask; // a duplicate delivery of the same attempt
+            return; // a duplicate delivery of the adopted attempt (or another assignment: the adopted one was confirmed)
+        // Only an assignment the coordinator confirms is taken: one sent by anyone else (to fill this attempt's worker
+        // before the coordinator's assignment arrives, say) is dropped and leaves the worker free for the real one.
+        if (Key(assignment) != this.GetPrimaryKeyString())
+            JobMetrics.ForgedMessage("assignment"); // another attempt's (or job's) assignment sent to this worker
+        if (Key(assignment) != this.GetPrimaryKeyString() || !await IsIssuedAsync(assignment)) // the coordinator counts a wrong key
+        {
+            Log.AssignmentRefused(logger, assignment.TaskId, assignment.JobId);
+            return;
+        }
         _task = assignment;
         _telemetry = WorkerMetrics.TaskStarted(assignment);
         _timer = this.RegisterGrainTimer(Step, new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromMilliseconds(1)) { KeepAlive = true });
-        return Task.CompletedTask;
+    }
+
+    /// <summary>Whether the job's coordinator issued this attempt under its lease key (a first heartbeat, of no rows).</summary>
+    private async Task<bool> IsIssuedAsync(TaskAssignment assignment)
+    {
+        try
+        {
+            return await GrainFactory.GetGrain<IFisherJobGrain>(assignment.JobId)
+                .HeartbeatAsync(assignment.TaskId, assignment.Attempt, assignment.LeaseKey, 0, CancellationToken.None);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            // The coordinator is moving: start, and let the first progress report (same check) decide.
+            Log.TransientFailure(logger, e, assignment.TaskId, assignment.JobId);
+            return true;
+        }
     }
 
     private async Task Step(CancellationToken cancellation)
@@ -53,7 +80,7 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
             long rowsDone = compute.RowsDone;
             if (!done) // without this tick's token: a later tick awaits it, and Stop waits for it before freeing the replica
                 _slice = computeThreads.Run(() => compute.Advance(_options.WorkerSlice), CancellationToken.None);
-            if (!await coordinator.HeartbeatAsync(task.TaskId, task.Attempt, rowsDone, cancellation))
+            if (!await coordinator.HeartbeatAsync(task.TaskId, task.Attempt, task.LeaseKey, rowsDone, cancellation))
             {
                 await Stop();
                 return;
@@ -63,14 +90,14 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
             var moments = await computeThreads.Run(compute.Result, cancellation);
             using var ship = WorkerMetrics.Shipping(_telemetry, task);
             if (await PartialShipper.Ship(GrainFactory, task, moments, _options.ChunkElements, cancellation))
-                await coordinator.TaskCompletedAsync(task.TaskId, task.Attempt, cancellation);
+                await coordinator.TaskCompletedAsync(task.TaskId, task.Attempt, task.LeaseKey, cancellation);
             await Stop();
         }
         catch (JobSpecException e)
         {
             Log.InputRejected(logger, task.TaskId, task.JobId, e.Message);
             await Stop();
-            await coordinator.TaskFailedAsync(task.TaskId, task.Attempt, e.Message, CancellationToken.None);
+            await coordinator.TaskFailedAsync(task.TaskId, task.Attempt, task.LeaseKey, e.Message, CancellationToken.None);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -94,7 +121,7 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
             if (++_failures >= MaxUnexpectedFailures)
             {
                 await Stop();
-                await coordinator.TaskFailedAsync(task.TaskId, task.Attempt, $"{e.GetType().Name}: {e.Message}", CancellationToken.None);
+                await coordinator.TaskFailedAsync(task.TaskId, task.Attempt, task.LeaseKey, $"{e.GetType().Name}: {e.Message}", CancellationToken.None);
             }
         }
     }
@@ -153,5 +180,8 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
 
         [LoggerMessage(4, LogLevel.Debug, "Slice in flight ended with an error after its task stopped")]
         public static partial void SliceFailedAfterStop(ILogger logger, Exception exception);
+
+        [LoggerMessage(5, LogLevel.Warning, "Task {Task} of job {Job}: refused an assignment its coordinator did not issue")]
+        public static partial void AssignmentRefused(ILogger logger, string task, string job);
     }
 }

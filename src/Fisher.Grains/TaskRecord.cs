@@ -17,4 +17,7 @@ internal sealed class TaskRecord
 
     /// <summary>Elements of each of <see cref="Parameters"/> (empty in states persisted before it was recorded).</summary>
     [Id(10)] public List<int> ParameterSizes { get; set; } = [];
+
+    /// <summary>SHA-256 of the lease key of each attempt dispatched, attempt n at index n - 1 (empty: none issued).</summary>
+    [Id(11)] public List<byte[]> LeaseKeyHashes { get; set; } = [];
 }

@@ -62,11 +62,17 @@ public sealed class ClusterTests(TwoSiloCluster cluster, ITestOutputHelper outpu
         string[] on = ["--cluster", cluster.Connection];
         string[] shortJob = ["--inputs", "400", "--shards", "2", "--estimators", "i1,exact", "--seed", "3"];
 
-        // submit prints the (generated) job id on stdout.
+        // submit prints the (generated, unguessable) job id and the job's access token on stdout, and saves the token
+        // for its user only; watch, status and fetch below find it there.
         var submitted = await Fisher(["submit", .. shortJob, .. on]);
         Assert.True(submitted.ExitCode == 0, submitted.Describe() + cluster.Logs());
-        var id = submitted.Stdout.Trim();
-        Assert.Matches(@"^\d{8}-\d{6}-[0-9a-f]{6}$", id);
+        var (id, token) = IdAndToken(submitted);
+        Assert.Matches(@"^\d{8}-\d{6}-[a-z2-7]{26}$", id);
+        var saved = Path.Combine(TestProcess.ConfigHome, "fisher", "jobs", id + ".token");
+        Assert.Equal(token, File.ReadAllText(saved).Trim());
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(saved));
+        await AssertTokenNeeded(id, token, on);
 
         var watched = await Fisher(["watch", id, .. on]);
         Assert.True(watched.ExitCode == 0, watched.Describe() + cluster.Logs());
@@ -93,7 +99,7 @@ public sealed class ClusterTests(TwoSiloCluster cluster, ITestOutputHelper outpu
         var longId = $"{cluster.JobPrefix}-long";
         var started = await Fisher(["submit", "--inputs", "2000", "--draws", "5000", "--estimators", "all", "--batch-size", "1", "--job-id", longId, .. on]);
         Assert.True(started.ExitCode == 0, started.Describe());
-        Assert.Equal(longId, started.Stdout.Trim());
+        Assert.Equal(longId, IdAndToken(started).Id);
         var cancelled = await Fisher(["cancel", longId, .. on]);
         Assert.True(cancelled.ExitCode == 0, cancelled.Describe());
         Assert.Contains($"{longId}: Cancelled", cancelled.Stdout, StringComparison.Ordinal);
@@ -119,7 +125,35 @@ public sealed class ClusterTests(TwoSiloCluster cluster, ITestOutputHelper outpu
             Assert.False(silo.Process.HasExited, cluster.Logs());
     }
 
-    private static Task<ProcessResult> Fisher(string[] args) => TestProcess.Run(TestProcess.FisherPath, args, TestTimeouts.Job);
+    private static Task<ProcessResult> Fisher(string[] args, IReadOnlyDictionary<string, string?>? environment = null) =>
+        TestProcess.Run(TestProcess.FisherPath, args, TestTimeouts.Job, environment: environment);
+
+    /// <summary>The two lines submit prints on stdout.</summary>
+    private static (string Id, string Token) IdAndToken(ProcessResult submitted)
+    {
+        var lines = submitted.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(lines.Length == 2 && lines[1].Length >= 43, submitted.Describe());
+        return (lines[0], lines[1]);
+    }
+
+    /// <summary>
+    /// Without the job's token (a wrong one, or none found) status and cancel fail with one line and exit code 2 and
+    /// change nothing; with it from FISHER_JOB_TOKEN (no saved file: another user's configuration) status works.
+    /// </summary>
+    private static async Task AssertTokenNeeded(string id, string token, string[] on)
+    {
+        string[][] commands = [["status"], ["cancel"], ["fetch", "--out", Path.Combine(TestProcess.ConfigHome, "never-fetched")]];
+        foreach (var command in commands)
+        {
+            var denied = await Fisher([command[0], id, .. command[1..], "--token", "not-the-token", .. on]);
+            Assert.True(denied.ExitCode == 2 && denied.Stdout.Contains($"job {id}: access denied (wrong or missing token)", StringComparison.Ordinal), denied.Describe());
+        }
+        var elsewhere = new Dictionary<string, string?> { ["XDG_CONFIG_HOME"] = Path.Combine(TestProcess.ConfigHome, "another-user") };
+        var none = await Fisher(["status", id, .. on], elsewhere);
+        Assert.True(none.ExitCode == 2 && none.Stdout.Contains($"job {id}: no token found", StringComparison.Ordinal), none.Describe());
+        var fromVariable = await Fisher(["status", id, .. on], new Dictionary<string, string?>(elsewhere) { ["FISHER_JOB_TOKEN"] = token });
+        Assert.True(fromVariable.ExitCode == 0 && !fromVariable.Stdout.Contains("Cancelled", StringComparison.Ordinal), fromVariable.Describe());
+    }
 
     private static string[] Groups(JsonDocument summary) =>
         summary.RootElement.GetProperty("groups").EnumerateArray()

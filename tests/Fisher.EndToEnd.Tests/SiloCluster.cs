@@ -44,7 +44,7 @@ public class SiloCluster : IAsyncLifetime
     public DirectoryInfo Scratch { get; } = Directory.CreateTempSubdirectory("fisher-e2e-cluster-");
 
     /// <summary>The environment of every silo: test faults are allowed (<c>FISHER_TEST_FAULTS=1</c>).</summary>
-    private static readonly Dictionary<string, string> Environment = new() { ["FISHER_TEST_FAULTS"] = "1" };
+    private static readonly Dictionary<string, string?> Environment = new() { ["FISHER_TEST_FAULTS"] = "1" };
 
     /// <summary>How every silo of the fixture is started: its ports, the fixture's Redis, logging, the test's settings.</summary>
     private IEnumerable<string> LaunchArguments(int http, int silo, int gateway) =>

@@ -100,7 +100,14 @@ public sealed class TestProcess : IDisposable
         }
     }
 
-    public static TestProcess Start(string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>
+    /// The <c>XDG_CONFIG_HOME</c> of every process the tests start: a folder of this test run, so the job tokens the CLI
+    /// saves never land in the user's own configuration.
+    /// </summary>
+    public static string ConfigHome { get; } = Directory.CreateTempSubdirectory("fisher-e2e-config-").FullName;
+
+    /// <summary>Starts a program; <paramref name="environment"/> sets (or, with null, removes) variables over the defaults.</summary>
+    public static TestProcess Start(string file, IEnumerable<string> args, string? workingDirectory = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var info = new ProcessStartInfo(file)
         {
@@ -116,8 +123,15 @@ public sealed class TestProcess : IDisposable
         // A loaded 2-core machine can take 10 s to connect a client: the CLI's default 15 s is scaled up here
         // (a test of the timeout itself passes --connect-timeout).
         info.Environment["FISHER_CONNECT_TIMEOUT"] = TestTimeouts.Of(TimeSpan.FromSeconds(60)).TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-            info.Environment[name] = value;
+        info.Environment["XDG_CONFIG_HOME"] = ConfigHome;
+        info.Environment.Remove("FISHER_JOB_TOKEN");
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+                info.Environment.Remove(name);
+            else
+                info.Environment[name] = value;
+        }
         var command = string.Join(' ', new[] { file }.Concat(info.ArgumentList.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a)));
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var result = new TestProcess(process, command);
@@ -131,9 +145,9 @@ public sealed class TestProcess : IDisposable
     }
 
     /// <summary>Runs a program to its end (killed after <paramref name="timeout"/>, which fails the test).</summary>
-    public static async Task<ProcessResult> Run(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null)
+    public static async Task<ProcessResult> Run(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
-        using var process = Start(file, args, workingDirectory);
+        using var process = Start(file, args, workingDirectory, environment);
         return await process.WaitForExit(timeout);
     }
 

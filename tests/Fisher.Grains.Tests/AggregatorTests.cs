@@ -14,7 +14,7 @@ public sealed class AggregatorTests(ThreeSiloCluster fixture) : IClassFixture<Th
         {
             int offset = i * perChunk, length = Math.Min(perChunk, mean.Length - offset);
             var slice = new MomentSlice("0.weight.i1", inputs, offset, mean.Length, mean[offset..(offset + length)], m2[offset..(offset + length)]);
-            return new PartialChunk(task, attempt, i, count, inputs, [slice]);
+            return new PartialChunk(task, attempt, i, count, inputs, [slice], TestLeases.Key);
         }).ToArray();
     }
 
@@ -39,10 +39,10 @@ public sealed class AggregatorTests(ThreeSiloCluster fixture) : IClassFixture<Th
         Assert.Equal(MergeOutcome.Incomplete, await aggregator.AddChunkAsync(b[1]));
         Assert.Equal([MergeOutcome.Pending, MergeOutcome.Pending, MergeOutcome.Merged], await Send(aggregator, b));
 
-        var info = await aggregator.GetInfoAsync();
+        var info = await aggregator.GetInfoAsync(TestLeases.Token);
         Assert.Equal(["s0g0", "s1g0"], info.MergedTasks);
         Assert.Equal(40, info.Inputs);
-        var merged = await aggregator.ReadAsync("0.weight.i1", 0, 5);
+        var merged = await aggregator.ReadAsync(TestLeases.Token, "0.weight.i1", 0, 5);
         Assert.Equal(40, merged.Count);
         var expected = new Moments(10, (double[])meanA.Clone(), (double[])m2A.Clone());
         expected.Merge(new Moments(30, meanB, m2B));
@@ -64,18 +64,18 @@ public sealed class AggregatorTests(ThreeSiloCluster fixture) : IClassFixture<Th
         Assert.Equal(MergeOutcome.Rejected, (await Send(aggregator, Partial("s7g0", 1, 10, mean, m2, 3)))[0]); // not in the plan
         Assert.Equal(MergeOutcome.Rejected, (await Send(aggregator, Partial("s0g0", 0, 10, mean, m2, 3)))[0]); // attempt never issued
         Assert.Equal(MergeOutcome.Rejected, (await Send(aggregator, Partial("s0g0", 1, 11, mean, m2, 3)))[0]); // other rows than the task's
-        var otherParameter = new PartialChunk("s0g0", 1, 0, 1, 10, [new MomentSlice("9.weight.i1", 10, 0, 3, mean, m2)]);
+        var otherParameter = new PartialChunk("s0g0", 1, 0, 1, 10, [new MomentSlice("9.weight.i1", 10, 0, 3, mean, m2)], TestLeases.Key);
         Assert.Equal(MergeOutcome.Rejected, await aggregator.AddChunkAsync(otherParameter));
-        var unknownQuantity = new PartialChunk("s0g0", 1, 0, 1, 10, [new MomentSlice("0.weight.secret", 10, 0, 3, mean, m2)]);
+        var unknownQuantity = new PartialChunk("s0g0", 1, 0, 1, 10, [new MomentSlice("0.weight.secret", 10, 0, 3, mean, m2)], TestLeases.Key);
         Assert.Equal(MergeOutcome.Rejected, await aggregator.AddChunkAsync(unknownQuantity));
         // A 1 KB message announcing a stream of 10^8 doubles: refused before anything is allocated (the lease says the
         // parameter has 3 elements), and one whose slice lies about where it lies in the stream.
-        var huge = new PartialChunk("s0g0", 1, 0, 1, 10, [new MomentSlice("0.weight.i1", 10, 0, 100_000_000, mean, m2)]);
+        var huge = new PartialChunk("s0g0", 1, 0, 1, 10, [new MomentSlice("0.weight.i1", 10, 0, 100_000_000, mean, m2)], TestLeases.Key);
         Assert.Equal(MergeOutcome.Rejected, await aggregator.AddChunkAsync(huge));
-        var lying = new PartialChunk("s0g0", 1, 0, 1, 10, [new MomentSlice("0.weight.i1", 10, int.MaxValue - 2, 3, mean, m2)]);
+        var lying = new PartialChunk("s0g0", 1, 0, 1, 10, [new MomentSlice("0.weight.i1", 10, int.MaxValue - 2, 3, mean, m2)], TestLeases.Key);
         Assert.Equal(MergeOutcome.Rejected, await aggregator.AddChunkAsync(lying));
 
-        var info = await aggregator.GetInfoAsync();
+        var info = await aggregator.GetInfoAsync(TestLeases.Token);
         Assert.Empty(info.MergedTasks);
         Assert.Empty(info.Streams);
         Assert.Equal([MergeOutcome.Merged], await Send(aggregator, Partial("s0g0", 1, 10, mean, m2, 3))); // the issued one

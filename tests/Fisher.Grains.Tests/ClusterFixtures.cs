@@ -22,6 +22,7 @@ public sealed class FisherSiloConfigurator : ISiloConfigurator
     public void Configure(ISiloBuilder siloBuilder)
     {
         TestLeases.AddTo(siloBuilder.Services);
+        AssignmentCapture.AddTo(siloBuilder);
         siloBuilder
             .AddFisherGrains(o =>
             {

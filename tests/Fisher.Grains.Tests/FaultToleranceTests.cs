@@ -29,7 +29,7 @@ public sealed class FaultToleranceTests(FaultCluster fixture) : IClassFixture<Fa
         Assert.True(status.State == JobState.Completed, status.Error);
         Assert.True(status.Redispatches >= 1, "no task was re-dispatched: the kill hit no running worker");
 
-        var groups = await JobResults.Fetch(cluster.GrainFactory, status);
+        var groups = await Submitter.Fetch(cluster.GrainFactory, status);
         foreach (var group in groups)
         {
             Assert.Equal(6, group.MergedTasks.Count);

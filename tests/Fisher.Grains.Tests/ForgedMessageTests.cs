@@ -20,24 +20,24 @@ public sealed class ForgedMessageTests(ThreeSiloCluster fixture) : IClassFixture
         Assert.True(started.State == JobState.Running, started.Error);
 
         // While it runs: a failure of an attempt it never issued, and a completion of a task nobody merged.
-        await job.TaskFailedAsync("s0g0", 99, "forged failure");
-        await job.TaskCompletedAsync("s2g2", 1);
+        await job.TaskFailedAsync("s0g0", 99, "guessed-key", "forged failure");
+        await job.TaskCompletedAsync("s2g2", 1, "guessed-key");
 
         var status = await TestData.RunToEnd(grains, id, spec, TestTimeouts.Job);
         Assert.True(status.State == JobState.Completed, status.Error);
-        var before = TestData.Flatten(await JobResults.Fetch(grains, status));
+        var before = TestData.Flatten(await Submitter.Fetch(grains, status));
 
         // After it finished: partials for a planned task (already merged), an unplanned one, and a failure.
         var aggregator = grains.GetGrain<IMomentsAggregatorGrain>($"{id}/2");
         var slice = new MomentSlice("4.bias.exact", 200, 0, 10, Enumerable.Repeat(1e6, 10).ToArray(), new double[10]);
-        Assert.Equal(MergeOutcome.Duplicate, await aggregator.AddChunkAsync(new PartialChunk("s0g2", 1, 0, 1, 200, [slice])));
-        Assert.Equal(MergeOutcome.Rejected, await aggregator.AddChunkAsync(new PartialChunk("s9g2", 1, 0, 1, 200, [slice])));
-        await job.TaskFailedAsync("s1g2", 1, "forged failure after the end");
+        Assert.Equal(MergeOutcome.Duplicate, await aggregator.AddChunkAsync(new PartialChunk("s0g2", 1, 0, 1, 200, [slice], "guessed-key")));
+        Assert.Equal(MergeOutcome.Rejected, await aggregator.AddChunkAsync(new PartialChunk("s9g2", 1, 0, 1, 200, [slice], "guessed-key")));
+        await job.TaskFailedAsync("s1g2", 1, "guessed-key", "forged failure after the end");
 
         var after = await job.GetStatusAsync();
         Assert.Equal(JobState.Completed, after.State);
         Assert.Null(after.Error);
-        var again = TestData.Flatten(await JobResults.Fetch(grains, after));
+        var again = TestData.Flatten(await Submitter.Fetch(grains, after));
         Assert.Equal(before.Keys.Order(StringComparer.Ordinal), again.Keys.Order(StringComparer.Ordinal));
         foreach (var (key, moments) in before)
         {

@@ -26,8 +26,8 @@ public sealed class LayoutIndependenceTests(OneSiloCluster one, ThreeSiloCluster
         Assert.Equal(21, b.TasksTotal);
         Assert.Equal(3, b.Groups.Count);
 
-        var ma = TestData.Flatten(await JobResults.Fetch(one.Cluster.GrainFactory, a));
-        var groupsB = await JobResults.Fetch(three.Cluster.GrainFactory, b);
+        var ma = TestData.Flatten(await Submitter.Fetch(one.Cluster.GrainFactory, a));
+        var groupsB = await Submitter.Fetch(three.Cluster.GrainFactory, b);
         Assert.All(groupsB, g => Assert.Equal(7, g.MergedTasks.Count));
         var mb = TestData.Flatten(groupsB);
         var direct = TestData.Direct(single);

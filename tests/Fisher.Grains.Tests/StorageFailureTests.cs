@@ -79,15 +79,15 @@ public sealed class StorageFailureTests(FlakyStorageCluster fixture) : IClassFix
         TestLeases.Grant(job, "s0g0", 10, ("0.bias", 2));
         var aggregator = fixture.Cluster.GrainFactory.GetGrain<IMomentsAggregatorGrain>($"{job}/0");
         var slice = new MomentSlice("0.bias.exact", 10, 0, 2, [1.0, 2.0], [0.5, 0.25]);
-        var chunk = new PartialChunk("s0g0", 1, 0, 1, 10, [slice]);
+        var chunk = new PartialChunk("s0g0", 1, 0, 1, 10, [slice], TestLeases.Key);
 
         await Assert.ThrowsAnyAsync<Exception>(() => aggregator.AddChunkAsync(chunk));
         Assert.Equal(MergeOutcome.Merged, await aggregator.AddChunkAsync(chunk));
         Assert.Equal(MergeOutcome.Duplicate, await aggregator.AddChunkAsync(chunk));
 
-        var info = await aggregator.GetInfoAsync();
+        var info = await aggregator.GetInfoAsync(TestLeases.Token);
         Assert.Equal(["s0g0"], info.MergedTasks);
         Assert.Equal(10, info.Inputs);
-        Assert.Equal(10, (await aggregator.ReadAsync("0.bias.exact", 0, 2)).Count);
+        Assert.Equal(10, (await aggregator.ReadAsync(TestLeases.Token, "0.bias.exact", 0, 2)).Count);
     }
 }

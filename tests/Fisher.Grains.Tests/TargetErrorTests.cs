@@ -16,7 +16,7 @@ public sealed class TargetErrorTests(ThreeSiloCluster fixture) : IClassFixture<T
         var pilotSpec = TestData.Spec(inputs: 400, shards: 4, grouping: "layer", quantities: "i1,exact", draws: 1, precision: "float32");
         var pilot = await TestData.RunToEnd(grains, "pilot-" + Guid.NewGuid().ToString("N")[..8], pilotSpec, TestTimeouts.Job);
         Assert.True(pilot.State == JobState.Completed, pilot.Error);
-        var predicted = (await JobResults.Fetch(grains, pilot))
+        var predicted = (await Submitter.Fetch(grains, pilot))
             .SelectMany(g => new[] { "i1", "exact" }.Select(q => Precision.Of(g.Streams.Where(s => s.Key.EndsWith("." + q, StringComparison.Ordinal)).Select(s => s.Value))))
             .Max(p => p.InputsNeeded(Epsilon, Delta));
         Assert.InRange(predicted, 200, 1000); // the test is only meaningful if the target falls inside the data
@@ -28,7 +28,7 @@ public sealed class TargetErrorTests(ThreeSiloCluster fixture) : IClassFixture<T
         Assert.InRange(status.InputsMerged, predicted / 2, predicted * 2);
 
         // Every group's merged moments reach the target: the Chebyshev radius is at most ε.
-        var groups = await JobResults.Fetch(grains, status);
+        var groups = await Submitter.Fetch(grains, status);
         Assert.Equal(3, groups.Count);
         foreach (var group in groups)
         {

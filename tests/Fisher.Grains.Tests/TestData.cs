@@ -47,7 +47,7 @@ public static class TestData
     public static async Task<JobStatus> RunToEnd(IGrainFactory grains, string jobId, JobSpec spec, TimeSpan timeout)
     {
         var job = grains.GetGrain<IFisherJobGrain>(jobId);
-        var status = await job.StartAsync(spec);
+        var status = await job.StartAsync(spec); // started before: the same status, and the token kept from then
         var deadline = DateTime.UtcNow + timeout;
         while (!status.IsFinished)
         {

@@ -30,7 +30,7 @@ internal static class JobMetrics
         "Tasks that failed their job (bad input, or repeated unexpected errors).");
 
     private static readonly Counter<long> Rejected = Meter.CreateCounter<long>("fisher.job.messages.rejected", "{message}",
-        "Messages about a job's tasks that its coordinator did not issue and ignored: kind=partial (a partial asked to be merged), completion, failure.");
+        "Messages refused because the job did not issue them, nothing changed: kind=access (a client call without the job's token), read (an aggregator read without it), partial (a partial asked to be merged), completion, failure, heartbeat (a task attempt or lease key the coordinator did not issue), assignment (a worker sent another attempt's assignment).");
 
     private static readonly ConcurrentDictionary<object, RunningJob> Jobs = new(ReferenceEqualityComparer.Instance);
 
@@ -101,7 +101,7 @@ internal static class JobMetrics
 
     public static void TaskFailed() => Failed.Add(1);
 
-    /// <summary>A partial, completion or failure for a (task, attempt) the coordinator did not issue was ignored.</summary>
+    /// <summary>A call without the job's token, or a partial, completion, failure or heartbeat for a (task, attempt, lease key) the coordinator did not issue, was refused.</summary>
     public static void ForgedMessage(string kind) => Rejected.Add(1, new KeyValuePair<string, object?>("kind", kind));
 
     private sealed class RunningJob(Activity? activity)
