@@ -71,7 +71,8 @@ internal static class GzipCheck
             }
             catch (InvalidDataException e)
             {
-                throw new DataFormatException(path, $"gzip: damaged data after {total} decompressed bytes ({OneLine(e.Message)})", e);
+                // The decompressor checks each member's trailer too; its message for a bad one names no CRC.
+                throw new DataFormatException(path, $"gzip: damaged data, or a CRC-32 or length that does not match the trailer, after {total} decompressed bytes", e);
             }
         }
         if (total != promisedBytes)
@@ -79,12 +80,5 @@ internal static class GzipCheck
         uint actual = crc.GetCurrentHashAsUInt32();
         if (actual != trailerCrc || (uint)total != trailerSize)
             throw new DataFormatException(path, $"gzip trailer: expected CRC-32 {actual:x8} and length {(uint)total} (of the decompressed data), got {trailerCrc:x8} and {trailerSize}: a damaged file, or several gzip members (not supported)");
-    }
-
-    /// <summary>A message on one line, at most 120 characters.</summary>
-    internal static string OneLine(string message)
-    {
-        var line = message.ReplaceLineEndings(" ");
-        return line.Length > 120 ? line[..120] + "..." : line;
     }
 }

@@ -64,7 +64,7 @@ internal static class PyTorchZip
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidCastException or ArgumentException or IndexOutOfRangeException or InvalidOperationException or OverflowException)
         {
-            throw new DataFormatException(path, $"{name}: malformed pickle: {GzipCheck.OneLine(e.Message)}", e);
+            throw new DataFormatException(path, $"{name}: malformed pickle: {TextChecks.OneLine(e.Message)}", e);
         }
         if (root is not PyDict dict)
             throw new DataFormatException(path, $"{name}: expected a state dict (a dict of tensors), got {Describe(root)}");
@@ -330,7 +330,7 @@ internal static class PyTorchZip
         private static object Long(ReadOnlySpan<byte> bytes)
         {
             var value = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-            return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+            return value >= long.MinValue && value <= long.MaxValue ? (long)value : (object)value; // (object): else the conditional is a BigInteger
         }
 
         private object? Memo(long key) => _memo.TryGetValue(key, out var v)

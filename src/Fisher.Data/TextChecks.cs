@@ -10,4 +10,11 @@ internal static class TextChecks
     public const int MaxNameLength = 1024;
 
     public static bool IsPrintable(string name) => name.Length <= MaxNameLength && !name.Any(char.IsControl);
+
+    /// <summary>A library's message (never file content) on one line, at most 120 characters.</summary>
+    public static string OneLine(string message)
+    {
+        var line = message.ReplaceLineEndings(" ");
+        return line.Length > 120 ? line[..120] + "..." : line;
+    }
 }

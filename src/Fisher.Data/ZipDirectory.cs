@@ -79,7 +79,7 @@ internal sealed class ZipDirectory
             }
             catch (InvalidDataException e)
             {
-                throw Error($"zip entry '{entry.Name}': damaged deflate data ({GzipCheck.OneLine(e.Message)})");
+                throw Error($"zip entry '{entry.Name}': damaged deflate data ({TextChecks.OneLine(e.Message)})");
             }
         }
         if (Crc32.HashToUInt32(data) != entry.Crc)

@@ -25,6 +25,9 @@ public sealed class TwoSiloCluster : IAsyncLifetime
 
     public IReadOnlyList<SiloProcess> Silos { get; private set; } = [];
 
+    /// <summary>More command-line arguments for every silo (e.g. configuration keys a suite needs).</summary>
+    public IReadOnlyList<string> ExtraSiloArguments { get; init; } = [];
+
     public DirectoryInfo Scratch { get; } = Directory.CreateTempSubdirectory("fisher-e2e-cluster-");
 
     /// <summary>Logs of both silos (tails), for assertion messages.</summary>
@@ -49,6 +52,7 @@ public sealed class TwoSiloCluster : IAsyncLifetime
                     "--Logging:LogLevel:Orleans.Grain=Debug",
                     "--Logging:Console:FormatterName=simple",
                     "--Logging:Console:FormatterOptions:SingleLine=true",
+                    .. ExtraSiloArguments,
                 ]);
                 silos.Add(new SiloProcess(process, http, silo, gateway));
             }
