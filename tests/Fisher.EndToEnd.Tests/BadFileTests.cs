@@ -73,7 +73,7 @@ public sealed class BadFileCluster : IAsyncLifetime
 /// must fail within <see cref="CaseSeconds"/> with one line naming the file and the problem; afterwards both silos are
 /// alive, their peak resident memory (VmHWM) stays within <see cref="PeakMarginBytes"/> of the larger silo's peak after a
 /// good job (measured first: about 370 MiB here), and a good job
-/// on the same silos succeeds. The results table is printed and written to bad-file-report.md in the test output.
+/// on the same silos succeeds. The results table is printed and written to bad-file-report.txt in the test output.
 /// </summary>
 public sealed class BadFileTests(BadFileCluster fixture, ITestOutputHelper output) : IClassFixture<BadFileCluster>
 {
@@ -172,7 +172,7 @@ public sealed class BadFileTests(BadFileCluster fixture, ITestOutputHelper outpu
             .AppendLine("|---|---|---|---|");
         foreach (var r in rows)
             report.AppendLine(r);
-        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "bad-file-report.md"), report.ToString());
+        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "bad-file-report.txt"), report.ToString());
         output.WriteLine(report.ToString());
 
         long bound = goodPeak.Max() + PeakMarginBytes; // the silo that ran the good job's work, plus the margin

@@ -74,7 +74,7 @@ public static class BadFiles
         }
         Architecture(Add, F, cases);
         TorchZip(Add);
-        Pickle(Add);
+        Pickle(Add, cases);
         SafetensorsFiles(Add, F);
         Npy(Add);
         Idx(Add);
@@ -131,7 +131,7 @@ public static class BadFiles
         }), "inflates past the 401408 bytes");
     }
 
-    private static void Pickle(Action<string, string, FileRole, byte[], string> add)
+    private static void Pickle(Action<string, string, FileRole, byte[], string> add, List<BadCase> cases)
     {
         const string reader = "torch.save pickle";
         var t = GoodTensors();
@@ -158,6 +158,8 @@ public static class BadFiles
         add("pt-global-os-system.pt", reader, FileRole.Model, Torch(t, pickle: global).Build(), "expected a state dict (a dict of tensors), got an object os.system");
         var stack = StateDictPickle.Write(t, w => w.Write(Enumerable.Repeat((byte)'N', 1_100_000).ToArray()));
         add("pt-pickle-stack.pt", reader, FileRole.Model, Torch(t, pickle: stack).Build(), "items on the pickle stack");
+        var real = Path.Combine(TestProcess.RepoRoot, "tests", "Fisher.EndToEnd.Tests", "Fixtures", "expanded-huge.pt"); // python/make_expanded.py
+        cases.Add(new BadCase("expanded-huge.pt (python3-torch)", reader, FileRole.Model, real, "0.bias: file has [1048576, 1048576], architecture expects [128]"));
         var noStop = StateDictPickle.Write(t);
         add("pt-pickle-truncated.pt", reader, FileRole.Model, Torch(t, pickle: noStop[..^40]).Build(), "malformed pickle");
         var big = new byte[17 << 20];
