@@ -105,7 +105,7 @@ internal sealed partial class ArrayFile : IDisposable
     public static ArrayFile Open(string path, DecompressedCopies? copies = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var file = RegularFile.OpenRead(path);
         GZipStream? gzip = null;
         try
         {
@@ -117,16 +117,19 @@ internal sealed partial class ArrayFile : IDisposable
                 gzip = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true);
                 var reader = new HeaderReader(path, gzip, compressed: true);
                 var header = ParseHeader(path, reader);
+                long promised = PromisedBytes(path, header);
+                if (header.Type is not null) // an unknown dtype is reported by the caller, naming the role
+                    GzipCheck.Verify(path, promised);
                 return new ArrayFile(path, header, null, file, gzip, reader.Position, copies) { DecompressedBytes = reader.Position };
             }
             else
             {
                 var reader = new HeaderReader(path, file, compressed: false);
                 var header = ParseHeader(path, reader);
-                long rowBytes = header.ElementSize * header.RowElements;
-                long needed = header.DataOffset + header.Rows * rowBytes;
-                if (header.Type is not null && file.Length < needed) // an unknown dtype is reported by the caller, naming the role
+                long needed = PromisedBytes(path, header);
+                if (header.Type is not null && file.Length < needed)
                 {
+                    long rowBytes = header.ElementSize * header.RowElements;
                     long row = rowBytes == 0 ? 0 : (file.Length - header.DataOffset) / rowBytes;
                     throw new DataFormatException(path, $"row {row}: the file ends at byte {file.Length}, but the header promises {header.Rows} rows of {rowBytes} bytes from byte {header.DataOffset} (to byte {needed}); truncated file?");
                 }
@@ -140,6 +143,19 @@ internal sealed partial class ArrayFile : IDisposable
             gzip?.Dispose();
             file.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The bytes the header promises (header and rows), with checked arithmetic: a shape that overflows is refused.</summary>
+    private static long PromisedBytes(string path, ArrayHeader header)
+    {
+        try
+        {
+            return checked(header.DataOffset + header.Rows * header.RowElements * header.ElementSize);
+        }
+        catch (OverflowException e)
+        {
+            throw new DataFormatException(path, $"header: shape {header.ShapeText} of {header.ElementSize}-byte elements overflows a 64-bit byte count", e);
         }
     }
 
@@ -227,7 +243,7 @@ internal sealed partial class ArrayFile : IDisposable
 
     private bool SwitchToCopy()
     {
-        var copy = (_copies ?? DecompressedCopies.FromEnvironment()).TryGet(Path, Header.DataOffset + Header.Rows * RowBytes);
+        var copy = (_copies ?? DecompressedCopies.FromEnvironment()).TryGet(Path, PromisedBytes(Path, Header));
         if (copy is null)
             return false;
         try
@@ -316,7 +332,7 @@ internal sealed partial class ArrayFile : IDisposable
             if (head.AsSpan(1).SequenceEqual(NpyMagic.AsSpan(1, 3)) && rest.AsSpan().SequenceEqual(NpyMagic.AsSpan(4, 2)))
                 return ParseNpy(path, reader);
         }
-        throw new DataFormatException(path, $"offset 0: expected an IDX file (bytes 00 00 <type> <rank>) or an NPY file (\\x93NUMPY), plain or gzip, got bytes {Convert.ToHexString(head)}");
+        throw new DataFormatException(path, "offset 0: expected an IDX file (bytes 00 00 <type> <rank>) or an NPY file (\\x93NUMPY), plain or gzip");
     }
 
     private static ArrayHeader ParseIdx(string path, HeaderReader reader, byte code, byte rank)
@@ -360,8 +376,8 @@ internal sealed partial class ArrayFile : IDisposable
             case 2:
             case 3:
                 uint length = BinaryPrimitives.ReadUInt32LittleEndian(reader.Take(4, "NPY header length"));
-                if (length > 1 << 24)
-                    throw new DataFormatException(path, $"offset 8: NPY header length {length} is implausible");
+                if (length > ReaderLimits.MaxNpyHeaderBytes)
+                    throw new DataFormatException(path, $"offset 8: NPY header length {length}; expected at most {ReaderLimits.MaxNpyHeaderBytes} bytes");
                 headerLength = (int)length;
                 prefix = 12;
                 break;
@@ -372,26 +388,28 @@ internal sealed partial class ArrayFile : IDisposable
 
         var descr = DescrPattern().Match(text);
         if (!descr.Success)
-            throw new DataFormatException(path, $"header: no simple 'descr' (structured dtypes are not supported) in {text.Trim()}");
+            throw new DataFormatException(path, "header: no simple 'descr' (structured dtypes are not supported)");
         var fortran = FortranPattern().Match(text);
         if (!fortran.Success)
-            throw new DataFormatException(path, $"header: no 'fortran_order' in {text.Trim()}");
+            throw new DataFormatException(path, "header: no 'fortran_order'");
         if (fortran.Groups[1].Value == "True")
             throw new DataFormatException(path, "header: fortran_order is True; expected C order (save with np.ascontiguousarray)");
         var shapeMatch = ShapePattern().Match(text);
         if (!shapeMatch.Success)
-            throw new DataFormatException(path, $"header: no 'shape' tuple in {text.Trim()}");
+            throw new DataFormatException(path, "header: no 'shape' tuple");
         var shape = new List<long>();
         foreach (var part in shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             if (!long.TryParse(part.TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture, out var d))
-                throw new DataFormatException(path, $"header: shape: '{part}' is not a non-negative integer");
+                throw new DataFormatException(path, $"header: shape: dimension {shape.Count} is not a non-negative 64-bit integer");
             shape.Add(d);
         }
         if (shape.Count == 0)
             throw new DataFormatException(path, "header: shape () is a scalar; expected at least one dimension (the rows)");
 
         var dtype = descr.Groups[1].Value;
+        if (dtype.Length is 0 or > 8 || !dtype.All(c => c is > ' ' and < '\x7f'))
+            throw new DataFormatException(path, "header: descr: expected a simple dtype such as '<f4' (at most 8 printable characters)");
         var normal = dtype.Length == 3 && (dtype[0] == '=' || (dtype[2] == '1' && dtype[0] is '<' or '>'))
             ? (dtype[2] == '1' ? "|" : "<") + dtype[1..]
             : dtype;

@@ -44,8 +44,8 @@ public sealed class Dataset : IDisposable
                 throw new DataFormatException(inputsPath, $"header: expected dtype '<f4' or '<f8' for inputs, got '{h.DType}'");
             if (h.Type is null)
                 throw new DataFormatException(inputsPath, $"header: dtype '{h.DType}' is not supported");
-            if (h.RowElements < 1 || h.RowElements > int.MaxValue)
-                throw new DataFormatException(inputsPath, $"header: shape {h.ShapeText} gives {h.RowElements} features per row; expected 1 to {int.MaxValue}");
+            if (h.RowElements < 1 || h.RowElements * h.ElementSize > Array.MaxLength) // one row is read into one buffer
+                throw new DataFormatException(inputsPath, $"header: shape {h.ShapeText} gives {h.RowElements} features per row; expected 1 to {Array.MaxLength / h.ElementSize}");
 
             if (labelsPath is not null)
             {
@@ -53,7 +53,7 @@ public sealed class Dataset : IDisposable
                 var l = labels.Header;
                 if ((l.Format == "NPY" && !LabelDTypes.Contains(l.DType)) || l.Type is null)
                     throw new DataFormatException(labelsPath, $"header: expected a label dtype {string.Join(", ", LabelDTypes.Select(d => $"'{d}'"))}, got '{l.DType}'");
-                if (l.Shape.Length > 2 || l.RowElements < 1 || l.RowElements > int.MaxValue)
+                if (l.Shape.Length > 2 || l.RowElements < 1 || l.RowElements * l.ElementSize > Array.MaxLength)
                     throw new DataFormatException(labelsPath, $"header: shape {l.ShapeText}; expected (N) or (N, C) with C >= 1");
                 if (l.Rows != h.Rows)
                     throw new DataFormatException(labelsPath, $"rows: the labels have {l.Rows} rows but the inputs {inputsPath} have {h.Rows}");

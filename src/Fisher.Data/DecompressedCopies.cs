@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -11,8 +10,8 @@ namespace Fisher.Data;
 /// its rows: with 4 shards of one .gz file, the shards decompressed 2.5x the file between them, and the shard that
 /// started last finished last. The copy lives in <c>$FISHER_CACHE_DIR</c> (default: <c>fisher/decompressed</c> in the
 /// user's cache folder; a folder others can write to is refused), named after the source's full path, length and
-/// write time, so a changed source gets a new copy; it is written under a temporary name and renamed, so readers in
-/// other processes never see a partial copy. Within a process one reader makes it while the others wait. Copies
+/// write time, so a changed source gets a new copy; it is written under a temporary name and renamed (AtomicFile), so
+/// readers in other processes never see a partial or unverified copy. Within a process one reader makes it while the others wait. Copies
 /// unused for a week are removed when a new one is made. Set <c>FISHER_CACHE_DIR</c> to an empty string to disable.
 /// Any failure (a damaged or truncated source, a full disk, a read-only folder) gives no copy: the reader then
 /// decompresses as before and reports the source's own error.
@@ -63,8 +62,8 @@ internal sealed class DecompressedCopies
     }
 
     /// <summary>
-    /// The path of a plain copy of <paramref name="path"/> holding at least <paramref name="expectedBytes"/> decompressed
-    /// bytes, making it if needed; null when there is none and none can be made.
+    /// The path of a plain copy of <paramref name="path"/> holding exactly <paramref name="expectedBytes"/> decompressed
+    /// bytes whose CRC-32 matched the gzip trailer, making it if needed; null when there is none and none can be made.
     /// </summary>
     public string? TryGet(string path, long expectedBytes)
     {
@@ -165,45 +164,28 @@ internal sealed class DecompressedCopies
 
     private string? Make(string source, string target, long expectedBytes)
     {
-        string? temporary = null;
         try
         {
             var folder = System.IO.Path.GetDirectoryName(target)!;
             if (!PrivateFolder(folder))
                 return null;
-            if (File.Exists(target) && new FileInfo(target).Length >= expectedBytes)
+            if (File.Exists(target) && new FileInfo(target).Length == expectedBytes)
                 return target;
             if (new DriveInfo(folder).AvailableFreeSpace < 2 * expectedBytes)
                 return null;
-            temporary = $"{target}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-            using (var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
-            using (var gzip = new GZipStream(input, CompressionMode.Decompress))
-            using (var output = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            AtomicFile.Replace(target, temporary =>
             {
-                gzip.CopyTo(output, 1 << 20);
-                if (output.Length < expectedBytes)
-                    throw new InvalidDataException("shorter than its header says");
-            }
-            File.Move(temporary, target, overwrite: true);
-            temporary = null;
+                using var input = RegularFile.OpenRead(source);
+                using var output = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+                // Bounded by the header's promise, exactly that long, CRC-32 and length checked against the trailer:
+                // only a verified copy is renamed into place.
+                GzipCheck.Decompress(source, input, expectedBytes, output);
+                output.Flush(flushToDisk: true);
+            });
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             return null; // IO, permissions, a damaged source...: no copy; the reader decompresses in place
-        }
-        finally
-        {
-            if (temporary is not null)
-            {
-                try
-                {
-                    File.Delete(temporary);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // best effort
-                }
-            }
         }
         RemoveStale(System.IO.Path.GetDirectoryName(target)!, target);
         return target;

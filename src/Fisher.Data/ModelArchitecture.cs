@@ -33,13 +33,22 @@ public sealed record ModelArchitecture(
         string json;
         try
         {
-            json = File.ReadAllText(path, Encoding.UTF8);
+            using var stream = RegularFile.OpenRead(path);
+            var bytes = new byte[ReaderLimits.MaxArchitectureBytes + 1];
+            int read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false); // never more than the cap
+            if (read > ReaderLimits.MaxArchitectureBytes)
+                throw new DataFormatException(path, $"the file is over {ReaderLimits.MaxArchitectureBytes} bytes; expected a small architecture JSON");
+            json = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes, 0, read);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new DataFormatException(path, "not UTF-8 text; expected an architecture JSON", e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             if (e is FileNotFoundException or DirectoryNotFoundException)
                 throw;
-            throw new DataFormatException(path, $"cannot read the file: {e.Message}", e);
+            throw new DataFormatException(path, $"cannot read the file: {e.GetType().Name}", e);
         }
         return Parse(json, path);
     }
@@ -56,7 +65,7 @@ public sealed record ModelArchitecture(
         }
         catch (JsonException e)
         {
-            throw new DataFormatException(source, $"not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {e.Message}", e);
+            throw new DataFormatException(source, $"not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})", e);
         }
         using (document)
         {
@@ -67,7 +76,7 @@ public sealed record ModelArchitecture(
             foreach (var property in root.EnumerateObject())
             {
                 var known = KnownFields.FirstOrDefault(f => string.Equals(f, property.Name, StringComparison.OrdinalIgnoreCase))
-                    ?? throw Error(source, property.Name, $"unknown field; expected one of {string.Join(", ", KnownFields)}");
+                    ?? throw Error(source, property.Name.Length <= 64 ? property.Name : "(a field)", $"unknown field; expected one of {string.Join(", ", KnownFields)}");
                 if (!fields.TryAdd(known, property.Value))
                     throw Error(source, property.Name, "given twice");
             }
@@ -196,13 +205,20 @@ public sealed record ModelArchitecture(
         {
             if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out var width))
                 throw Error(source, $"widths[{i}]", $"expected a positive integer, got {Raw(item)}");
-            if (width <= 0)
-                throw Error(source, $"widths[{i}]", $"expected a positive integer, got {width}");
+            if (width <= 0 || width > ReaderLimits.MaxWidth)
+                throw Error(source, $"widths[{i}]", $"expected a positive integer up to {ReaderLimits.MaxWidth}, got {width}");
+            if (widths.Count >= ReaderLimits.MaxWidths)
+                throw Error(source, "widths", $"more than {ReaderLimits.MaxWidths} entries");
             widths.Add(width);
             i++;
         }
         if (widths.Count < 2)
             throw Error(source, "widths", $"expected at least 2 entries (input and output width), got {widths.Count}");
+        long parameters = 0;
+        for (int l = 0; l + 1 < widths.Count; l++)
+            parameters += ((long)widths[l] + 1) * widths[l + 1]; // each width <= 2^24 and at most 1024 of them: no overflow
+        if (parameters > ReaderLimits.MaxParameters)
+            throw Error(source, "widths", $"declare {parameters} parameters; expected at most {ReaderLimits.MaxParameters}");
         return widths.ToArray();
     }
 
@@ -329,11 +345,8 @@ public sealed record ModelArchitecture(
 
     private static string Kind(JsonElement e) => e.ValueKind.ToString().ToLowerInvariant();
 
-    private static string Raw(JsonElement e)
-    {
-        var text = e.GetRawText();
-        return text.Length > 40 ? text[..40] + "..." : text;
-    }
+    /// <summary>What a value is (never its text: errors do not echo file content).</summary>
+    private static string Raw(JsonElement e) => $"a {Kind(e)}";
 
     private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -13,34 +13,34 @@ public static class ModelLoader
     /// followed by JSON), never from the extension. Float32/64/16 and bfloat16 become float64; any other dtype throws
     /// <see cref="DataFormatException"/> naming the key and dtype.
     /// </summary>
-    public static IReadOnlyDictionary<string, NamedArray> ReadStateDict(string path)
+    public static IReadOnlyDictionary<string, NamedArray> ReadStateDict(string path) => ReadStateDict(path, expected: null);
+
+    /// <summary>
+    /// As <see cref="ReadStateDict(string)"/>; with <paramref name="expected"/>, keys and shapes are compared from the
+    /// header before any tensor is read (a difference throws <see cref="ModelMismatchException"/>), and only those
+    /// tensors are read. Without it, at most <see cref="ReaderLimits.MaxParameters"/> elements are read.
+    /// </summary>
+    internal static IReadOnlyDictionary<string, NamedArray> ReadStateDict(string path, IReadOnlyList<(string Name, long[] Shape)>? expected)
     {
         ArgumentNullException.ThrowIfNull(path);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using var stream = RegularFile.OpenRead(path);
         Span<byte> head = stackalloc byte[9];
         int read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         head = head[..read];
         if (read >= 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4)
-        {
-            stream.Position = 0;
-            return PyTorchZip.Read(path, stream);
-        }
+            return PyTorchZip.Read(path, stream, expected);
         if (Safetensors.LooksLikeSafetensors(head, stream.Length))
-        {
-            var bytes = new byte[stream.Length];
-            stream.Position = 0;
-            stream.ReadExactly(bytes);
-            return Safetensors.Read(path, bytes).Tensors;
-        }
+            return Safetensors.Read(path, stream, expected).Tensors;
         if (read >= 2 && head[0] == 0x80 && head[1] <= 5)
             throw new DataFormatException(path, "offset 0: a bare pickle: the legacy torch.save format (torch < 1.6 or _use_new_zipfile_serialization=False) is not supported; re-save with the default zip format or as safetensors");
-        throw new DataFormatException(path, $"offset 0: expected a PyTorch state_dict zip file (magic 'PK\\x03\\x04') or a safetensors file (8-byte little-endian header length, then '{{'), got bytes {Convert.ToHexString(head)}");
+        throw new DataFormatException(path, "offset 0: expected a PyTorch state_dict zip file (magic 'PK\\x03\\x04') or a safetensors file (8-byte little-endian header length, then '{')");
     }
 
     /// <summary>
     /// Builds the network of <paramref name="architecture"/> with the weights of <paramref name="weightsPath"/>
     /// in <paramref name="dtype"/>. Any difference between the file's keys and shapes and
-    /// <see cref="ModelArchitecture.ExpectedParameters"/> throws one <see cref="ModelMismatchException"/> listing all of them.
+    /// <see cref="ModelArchitecture.ExpectedParameters"/> throws one <see cref="ModelMismatchException"/> listing all of
+    /// them, before any tensor is read.
     /// </summary>
     public static FeedForwardNetwork Load(ModelArchitecture architecture, string weightsPath, ScalarType dtype = ScalarType.Float32)
     {
@@ -48,9 +48,8 @@ public static class ModelLoader
         ArgumentNullException.ThrowIfNull(weightsPath);
         if (dtype is not (ScalarType.Float32 or ScalarType.Float64))
             throw new ArgumentException($"dtype {dtype} is not supported; expected Float32 or Float64", nameof(dtype));
-        var state = ReadStateDict(weightsPath);
         var expected = architecture.ExpectedParameters();
-        Check(weightsPath, state, expected);
+        var state = ReadStateDict(weightsPath, expected); // keys and shapes checked before any tensor is read
 
         using var scope = NewDisposeScope();
         var weights = new List<Tensor>();
@@ -70,21 +69,21 @@ public static class ModelLoader
         }
     }
 
-    internal static void Check(string path, IReadOnlyDictionary<string, NamedArray> state, IReadOnlyList<(string Name, long[] Shape)> expected)
+    internal static void Check(string path, IReadOnlyDictionary<string, long[]> state, IReadOnlyList<(string Name, long[] Shape)> expected)
     {
         var problems = new List<string>();
         var expectedNames = new HashSet<string>(expected.Select(e => e.Name), StringComparer.Ordinal);
         foreach (var (name, shape) in expected)
         {
-            if (!state.TryGetValue(name, out var array))
+            if (!state.TryGetValue(name, out var actual))
                 problems.Add($"missing {name} (architecture expects {Shapes.Format(shape)})");
-            else if (!array.Shape.SequenceEqual(shape))
-                problems.Add($"{name}: file has {Shapes.Format(array.Shape)}, architecture expects {Shapes.Format(shape)}");
+            else if (!actual.SequenceEqual(shape))
+                problems.Add($"{name}: file has {Shapes.Format(actual)}, architecture expects {Shapes.Format(shape)}");
         }
-        foreach (var (name, array) in state.OrderBy(p => p.Key, StringComparer.Ordinal))
+        foreach (var (name, shape) in state.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             if (!expectedNames.Contains(name))
-                problems.Add($"unexpected {name} {Shapes.Format(array.Shape)}");
+                problems.Add($"unexpected {name} {Shapes.Format(shape)}");
         }
         if (problems.Count > 0)
             throw new ModelMismatchException(path, problems);

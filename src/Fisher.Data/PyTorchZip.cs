@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
 using System.Numerics;
 using System.Text;
 
@@ -12,110 +11,122 @@ namespace Fisher.Data;
 /// </summary>
 internal static class PyTorchZip
 {
-    public static IReadOnlyDictionary<string, NamedArray> Read(string path, Stream stream)
+    /// <summary>
+    /// Reads the state dict of <paramref name="stream"/>. With <paramref name="expected"/> (an architecture's parameters),
+    /// keys and shapes are compared before any storage is read, and only those tensors are read.
+    /// </summary>
+    public static IReadOnlyDictionary<string, NamedArray> Read(string path, FileStream stream, IReadOnlyList<(string Name, long[] Shape)>? expected)
     {
-        ZipArchive zip;
+        var zip = ZipDirectory.Read(path, stream);
+        var pickles = zip.Entries.Where(e => e.Name.EndsWith("/data.pkl", StringComparison.Ordinal) && e.Name.Count(c => c == '/') == 1).ToArray();
+        if (pickles.Length != 1)
+        {
+            var what = pickles.Length == 0 ? "no" : $"{pickles.Length}";
+            throw new DataFormatException(path, $"zip: expected one '<archive>/data.pkl' entry of torch.save, found {what} (a TorchScript or legacy file?)");
+        }
+        var prefix = pickles[0].Name[..^"data.pkl".Length];
+        if (zip.Get(prefix + "byteorder") is { } byteOrder && Encoding.ASCII.GetString(zip.ReadEntry(byteOrder, null, 16)).Trim() != "little")
+            throw new DataFormatException(path, $"{byteOrder.Name}: expected 'little'");
+
+        var tensors = Tensors(path, pickles[0].Name, zip.ReadEntry(pickles[0], null, ReaderLimits.MaxPickleBytes));
+        long budget = WeightBudget.Check(path, tensors.ToDictionary(t => t.Key, t => t.Tensor.Shape, StringComparer.Ordinal), expected);
+        var wanted = expected?.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+        var result = new Dictionary<string, NamedArray>(StringComparer.Ordinal);
+        var storages = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        long storageElements = 0;
+        foreach (var (key, tensor) in tensors)
+        {
+            if (wanted is not null && !wanted.Contains(key))
+                continue;
+            int size = ElementSize(path, key, tensor.Storage.DType);
+            if (!storages.TryGetValue(tensor.Storage.Key, out var data))
+            {
+                var entry = zip.Get($"{prefix}data/{tensor.Storage.Key}")
+                    ?? throw new DataFormatException(path, $"{key}: storage entry '{prefix}data/{tensor.Storage.Key}' is missing");
+                storageElements = CheckedSum(path, key, storageElements, tensor.Storage.Elements);
+                if (storageElements > 2 * budget)
+                    throw new DataFormatException(path, $"{key}: the storages read hold {storageElements} elements; expected at most {2 * budget} (twice the {budget} parameters bound)");
+                data = zip.ReadEntry(entry, tensor.Storage.Elements * size, long.MaxValue);
+                storages[tensor.Storage.Key] = data;
+            }
+            result[key] = Materialize(path, key, tensor, data, size);
+        }
+        return result;
+    }
+
+    /// <summary>The (key, tensor) pairs of the pickle, in order; keys are printable strings, values tensors.</summary>
+    private static List<(string Key, TensorRef Tensor)> Tensors(string path, string name, byte[] pickle)
+    {
+        object? root;
         try
         {
-            zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+            root = new Unpickler(path, pickle).Load();
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is EndOfStreamException or InvalidCastException or ArgumentException or IndexOutOfRangeException or InvalidOperationException or OverflowException)
         {
-            throw new DataFormatException(path, $"zip: not a readable zip archive (truncated or damaged?): {e.Message}", e);
+            throw new DataFormatException(path, $"{name}: malformed pickle: {TextChecks.OneLine(e.Message)}", e);
         }
-        using (zip)
+        if (root is not PyDict dict)
+            throw new DataFormatException(path, $"{name}: expected a state dict (a dict of tensors), got {Describe(root)}");
+        var result = new List<(string, TensorRef)>();
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (keyObject, value) in dict.Items)
         {
-            var pickles = zip.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1).ToArray();
-            if (pickles.Length != 1)
-            {
-                var what = pickles.Length == 0 ? "no" : $"{pickles.Length}";
-                throw new DataFormatException(path, $"zip: expected one '<archive>/data.pkl' entry of torch.save, found {what} (a TorchScript or legacy file?)");
-            }
-            var prefix = pickles[0].FullName[..^"data.pkl".Length];
-            var byteOrder = zip.GetEntry(prefix + "byteorder");
-            if (byteOrder is not null)
-            {
-                var order = Encoding.ASCII.GetString(ReadEntry(path, byteOrder)).Trim();
-                if (order != "little")
-                    throw new DataFormatException(path, $"{byteOrder.FullName}: expected 'little', got '{order}'");
-            }
+            if (keyObject is not string key || !TextChecks.IsPrintable(key))
+                throw new DataFormatException(path, $"{name}: expected printable string keys of at most {TextChecks.MaxNameLength} characters, got {Describe(keyObject)}");
+            if (value is not TensorRef tensor)
+                throw new DataFormatException(path, $"{key}: expected a tensor, got {Describe(value)} (save model.state_dict(), not a checkpoint dict)");
+            if (!keys.Add(key))
+                throw new DataFormatException(path, $"{key}: given twice in the state dict");
+            result.Add((key, tensor));
+        }
+        return result;
+    }
 
-            object? root;
-            try
-            {
-                root = new Unpickler(path, ReadEntry(path, pickles[0])).Load();
-            }
-            catch (DataFormatException)
-            {
-                throw;
-            }
-            catch (Exception e) when (e is EndOfStreamException or InvalidCastException or ArgumentException or IndexOutOfRangeException or InvalidOperationException or OverflowException)
-            {
-                throw new DataFormatException(path, $"{pickles[0].FullName}: malformed pickle: {e.Message}", e);
-            }
-            if (root is not PyDict dict)
-                throw new DataFormatException(path, $"{pickles[0].FullName}: expected a state dict (a dict of tensors), got {Describe(root)}");
-
-            var result = new Dictionary<string, NamedArray>(StringComparer.Ordinal);
-            var storages = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-            foreach (var (keyObject, value) in dict.Items)
-            {
-                if (keyObject is not string key)
-                    throw new DataFormatException(path, $"{pickles[0].FullName}: expected string keys, got {Describe(keyObject)}");
-                if (value is not TensorRef tensor)
-                    throw new DataFormatException(path, $"{key}: expected a tensor, got {Describe(value)} (save model.state_dict(), not a checkpoint dict)");
-                if (!storages.TryGetValue(tensor.Storage.Key, out var data))
-                {
-                    var entry = zip.GetEntry($"{prefix}data/{tensor.Storage.Key}")
-                        ?? throw new DataFormatException(path, $"{key}: storage entry '{prefix}data/{tensor.Storage.Key}' is missing");
-                    data = ReadEntry(path, entry);
-                    storages[tensor.Storage.Key] = data;
-                }
-                result[key] = Materialize(path, key, tensor, data);
-            }
-            return result;
+    private static long CheckedSum(string path, string key, long a, long b)
+    {
+        try
+        {
+            return checked(a + b);
+        }
+        catch (OverflowException e)
+        {
+            throw new DataFormatException(path, $"{key}: storage sizes overflow 64-bit arithmetic", e);
         }
     }
 
-    private static byte[] ReadEntry(string path, ZipArchiveEntry entry)
+    private static int ElementSize(string path, string key, string dtype) => dtype switch
     {
-        try
-        {
-            using var s = entry.Open();
-            using var m = new MemoryStream(entry.Length > 0 && entry.Length < int.MaxValue ? (int)entry.Length : 0);
-            s.CopyTo(m);
-            return m.ToArray();
-        }
-        catch (InvalidDataException e)
-        {
-            throw new DataFormatException(path, $"zip entry '{entry.FullName}': cannot be read (truncated or damaged?): {e.Message}", e);
-        }
-        catch (EndOfStreamException e)
-        {
-            throw new DataFormatException(path, $"zip entry '{entry.FullName}': ends early (truncated file?)", e);
-        }
-    }
+        "float64" => 8,
+        "float32" => 4,
+        "float16" or "bfloat16" => 2,
+        _ => throw new DataFormatException(path, $"{key}: dtype {dtype} is not a floating-point type; expected float32, float64, float16 or bfloat16"),
+    };
 
-    private static NamedArray Materialize(string path, string key, TensorRef t, byte[] data)
+    /// <summary>
+    /// The tensor's values from its storage: shape, strides and offset must address elements inside the storage's real
+    /// size (stride 0, expanded and overlapping views are read as views), with checked arithmetic.
+    /// </summary>
+    private static NamedArray Materialize(string path, string key, TensorRef t, byte[] data, int size)
     {
-        int size = t.Storage.DType switch
-        {
-            "float64" => 8,
-            "float32" => 4,
-            "float16" or "bfloat16" => 2,
-            _ => throw new DataFormatException(path, $"{key}: dtype {t.Storage.DType} is not a floating-point type; expected float32, float64, float16 or bfloat16"),
-        };
-        long count = Shapes.ElementCount(t.Shape);
+        long count = t.Shape.Length == 0 ? 1 : Shapes.ElementCount(t.Shape); // checked by WeightBudget.Check
         if (t.Stride.Length != t.Shape.Length)
             throw new DataFormatException(path, $"{key}: stride has {t.Stride.Length} entries for shape {Shapes.Format(t.Shape)}");
         long storageElements = data.Length / size;
         long maxIndex = t.Offset;
-        for (int d = 0; d < t.Shape.Length; d++)
+        try
         {
-            if (t.Shape[d] < 0 || t.Stride[d] < 0)
-                throw new DataFormatException(path, $"{key}: negative size or stride in {Shapes.Format(t.Shape)} / {Shapes.Format(t.Stride)}");
-            if (t.Shape[d] > 0)
-                maxIndex += (t.Shape[d] - 1) * t.Stride[d];
+            for (int d = 0; d < t.Shape.Length; d++)
+            {
+                if (t.Stride[d] < 0)
+                    throw new DataFormatException(path, $"{key}: negative stride in {Shapes.Format(t.Stride)}");
+                if (t.Shape[d] > 0)
+                    maxIndex = checked(maxIndex + (t.Shape[d] - 1) * t.Stride[d]);
+            }
+        }
+        catch (OverflowException e)
+        {
+            throw new DataFormatException(path, $"{key}: shape {Shapes.Format(t.Shape)} with stride {Shapes.Format(t.Stride)} overflows 64-bit arithmetic", e);
         }
         if (count > 0 && (t.Offset < 0 || maxIndex >= storageElements))
             throw new DataFormatException(path, $"{key}: shape {Shapes.Format(t.Shape)} at offset {t.Offset} needs storage element {maxIndex}, but storage '{t.Storage.Key}' holds {storageElements} (truncated?)");
@@ -127,14 +138,7 @@ internal static class PyTorchZip
             long at = t.Offset;
             for (int d = 0; d < index.Length; d++)
                 at += index[d] * t.Stride[d];
-            var raw = data.AsSpan((int)(at * size), size);
-            result[i] = t.Storage.DType switch
-            {
-                "float64" => BinaryPrimitives.ReadDoubleLittleEndian(raw),
-                "float32" => BinaryPrimitives.ReadSingleLittleEndian(raw),
-                "float16" => (double)BinaryPrimitives.ReadHalfLittleEndian(raw),
-                _ => Safetensors.BFloat16(BinaryPrimitives.ReadUInt16LittleEndian(raw)),
-            };
+            result[i] = Decode(data.AsSpan((int)(at * size), size), t.Storage.DType);
             for (int d = index.Length - 1; d >= 0; d--)
             {
                 if (++index[d] < t.Shape[d])
@@ -145,10 +149,18 @@ internal static class PyTorchZip
         return new NamedArray(key, t.Shape, result);
     }
 
+    private static double Decode(ReadOnlySpan<byte> raw, string dtype) => dtype switch
+    {
+        "float64" => BinaryPrimitives.ReadDoubleLittleEndian(raw),
+        "float32" => BinaryPrimitives.ReadSingleLittleEndian(raw),
+        "float16" => (double)BinaryPrimitives.ReadHalfLittleEndian(raw),
+        _ => Safetensors.BFloat16(BinaryPrimitives.ReadUInt16LittleEndian(raw)),
+    };
+
     private static string Describe(object? value) => value switch
     {
         null => "None",
-        string s => $"the string '{s}'",
+        string => "a string",
         PyGlobal g => $"{g.Module}.{g.Name}",
         PyObject o => $"an object {o.Type.Module}.{o.Type.Name}",
         _ => value.GetType().Name,
@@ -163,7 +175,7 @@ internal static class PyTorchZip
         public List<(object? Key, object? Value)> Items { get; } = [];
     }
 
-    private sealed record StorageRef(string DType, string Key);
+    private sealed record StorageRef(string DType, string Key, long Elements);
 
     private sealed record TensorRef(StorageRef Storage, long Offset, long[] Shape, long[] Stride);
 
@@ -210,9 +222,9 @@ internal static class PyTorchZip
                     case (byte)'U': Push(Encoding.Latin1.GetString(Take(U8()))); break;
                     case (byte)'C': Push(Take(U8()).ToArray()); break;      // SHORT_BINBYTES
                     case (byte)'B': Push(Take(BinaryPrimitives.ReadInt32LittleEndian(Take(4))).ToArray()); break;
-                    case (byte)'q': _memo[U8()] = Peek(); break;            // BINPUT
-                    case (byte)'r': _memo[BinaryPrimitives.ReadUInt32LittleEndian(Take(4))] = Peek(); break;
-                    case 0x94: _memo[_memo.Count] = Peek(); break;          // MEMOIZE
+                    case (byte)'q': Memoize(U8()); break;                   // BINPUT
+                    case (byte)'r': Memoize(BinaryPrimitives.ReadUInt32LittleEndian(Take(4))); break;
+                    case 0x94: Memoize(_memo.Count); break;                 // MEMOIZE
                     case (byte)'h': Push(Memo(U8())); break;                // BINGET
                     case (byte)'j': Push(Memo(BinaryPrimitives.ReadUInt32LittleEndian(Take(4)))); break;
                     case (byte)'t': Push(PopMark().ToArray()); break;       // TUPLE
@@ -266,8 +278,8 @@ internal static class PyTorchZip
         private object Global(string module, string name, int position)
         {
             // Only names a state dict refers to; anything else is recorded, never resolved.
-            if (module.Length == 0 || name.Length == 0)
-                throw new DataFormatException(path, $"data.pkl offset {position}: empty global name");
+            if (module.Length == 0 || name.Length == 0 || !TextChecks.IsPrintable(module) || !TextChecks.IsPrintable(name))
+                throw new DataFormatException(path, $"data.pkl offset {position}: a global name that is empty or not printable");
             return new PyGlobal(module, name);
         }
 
@@ -276,7 +288,11 @@ internal static class PyTorchZip
             if (pid is not object?[] { Length: >= 5 } tuple || tuple[0] is not "storage")
                 throw new DataFormatException(path, $"data.pkl offset {position}: expected a ('storage', type, key, location, size) persistent id");
             var type = As<PyGlobal>(tuple[1], position);
-            var key = tuple[2] as string ?? throw new DataFormatException(path, $"data.pkl offset {position}: storage key is not a string");
+            var key = tuple[2] as string is { } k && TextChecks.IsPrintable(k) && !k.Contains('/', StringComparison.Ordinal) && k is not (".." or ".")
+                ? k
+                : throw new DataFormatException(path, $"data.pkl offset {position}: storage key is not a printable name");
+            if (tuple[4] is not long elements || elements < 0)
+                throw new DataFormatException(path, $"data.pkl offset {position}: storage size is not a non-negative 64-bit integer");
             var dtype = type switch
             {
                 { Module: "torch", Name: "FloatStorage" } => "float32",
@@ -293,7 +309,7 @@ internal static class PyTorchZip
                 { Module: "torch", Name: "ComplexDoubleStorage" } => "complex128",
                 _ => $"{type.Module}.{type.Name}",
             };
-            return new StorageRef(dtype, key);
+            return new StorageRef(dtype, key, elements);
         }
 
         private void AddPairs(PyDict d, List<object?> items, int position)
@@ -314,7 +330,7 @@ internal static class PyTorchZip
         private static object Long(ReadOnlySpan<byte> bytes)
         {
             var value = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-            return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+            return value >= long.MinValue && value <= long.MaxValue ? (long)value : (object)value; // (object): else the conditional is a BigInteger
         }
 
         private object? Memo(long key) => _memo.TryGetValue(key, out var v)
@@ -342,7 +358,19 @@ internal static class PyTorchZip
             return span;
         }
 
-        private void Push(object? value) => _stack.Add(value);
+        private void Push(object? value)
+        {
+            if (_stack.Count >= ReaderLimits.MaxPickleItems)
+                throw new DataFormatException(path, $"data.pkl offset {_at}: more than {ReaderLimits.MaxPickleItems} items on the pickle stack");
+            _stack.Add(value);
+        }
+
+        private void Memoize(long key)
+        {
+            if (_memo.Count >= ReaderLimits.MaxPickleItems && !_memo.ContainsKey(key))
+                throw new DataFormatException(path, $"data.pkl offset {_at}: more than {ReaderLimits.MaxPickleItems} memo entries");
+            _memo[key] = Peek();
+        }
 
         private object? Peek() => _stack.Count > 0 ? _stack[^1] : throw new InvalidOperationException($"empty pickle stack at offset {_at}");
 

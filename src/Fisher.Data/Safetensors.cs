@@ -118,15 +118,16 @@ public static class Safetensors
     }
 
     /// <summary>
-    /// Reads a safetensors file with strict validation: the header must fit in the file and be a JSON object; every
-    /// tensor's offsets must lie in the data section, match its shape and dtype, and not overlap another tensor's.
-    /// Integer, boolean and 8-bit float dtypes and unknown dtypes throw <see cref="DataFormatException"/> naming the key.
+    /// Reads a safetensors file with strict validation: the header must fit in the file (and in
+    /// <see cref="ReaderLimits.MaxSafetensorsHeaderBytes"/>) and be a JSON object; every tensor's offsets must lie in the
+    /// data section, match its shape and dtype, and not overlap another tensor's. Integer, boolean and 8-bit float dtypes
+    /// and unknown dtypes throw <see cref="DataFormatException"/> naming the key.
     /// </summary>
     public static (IReadOnlyDictionary<string, NamedArray> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        byte[] bytes = File.ReadAllBytes(path);
-        return Read(path, bytes);
+        using var stream = RegularFile.OpenRead(path);
+        return Read(path, stream, expected: null, budget: false);
     }
 
     internal static bool LooksLikeSafetensors(ReadOnlySpan<byte> head, long fileLength)
@@ -137,48 +138,80 @@ public static class Safetensors
         return n >= 2 && n <= (ulong)(fileLength - 8) && head[8] == (byte)'{';
     }
 
-    internal static (IReadOnlyDictionary<string, NamedArray> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path, byte[] bytes)
+    /// <summary>A weights file: with <paramref name="expected"/>, keys and shapes are compared before any tensor is read (<see cref="WeightBudget"/>).</summary>
+    internal static (IReadOnlyDictionary<string, NamedArray> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path, FileStream stream, IReadOnlyList<(string Name, long[] Shape)>? expected) =>
+        Read(path, stream, expected, budget: true);
+
+    private static (IReadOnlyDictionary<string, NamedArray> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path, FileStream stream, IReadOnlyList<(string Name, long[] Shape)>? expected, bool budget)
     {
-        if (bytes.Length < 8)
-            throw new DataFormatException(path, $"header length: the file has {bytes.Length} bytes, fewer than the 8-byte header length");
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (headerLength > (ulong)(bytes.Length - 8))
-            throw new DataFormatException(path, $"header length: {headerLength} bytes promised at offset 0, but only {bytes.Length - 8} bytes follow");
-        int dataStart = 8 + (int)headerLength;
+        long length = stream.Length;
+        var (entries, metadata, dataStart) = ReadHeader(path, stream, length);
+        if (budget)
+            WeightBudget.Check(path, entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal), expected);
+        var wanted = expected?.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+        var tensors = new Dictionary<string, NamedArray>(StringComparer.Ordinal);
+        foreach (var e in entries)
+        {
+            if (wanted is not null && !wanted.Contains(e.Name))
+                continue;
+            var raw = new byte[e.End - e.Begin]; // within the file: checked by ReadTensor
+            stream.Position = dataStart + e.Begin;
+            stream.ReadExactly(raw);
+            tensors[e.Name] = new NamedArray(e.Name, e.Shape, Decode(raw, e.DType, e.Count));
+        }
+        return (tensors, metadata);
+    }
+
+    private sealed record Entry(string Name, string DType, long[] Shape, long Count, long Begin, long End);
+
+    /// <summary>The header's entries, each checked against the data section, and the metadata.</summary>
+    private static (List<Entry> Entries, Dictionary<string, string> Metadata, long DataStart) ReadHeader(string path, FileStream stream, long length)
+    {
+        if (length < 8)
+            throw new DataFormatException(path, $"header length: the file has {length} bytes, fewer than the 8-byte header length");
+        Span<byte> prefix = stackalloc byte[8];
+        stream.Position = 0;
+        stream.ReadExactly(prefix);
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+        if (headerLength > (ulong)(length - 8) || headerLength > ReaderLimits.MaxSafetensorsHeaderBytes)
+            throw new DataFormatException(path, $"header length: {headerLength} bytes promised at offset 0; expected at most the {length - 8} bytes that follow and at most {ReaderLimits.MaxSafetensorsHeaderBytes}");
+        var header = new byte[headerLength];
+        stream.ReadExactly(header);
+        long dataStart = 8 + (long)headerLength;
 
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
+            document = JsonDocument.Parse(header);
         }
         catch (JsonException e)
         {
-            throw new DataFormatException(path, $"header (offset 8): not valid JSON: {e.Message}", e);
+            throw new DataFormatException(path, $"header (offset 8): not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})", e);
         }
 
-        var tensors = new Dictionary<string, NamedArray>(StringComparer.Ordinal);
+        var entries = new List<Entry>();
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        var ranges = new List<(long Begin, long End, string Name)>();
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw new DataFormatException(path, $"header (offset 8): expected a JSON object, got {document.RootElement.ValueKind}");
+            var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (var property in document.RootElement.EnumerateObject())
             {
+                if (!TextChecks.IsPrintable(property.Name))
+                    throw new DataFormatException(path, $"header: a tensor name with control characters or over {TextChecks.MaxNameLength} characters");
                 if (property.Name == MetadataKey)
                 {
                     ReadMetadata(path, property.Value, metadata);
                     continue;
                 }
-                if (tensors.ContainsKey(property.Name))
+                if (!names.Add(property.Name))
                     throw new DataFormatException(path, $"{property.Name}: tensor given twice in the header");
-                var (tensor, begin, end) = ReadTensor(path, property.Name, property.Value, bytes, dataStart);
-                ranges.Add((begin, end, property.Name));
-                tensors[property.Name] = tensor;
+                entries.Add(ReadTensor(path, property.Name, property.Value, length - dataStart));
             }
         }
-        CheckNoOverlap(path, ranges);
-        return (tensors, metadata);
+        CheckNoOverlap(path, entries.Select(e => (e.Begin, e.End, e.Name)).ToList());
+        return (entries, metadata, dataStart);
     }
 
     /// <summary>The <c>__metadata__</c> entry: an object of strings.</summary>
@@ -189,15 +222,14 @@ public static class Safetensors
         foreach (var m in value.EnumerateObject())
         {
             if (m.Value.ValueKind != JsonValueKind.String)
-                throw new DataFormatException(path, $"{MetadataKey}.{m.Name}: expected a string, got {m.Value.ValueKind}");
+                throw new DataFormatException(path, $"{MetadataKey}: expected an object of strings, got a {m.Value.ValueKind} value");
             metadata[m.Name] = m.Value.GetString()!;
         }
     }
 
-    /// <summary>One tensor's header entry, validated against the data section that starts at <paramref name="dataStart"/>, and its decoded values.</summary>
-    private static (NamedArray Tensor, long Begin, long End) ReadTensor(string path, string name, JsonElement value, byte[] bytes, int dataStart)
+    /// <summary>One tensor's header entry, validated against the <paramref name="dataLength"/>-byte data section, with checked arithmetic.</summary>
+    private static Entry ReadTensor(string path, string name, JsonElement value, long dataLength)
     {
-        long dataLength = bytes.Length - dataStart;
         if (value.ValueKind != JsonValueKind.Object)
             throw new DataFormatException(path, $"{name}: expected an object with dtype, shape and data_offsets, got {value.ValueKind}");
         if (!value.TryGetProperty("dtype", out var dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
@@ -207,16 +239,16 @@ public static class Safetensors
         var offsets = ReadLongs(path, name, "data_offsets", value);
         if (offsets.Length != 2)
             throw new DataFormatException(path, $"{name}: data_offsets: expected [begin, end], got {offsets.Length} numbers");
-        if (shape.Any(d => d < 0))
-            throw new DataFormatException(path, $"{name}: shape: negative dimension in {Shapes.Format(shape)}");
         int size = ElementSize(path, name, dtype);
-        long count = Shapes.ElementCount(shape);
+        long count = WeightBudget.ElementCount(path, name, shape);
         long begin = offsets[0], end = offsets[1];
         if (begin < 0 || end < begin || end > dataLength)
             throw new DataFormatException(path, $"{name}: data_offsets: [{begin}, {end}] out of range of the {dataLength}-byte data section");
-        if (end - begin != count * size)
-            throw new DataFormatException(path, $"{name}: data_offsets: [{begin}, {end}] spans {end - begin} bytes, but shape {Shapes.Format(shape)} of {dtype} needs {count * size}");
-        return (new NamedArray(name, shape, Decode(bytes.AsSpan(dataStart + (int)begin, (int)(end - begin)), dtype, count)), begin, end);
+        if (count > (end - begin) / size || end - begin != count * size)
+            throw new DataFormatException(path, $"{name}: data_offsets: [{begin}, {end}] spans {end - begin} bytes, but shape {Shapes.Format(shape)} of {dtype} needs {count} elements of {size} bytes");
+        if (end - begin > Array.MaxLength)
+            throw new DataFormatException(path, $"{name}: {end - begin} bytes; expected at most {Array.MaxLength} a tensor");
+        return new Entry(name, dtype, shape, count, begin, end);
     }
 
     /// <summary>No two tensors' byte ranges overlap.</summary>
@@ -238,7 +270,7 @@ public static class Safetensors
         foreach (var item in array.EnumerateArray())
         {
             if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out var n))
-                throw new DataFormatException(path, $"{name}: {field}: expected integers, got {item.GetRawText()}");
+                throw new DataFormatException(path, $"{name}: {field}: expected 64-bit integers, got a {item.ValueKind}");
             result.Add(n);
         }
         return result.ToArray();
@@ -251,7 +283,7 @@ public static class Safetensors
         "F16" or "BF16" => 2,
         "I64" or "U64" or "I32" or "U32" or "I16" or "U16" or "I8" or "U8" or "BOOL" or "F8_E4M3" or "F8_E5M2" =>
             throw new DataFormatException(path, $"{name}: dtype {dtype} is not a floating-point type; expected F64, F32, F16 or BF16"),
-        _ => throw new DataFormatException(path, $"{name}: unknown dtype '{dtype}'; expected F64, F32, F16 or BF16"),
+        _ => throw new DataFormatException(path, $"{name}: unknown dtype; expected F64, F32, F16 or BF16"),
     };
 
     private static double[] Decode(ReadOnlySpan<byte> raw, string dtype, long count)

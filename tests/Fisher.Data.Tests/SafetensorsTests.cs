@@ -105,13 +105,13 @@ public sealed class SafetensorsTests
 
     [Theory]
     [InlineData("""{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 12]}}""", 8, "w: data_offsets", "out of range")]
-    [InlineData("""{"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}""", 8, "w: data_offsets", "needs 12")]
+    [InlineData("""{"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}""", 8, "w: data_offsets", "needs 3 elements of 4 bytes")]
     [InlineData("""{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}""", 12, "b: data_offsets", "overlaps a")]
-    [InlineData("""{"w": {"dtype": "Q7", "shape": [2], "data_offsets": [0, 8]}}""", 8, "w: unknown dtype 'Q7'", "F64")]
+    [InlineData("""{"w": {"dtype": "Q7", "shape": [2], "data_offsets": [0, 8]}}""", 8, "w: unknown dtype", "F64")]
     [InlineData("""{"w": {"dtype": "I64", "shape": [1], "data_offsets": [0, 8]}}""", 8, "w: dtype I64", "not a floating-point")]
     [InlineData("""{"w": {"dtype": "F32", "shape": [2]}}""", 8, "w: data_offsets", "missing")]
     [InlineData("""{"w": [1, 2]}""", 8, "w: expected an object", "")]
-    [InlineData("""{"__metadata__": {"x": 1}}""", 0, "__metadata__.x", "expected a string")]
+    [InlineData("""{"__metadata__": {"x": 1}}""", 0, "__metadata__", "expected an object of strings")]
     [InlineData("""{"w": {"dtype": "F32",""", 0, "header (offset 8): not valid JSON", "")]
     public void StrictValidationNamesTheKey(string header, int dataBytes, string start, string expectation)
     {
