@@ -57,6 +57,15 @@ public sealed class FisherOptionsValidatorTests
         ], result.Failures);
     }
 
+    /// <summary>A test fault outside a test run (FISHER_TEST_FAULTS unset) is refused, naming the variable.</summary>
+    [Fact]
+    public void A_test_fault_is_refused_outside_a_test_run()
+    {
+        Assert.False(TestFaults.Allowed, $"{TestFaults.EnvironmentVariable} is set in this test process");
+        var result = Validator.Validate(null, new FisherOptions { TestFaults = new TestFaults { CrashOnInputsNamed = "x.npy" } });
+        Assert.Equal(["Fisher:Grains:TestFaults is for tests only: set FISHER_TEST_FAULTS=1 to run a silo with a test fault"], result.Failures);
+    }
+
     /// <summary>AddFisherGrains validates on start: the host does not start, and the exception names the setting.</summary>
     [Fact]
     public async Task A_silo_with_bad_settings_does_not_start()

@@ -1,0 +1,51 @@
+using System.Net;
+using Orleans.Runtime;
+
+namespace Fisher.Grains.Tests;
+
+/// <summary>TaskPlacement: tasks go to every active silo up to an even share; a silo where a lease expired is avoided.</summary>
+public sealed class TaskPlacementTests
+{
+    private static readonly SiloAddress[] Silos = [Silo(11111), Silo(11112), Silo(11113)];
+
+    private static SiloAddress Silo(int port) => SiloAddress.New(new IPEndPoint(IPAddress.Loopback, port), 1);
+
+    [Fact]
+    public void Six_tasks_on_three_silos_go_two_to_each()
+    {
+        var placement = new TaskPlacement();
+        placement.SetSilos(Silos.Reverse());
+        var chosen = Enumerable.Range(0, 6).Select(i => placement.Choose($"t{i}")).ToArray();
+        Assert.All(Silos, s => Assert.Equal(2, chosen.Count(c => s.Equals(c))));
+        Assert.Equal(3, placement.SiloCount);
+    }
+
+    [Fact]
+    public void A_released_slot_takes_the_next_task()
+    {
+        var placement = new TaskPlacement();
+        placement.SetSilos(Silos);
+        var first = Enumerable.Range(0, 3).Select(i => placement.Choose($"t{i}")!).ToArray();
+        placement.Release("t1");
+        Assert.Equal(first[1], placement.Choose("t3"));
+    }
+
+    [Fact]
+    public void A_silo_that_lost_a_task_is_avoided_while_another_is_trusted()
+    {
+        var placement = new TaskPlacement();
+        placement.SetSilos(Silos);
+        var lostOn = placement.Choose("t0")!;
+        placement.Lost("t0", TimeSpan.FromMinutes(1));
+        var next = Enumerable.Range(1, 4).Select(i => placement.Choose($"t{i}")).ToArray();
+        Assert.DoesNotContain(lostOn, next);
+    }
+
+    [Fact]
+    public void Without_known_silos_Orleans_places_the_task()
+    {
+        var placement = new TaskPlacement();
+        Assert.Null(placement.Choose("t0"));
+        Assert.Equal(1, placement.SiloCount);
+    }
+}
