@@ -316,7 +316,7 @@ internal sealed partial class ArrayFile : IDisposable
             if (head.AsSpan(1).SequenceEqual(NpyMagic.AsSpan(1, 3)) && rest.AsSpan().SequenceEqual(NpyMagic.AsSpan(4, 2)))
                 return ParseNpy(path, reader);
         }
-        throw new DataFormatException(path, $"offset 0: expected an IDX file (bytes 00 00 <type> <rank>) or an NPY file (\\x93NUMPY), plain or gzip, got bytes {Convert.ToHexString(head)}");
+        throw new DataFormatException(path, $"offset 0: expected an IDX file (bytes 00 00 <type> <rank>) or an NPY file (\\x93NUMPY), plain or gzip, got neither (the file's bytes are not shown)");
     }
 
     private static ArrayHeader ParseIdx(string path, HeaderReader reader, byte code, byte rank)
@@ -372,20 +372,20 @@ internal sealed partial class ArrayFile : IDisposable
 
         var descr = DescrPattern().Match(text);
         if (!descr.Success)
-            throw new DataFormatException(path, $"header: no simple 'descr' (structured dtypes are not supported) in {text.Trim()}");
+            throw new DataFormatException(path, $"header: no simple 'descr' (structured dtypes are not supported)");
         var fortran = FortranPattern().Match(text);
         if (!fortran.Success)
-            throw new DataFormatException(path, $"header: no 'fortran_order' in {text.Trim()}");
+            throw new DataFormatException(path, $"header: no 'fortran_order'");
         if (fortran.Groups[1].Value == "True")
             throw new DataFormatException(path, "header: fortran_order is True; expected C order (save with np.ascontiguousarray)");
         var shapeMatch = ShapePattern().Match(text);
         if (!shapeMatch.Success)
-            throw new DataFormatException(path, $"header: no 'shape' tuple in {text.Trim()}");
+            throw new DataFormatException(path, $"header: no 'shape' tuple");
         var shape = new List<long>();
         foreach (var part in shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             if (!long.TryParse(part.TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture, out var d))
-                throw new DataFormatException(path, $"header: shape: '{part}' is not a non-negative integer");
+                throw new DataFormatException(path, $"header: shape: entry {shape.Count} is not a non-negative integer");
             shape.Add(d);
         }
         if (shape.Count == 0)

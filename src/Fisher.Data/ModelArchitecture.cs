@@ -56,7 +56,7 @@ public sealed record ModelArchitecture(
         }
         catch (JsonException e)
         {
-            throw new DataFormatException(source, $"not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {e.Message}", e);
+            throw new DataFormatException(source, $"not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})", e);
         }
         using (document)
         {
@@ -95,7 +95,9 @@ public sealed record ModelArchitecture(
             }
             catch (ArgumentException e)
             {
-                throw Error(source, "likelihood", e.Message.Split(" (Parameter")[0]);
+                // An unknown name is not quoted (it is file content); a bad output width is.
+                throw Error(source, "likelihood", e is ArgumentOutOfRangeException ? e.Message.Split(" (Parameter")[0]
+                    : $"unknown likelihood; expected {string.Join(", ", SpecNames.Likelihoods.Keys)}");
             }
 
             var layerNames = ParseLayerNames(source, fields, widths.Length - 1);
@@ -251,18 +253,19 @@ public sealed record ModelArchitecture(
         {
             name = text[..colon];
             if (!double.TryParse(text[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out slope) || !double.IsFinite(slope))
-                throw Error(source, field, $"expected 'leaky_relu:<slope>' with a finite number, got '{text}'");
+                throw Error(source, field, $"expected 'leaky_relu:<slope>' with a finite number");
         }
         try
         {
             var activation = Activation.Parse(name, slope);
             if (colon >= 0 && activation.Kind != ActivationKind.LeakyRelu)
-                throw Error(source, field, $"only leaky_relu takes a parameter, got '{text}'");
+                throw Error(source, field, "only leaky_relu takes a parameter");
             return activation;
         }
-        catch (ArgumentException e)
+        catch (ArgumentException)
         {
-            throw Error(source, field, e.Message.Split(" (Parameter")[0]);
+            // Activation.Parse quotes the name; neither this message nor an inner exception does (it is file content).
+            throw Error(source, field, $"unknown activation; expected one of {string.Join(", ", Activation.SupportedNames)}");
         }
     }
 
@@ -329,8 +332,11 @@ public sealed record ModelArchitecture(
 
     private static string Kind(JsonElement e) => e.ValueKind.ToString().ToLowerInvariant();
 
+    /// <summary>A number as written (at most 40 characters); any other value only by its kind, never its text.</summary>
     private static string Raw(JsonElement e)
     {
+        if (e.ValueKind != JsonValueKind.Number)
+            return Kind(e);
         var text = e.GetRawText();
         return text.Length > 40 ? text[..40] + "..." : text;
     }

@@ -34,7 +34,7 @@ public static class ModelLoader
         }
         if (read >= 2 && head[0] == 0x80 && head[1] <= 5)
             throw new DataFormatException(path, "offset 0: a bare pickle: the legacy torch.save format (torch < 1.6 or _use_new_zipfile_serialization=False) is not supported; re-save with the default zip format or as safetensors");
-        throw new DataFormatException(path, $"offset 0: expected a PyTorch state_dict zip file (magic 'PK\\x03\\x04') or a safetensors file (8-byte little-endian header length, then '{{'), got bytes {Convert.ToHexString(head)}");
+        throw new DataFormatException(path, $"offset 0: expected a PyTorch state_dict zip file (magic 'PK\\x03\\x04') or a safetensors file (8-byte little-endian header length, then '{{'), got neither (the file's bytes are not shown)");
     }
 
     /// <summary>

@@ -37,7 +37,7 @@ internal static class PyTorchZip
             {
                 var order = Encoding.ASCII.GetString(ReadEntry(path, byteOrder)).Trim();
                 if (order != "little")
-                    throw new DataFormatException(path, $"{byteOrder.FullName}: expected 'little', got '{order}'");
+                    throw new DataFormatException(path, $"{byteOrder.FullName}: expected 'little', got another byte order");
             }
 
             object? root;

@@ -153,7 +153,7 @@ public static class Safetensors
         }
         catch (JsonException e)
         {
-            throw new DataFormatException(path, $"header (offset 8): not valid JSON: {e.Message}", e);
+            throw new DataFormatException(path, $"header (offset 8): not valid JSON (byte {e.BytePositionInLine + 1} of line {e.LineNumber + 1})", e);
         }
 
         var tensors = new Dictionary<string, NamedArray>(StringComparer.Ordinal);
@@ -238,7 +238,7 @@ public static class Safetensors
         foreach (var item in array.EnumerateArray())
         {
             if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out var n))
-                throw new DataFormatException(path, $"{name}: {field}: expected integers, got {item.GetRawText()}");
+                throw new DataFormatException(path, $"{name}: {field}: expected integers, got {(item.ValueKind == JsonValueKind.Number ? item.GetRawText() : item.ValueKind.ToString())}");
             result.Add(n);
         }
         return result.ToArray();
@@ -251,7 +251,7 @@ public static class Safetensors
         "F16" or "BF16" => 2,
         "I64" or "U64" or "I32" or "U32" or "I16" or "U16" or "I8" or "U8" or "BOOL" or "F8_E4M3" or "F8_E5M2" =>
             throw new DataFormatException(path, $"{name}: dtype {dtype} is not a floating-point type; expected F64, F32, F16 or BF16"),
-        _ => throw new DataFormatException(path, $"{name}: unknown dtype '{dtype}'; expected F64, F32, F16 or BF16"),
+        _ => throw new DataFormatException(path, $"{name}: unknown dtype; expected F64, F32, F16 or BF16"),
     };
 
     private static double[] Decode(ReadOnlySpan<byte> raw, string dtype, long count)

@@ -1,4 +1,5 @@
 using Fisher.Contracts;
+using Fisher.Data;
 using Fisher.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,7 @@ namespace Fisher.Grains;
 /// aggregator in chunks, then tells the coordinator.
 /// </summary>
 [Orleans.Placement.ActivationCountBasedPlacement] // spread compute over silos; the default prefers the caller's silo
-internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThreads computeThreads, ILogger<ShardWorkerGrain> logger)
+internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, DataRoots dataRoots, ComputeThreads computeThreads, ILogger<ShardWorkerGrain> logger)
     : Grain, IShardWorkerGrain
 {
     private readonly FisherOptions _options = options.Value;
@@ -42,7 +43,7 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
         var coordinator = GrainFactory.GetGrain<IFisherJobGrain>(task.JobId);
         try
         {
-            _compute ??= await computeThreads.Run(() => new ShardComputation(task, _options.TorchThreads), cancellation);
+            _compute ??= await computeThreads.Run(() => new ShardComputation(task, _options.TorchThreads, dataRoots), cancellation);
             var compute = _compute;
             var slice = _slice ?? computeThreads.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
             _slice = null;
