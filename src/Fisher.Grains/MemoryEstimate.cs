@@ -39,21 +39,30 @@ internal sealed record MemoryEstimate(MemoryEstimate.Part Task, MemoryEstimate.P
     {
         long element = spec.Precision == ComputeDType.Float64 ? 8 : 4;
         long batch = spec.BatchSize, draws = spec.DrawsPerInput, classes = widths[^1];
+        // Second-order residuals exist for Î2 and V2 (and their parts) in networks with a smooth activation (§5.3d).
+        var quantities = JobPlanner.Resolve(spec).Quantities;
+        long residual = architecture.Activations.Any(a => !a.IsPiecewiseLinear)
+            && (quantities & (FisherQuantity.NegativeHessian | FisherQuantity.NegativeHessianVariance | FisherQuantity.NegativeHessianInputMean
+                | FisherQuantity.NegativeHessianNegative | FisherQuantity.V2Upper | FisherQuantity.V2Lower)) != 0 ? 1 : 0;
+        long bounds = (quantities & FisherQuantity.Bounds) != 0 ? 1 : 0;
         var parts = new List<(string, Func<long>)>
         {
             // Read as float64 arrays, copied to a float64 tensor, then converted to the compute dtype.
             (Text($"model parameters ({Bounded(() => Parameters(widths))})"), () => checked(Parameters(widths) * (8 + 8 + element))),
             (Text($"moment accumulators of a group of {group} parameters x {streams} streams"), () => checked(group * streams * TaskMomentBytes)),
-            (Text($"a batch of {batch} inputs x {widths[0]} features"), () => checked(batch * widths[0] * (8 + 2 * element))),
+            // The rows as read (float64), as a tensor, scaled, and in the compute dtype.
+            (Text($"a batch of {batch} inputs x {widths[0]} features"), () => checked(batch * widths[0] * (3 * 8 + element))),
         };
         for (int l = 1; l < widths.Length; l++)
         {
             long units = widths[l], below = widths[l - 1], deeper = widths.Skip(l + 1).Sum();
-            // Forward trace (z, a, f', f''); first-order and residual rows of the class and draw streams; the per-unit
-            // values of each stream (draws for Î1, Î2 and its sign) and the input powers, kept until the batch merges;
-            // the carried second-order factors towards deeper layers.
+            // Per sample and unit: the forward trace (z, a, f', f''); the Jacobian rows of the classes (with residuals,
+            // and the bounds' projected copies); the drawn scores and their squares; the per-unit values of each stream
+            // with their temporaries; per input unit, the powers of the layer input; with residuals, the carried
+            // second-order factors towards deeper layers. Coefficients fitted to measured peaks (docs/security.md).
             parts.Add((Text($"layer '{architecture.LayerNames[l - 1]}' per-sample values (batch size {batch} x {units} units x ({classes} classes + {draws} draws) x {streams} streams)"),
-                () => checked(batch * element * (units * (4 + 2 * (classes + draws) + streams + 3 * draws) + 3 * below + 2 * units * deeper))));
+                () => checked(batch * element * (units * (4 + classes * (1 + residual + 6 * bounds) + 2 * draws * (1 + residual) + 6 * streams)
+                    + 3 * below + residual * units * deeper / 2))));
         }
         return parts;
     }

@@ -46,6 +46,7 @@ public sealed class TwoSiloCluster : IAsyncLifetime
                     $"--Fisher:Redis={Connection}",
                     $"--Fisher:SiloPort={silo}",
                     $"--Fisher:GatewayPort={gateway}",
+                    .. TestProcess.DataRootArguments,
                     "--Logging:LogLevel:Orleans.Grain=Debug",
                     "--Logging:Console:FormatterName=simple",
                     "--Logging:Console:FormatterOptions:SingleLine=true",

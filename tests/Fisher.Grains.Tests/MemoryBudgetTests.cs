@@ -69,7 +69,7 @@ public sealed class MemoryBudgetTests(OneSiloCluster fixture) : IClassFixture<On
         var refused = await grains.GetGrain<IFisherJobGrain>("memory-" + Guid.NewGuid().ToString("N")[..8]).StartAsync(big);
         Assert.Equal(JobState.Failed, refused.State);
         Assert.Equal(0, refused.TasksTotal);
-        Assert.Matches(@"^memory: the job needs an estimated [\d.]+ TiB per task, over the memory budget of 2 GiB \(Fisher:Grains:MemoryBudget\); largest: layer '0' per-sample values", refused.Error);
+        Assert.Matches(@"^memory: the job needs an estimated [\d.]+ [GT]iB per task, over the memory budget of 2 GiB \(Fisher:Grains:MemoryBudget\); largest: layer '0' per-sample values", refused.Error);
 
         var small = await TestData.RunToEnd(grains, "memory-ok-" + Guid.NewGuid().ToString("N")[..8], TestData.Spec(inputs: 200, shards: 2, grouping: "layer", quantities: "exact", draws: 1), TestTimeouts.Job);
         Assert.True(small.State == JobState.Completed, small.Error);
