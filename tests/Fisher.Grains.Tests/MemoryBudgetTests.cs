@@ -61,6 +61,23 @@ public sealed class MemoryBudgetTests(OneSiloCluster fixture) : IClassFixture<On
         }
     }
 
+    /// <summary>
+    /// The estimates of the table in docs/security.md ("Against reality"), whose measured peaks they must stay at or
+    /// above: if the estimate changes, the table (and its measurement) must be redone.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 1, "exact", 11)]
+    [InlineData(2000, 1, "exact", 106)]
+    [InlineData(2000, 1, "exact,bounds", 316)]
+    [InlineData(2000, 1, "i2", 163)]
+    [InlineData(2000, 1, "i1,i2,exact,v1,v2,bounds,i2_negative,empirical", 406)]
+    [InlineData(2000, 64, "i1,exact", 330)]
+    public void The_documented_estimates_are_the_estimates(int batch, int draws, string quantities, int mebibytes)
+    {
+        var spec = TestData.Spec(inputs: 2000, shards: 1, grouping: "all", quantities: quantities, draws: draws, precision: "float32") with { BatchSize = batch };
+        Assert.Equal(mebibytes, (int)Math.Round(Estimate(spec).Task.Bytes / 1048576.0));
+    }
+
     [Fact]
     public async Task A_cluster_refuses_a_job_over_its_budget_at_start_and_runs_one_under_it()
     {
