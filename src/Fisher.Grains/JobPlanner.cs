@@ -85,8 +85,8 @@ internal static class JobPlanner
             var tasks = new List<PlannedTask>();
             for (int s = 0; s < spec.Shards; s++)
             {
-                long first = spec.FirstInput + inputs * s / spec.Shards;
-                long next = spec.FirstInput + inputs * (s + 1) / spec.Shards;
+                long first = spec.FirstInput + (long)((Int128)inputs * s / spec.Shards); // no overflow whatever the row count
+                long next = spec.FirstInput + (long)((Int128)inputs * (s + 1) / spec.Shards);
                 for (int g = 0; g < groups.Count; g++)
                 {
                     var id = string.Create(CultureInfo.InvariantCulture, $"s{s}g{g}");

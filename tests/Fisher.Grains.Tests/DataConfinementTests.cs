@@ -115,6 +115,32 @@ public sealed class DataConfinementTests(OneSiloCluster fixture) : IClassFixture
         Assert.True(status.State == JobState.Completed, status.Error);
     }
 
+    /// <summary>
+    /// On the cluster: the coordinator accepts the labels file, which is then replaced by a FIFO; the workers, which
+    /// open it after (one task at a time), refuse it and the job fails with the worker's reason instead of hanging.
+    /// </summary>
+    [Fact]
+    public async Task A_file_replaced_by_a_fifo_after_the_start_fails_the_job_from_the_worker()
+    {
+        var labels = Path.Combine(_inside, "labels.gz");
+        File.Copy(TestData.Labels, labels);
+        var spec = TestData.Spec(inputs: 400, shards: 2, grouping: "all", quantities: "exact,empirical", draws: 1) with { LabelsPath = labels, MaxConcurrentTasks = 1 };
+        var job = fixture.Cluster.GrainFactory.GetGrain<IFisherJobGrain>("confine-swap-" + Guid.NewGuid().ToString("N")[..8]);
+        var started = await job.StartAsync(spec);
+        Assert.Equal(JobState.Running, started.State);
+        File.Delete(labels);
+        Assert.Equal(0, mkfifo(labels, 0x180));
+        var deadline = DateTime.UtcNow + TestTimeouts.Job;
+        var status = started;
+        while (!status.IsFinished && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            status = await job.GetStatusAsync();
+        }
+        Assert.Equal(JobState.Failed, status.State);
+        Assert.Contains($"labels path: {labels}: is a FIFO; expected a regular file", status.Error, StringComparison.Ordinal);
+    }
+
     /// <summary>The worker's own check: a file the coordinator accepted that is a FIFO by the time the worker opens it.</summary>
     [Fact]
     public async Task A_worker_refuses_a_file_that_became_a_fifo_without_blocking()
