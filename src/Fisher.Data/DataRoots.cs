@@ -35,7 +35,8 @@ public sealed class DataRoots
     }
 
     /// <summary>Every file of the machine (still only regular files): the embedded CLI, a process of the user's own.</summary>
-    public static DataRoots Everywhere { get; } = new([System.IO.Path.GetPathRoot(Environment.CurrentDirectory) ?? "/"], "the whole file system");
+    public static DataRoots Everywhere { get; } =
+        new([OperatingSystem.IsWindows() ? System.IO.Path.GetPathRoot(Environment.SystemDirectory) ?? "C:\\" : "/"], "the whole file system");
 
     /// <summary>The roots as configured.</summary>
     public IReadOnlyList<string> Roots { get; }
