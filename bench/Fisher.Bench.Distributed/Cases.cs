@@ -120,7 +120,7 @@ internal static class Cases
     private static (long, int) WorkersWithoutOrleans(Options options, long inputs, string grouping)
     {
         var spec = Workload.Spec(options, inputs, grouping);
-        var plan = JobPlanner.Plan(spec);
+        var plan = JobPlanner.Plan(spec, DataRoots.Everywhere, FisherOptions.DefaultMemoryBudget);
         var queue = new System.Collections.Concurrent.ConcurrentQueue<PlannedTask>(plan.Tasks);
         var merged = plan.Groups.Select(_ => new FisherMoments()).ToArray();
         var gate = new Lock();
@@ -129,7 +129,7 @@ internal static class Cases
             while (queue.TryDequeue(out var t))
             {
                 var assignment = new TaskAssignment("bench", t.TaskId, 1, spec, t.FirstRow, t.Rows, t.GroupIndex, t.GroupName, t.Parameters.ToArray(), LeaseKey: "bench");
-                using var compute = new ShardComputation(assignment, 1);
+                using var compute = new ShardComputation(assignment, 1, DataRoots.Everywhere);
                 compute.Advance(TimeSpan.MaxValue);
                 var moments = compute.Result();
                 lock (gate)
@@ -150,7 +150,7 @@ internal static class Cases
     private static async Task<(long, int)> WorkersOnThreadPool(Options options, long inputs, string grouping)
     {
         var spec = Workload.Spec(options, inputs, grouping);
-        var plan = JobPlanner.Plan(spec);
+        var plan = JobPlanner.Plan(spec, DataRoots.Everywhere, FisherOptions.DefaultMemoryBudget);
         var queue = new System.Collections.Concurrent.ConcurrentQueue<PlannedTask>(plan.Tasks);
         var merged = plan.Groups.Select(_ => new FisherMoments()).ToArray();
         var gate = new Lock();
@@ -160,7 +160,7 @@ internal static class Cases
             while (queue.TryDequeue(out var t))
             {
                 var assignment = new TaskAssignment("bench", t.TaskId, 1, spec, t.FirstRow, t.Rows, t.GroupIndex, t.GroupName, t.Parameters.ToArray(), LeaseKey: "bench");
-                var compute = await Task.Run(() => new ShardComputation(assignment, 1));
+                var compute = await Task.Run(() => new ShardComputation(assignment, 1, DataRoots.Everywhere));
                 while (!await Task.Run(() => compute.Advance(slice)))
                 {
                 }
@@ -196,7 +196,11 @@ internal static class Cases
                 .UseLocalhostClustering(siloPort, gatewayPort)
                 .Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback)
                 .UseFisherClusterIds()
-                .AddFisherGrains(o => o.PersistAggregates = false) // as the CLI's embedded silo
+                .AddFisherGrains(o =>
+                {
+                    o.PersistAggregates = false; // as the CLI's embedded silo
+                    o.DataRoots = [.. DataRoots.Everywhere.Roots];
+                })
                 .AddFisherMemoryStorage());
             var host = builder.Build();
             await host.StartAsync();

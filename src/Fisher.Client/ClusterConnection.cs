@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Fisher.Data;
 using Fisher.Grains;
 using Fisher.Grains.Telemetry;
 using Microsoft.AspNetCore.Builder;
@@ -47,7 +48,11 @@ internal sealed class ClusterConnection : IAsyncDisposable
             .UseLocalhostClustering(siloPort, gatewayPort)
             .Configure<EndpointOptions>(o => o.AdvertisedIPAddress = IPAddress.Loopback)
             .UseFisherClusterIds()
-            .AddFisherGrains(o => o.PersistAggregates = false) // one process: nothing to persist for
+            .AddFisherGrains(o =>
+            {
+                o.PersistAggregates = false; // one process: nothing to persist for
+                o.DataRoots = [.. DataRoots.Everywhere.Roots]; // the user's own process reads what the user can (regular files only)
+            })
             .AddFisherMemoryStorage()
             .AddActivityPropagation();
         IHost host;

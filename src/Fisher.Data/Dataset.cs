@@ -16,6 +16,9 @@ public sealed class Dataset : IDisposable
     private static readonly string[] InputDTypes = ["<f4", "<f8"];
     private static readonly string[] LabelDTypes = ["<i8", "<i4", "<i2", "|i1", "|u1", "<f4", "<f8"];
 
+    /// <summary>A header's dtype quoted when this reader knows it; an unknown one is not echoed (it is file content).</summary>
+    private static string DTypeText(ArrayHeader header) => header.Type is null ? "an unsupported dtype" : $"'{header.DType}'";
+
     private readonly ArrayFile _inputs;
     private readonly ArrayFile? _labels;
 
@@ -41,9 +44,9 @@ public sealed class Dataset : IDisposable
         {
             var h = inputs.Header;
             if (h.Format == "NPY" && !InputDTypes.Contains(h.DType))
-                throw new DataFormatException(inputsPath, $"header: expected dtype '<f4' or '<f8' for inputs, got '{h.DType}'");
+                throw new DataFormatException(inputsPath, $"header: expected dtype '<f4' or '<f8' for inputs, got {DTypeText(h)}");
             if (h.Type is null)
-                throw new DataFormatException(inputsPath, $"header: dtype '{h.DType}' is not supported");
+                throw new DataFormatException(inputsPath, $"header: dtype {DTypeText(h)} is not supported");
             if (h.RowElements < 1 || h.RowElements * h.ElementSize > Array.MaxLength) // one row is read into one buffer
                 throw new DataFormatException(inputsPath, $"header: shape {h.ShapeText} gives {h.RowElements} features per row; expected 1 to {Array.MaxLength / h.ElementSize}");
 
@@ -52,7 +55,7 @@ public sealed class Dataset : IDisposable
                 labels = ArrayFile.Open(labelsPath, copies);
                 var l = labels.Header;
                 if ((l.Format == "NPY" && !LabelDTypes.Contains(l.DType)) || l.Type is null)
-                    throw new DataFormatException(labelsPath, $"header: expected a label dtype {string.Join(", ", LabelDTypes.Select(d => $"'{d}'"))}, got '{l.DType}'");
+                    throw new DataFormatException(labelsPath, $"header: expected a label dtype {string.Join(", ", LabelDTypes.Select(d => $"'{d}'"))}, got {DTypeText(l)}");
                 if (l.Shape.Length > 2 || l.RowElements < 1 || l.RowElements * l.ElementSize > Array.MaxLength)
                     throw new DataFormatException(labelsPath, $"header: shape {l.ShapeText}; expected (N) or (N, C) with C >= 1");
                 if (l.Rows != h.Rows)

@@ -104,7 +104,9 @@ public sealed record ModelArchitecture(
             }
             catch (ArgumentException e)
             {
-                throw Error(source, "likelihood", e.Message.Split(" (Parameter")[0]);
+                // An unknown name is not quoted (it is file content); a bad output width is.
+                throw Error(source, "likelihood", e is ArgumentOutOfRangeException ? e.Message.Split(" (Parameter")[0]
+                    : $"unknown likelihood; expected {string.Join(", ", SpecNames.Likelihoods.Keys)}");
             }
 
             var layerNames = ParseLayerNames(source, fields, widths.Length - 1);
@@ -267,18 +269,19 @@ public sealed record ModelArchitecture(
         {
             name = text[..colon];
             if (!double.TryParse(text[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out slope) || !double.IsFinite(slope))
-                throw Error(source, field, $"expected 'leaky_relu:<slope>' with a finite number, got '{text}'");
+                throw Error(source, field, $"expected 'leaky_relu:<slope>' with a finite number");
         }
         try
         {
             var activation = Activation.Parse(name, slope);
             if (colon >= 0 && activation.Kind != ActivationKind.LeakyRelu)
-                throw Error(source, field, $"only leaky_relu takes a parameter, got '{text}'");
+                throw Error(source, field, "only leaky_relu takes a parameter");
             return activation;
         }
-        catch (ArgumentException e)
+        catch (ArgumentException)
         {
-            throw Error(source, field, e.Message.Split(" (Parameter")[0]);
+            // Activation.Parse quotes the name; neither this message nor an inner exception does (it is file content).
+            throw Error(source, field, $"unknown activation; expected one of {string.Join(", ", Activation.SupportedNames)}");
         }
     }
 

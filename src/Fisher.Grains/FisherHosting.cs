@@ -1,3 +1,4 @@
+using Fisher.Data;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -21,6 +22,9 @@ public static class FisherHosting
     /// <summary>Service id (Redis keys are prefixed with it).</summary>
     public const string ServiceId = "fisher";
 
+    /// <summary>Where a silo's data roots are configured, as messages name it.</summary>
+    public const string DataRootsSetting = FisherOptions.SectionName + ":" + nameof(FisherOptions.DataRoots);
+
     /// <summary>Adds the job grains' options (validated at start) and the silo's compute threads; storage, clustering and ids are added by the caller.</summary>
     public static ISiloBuilder AddFisherGrains(this ISiloBuilder silo, Action<FisherOptions>? configure = null)
     {
@@ -28,6 +32,7 @@ public static class FisherHosting
         silo.Services.AddOptions<FisherOptions>().Configure(o => configure?.Invoke(o)).ValidateOnStart();
         silo.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FisherOptions>, FisherOptionsValidator>());
         silo.Services.TryAddSingleton<IPartialLeases, CoordinatorLeases>();
+        silo.Services.AddSingleton(services => new DataRoots(services.GetRequiredService<IOptions<FisherOptions>>().Value.DataRoots, DataRootsSetting));
         silo.Services.AddSingleton(services => new ComputeThreads(services.GetRequiredService<IOptions<FisherOptions>>().Value.ComputeThreadCount));
         return silo;
     }

@@ -1,4 +1,5 @@
 using Fisher.Contracts;
+using Fisher.Data;
 using Fisher.Estimators;
 using Fisher.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
@@ -18,6 +19,7 @@ namespace Fisher.Grains;
 internal sealed partial class FisherJobGrain(
     [PersistentState("job", FisherHosting.StorageName)] IPersistentState<JobGrainState> state,
     IOptions<FisherOptions> options,
+    DataRoots dataRoots,
     ILogger<FisherJobGrain> logger) : Grain, IFisherJobGrain
 {
     private readonly FisherOptions _options = options.Value;
@@ -56,7 +58,7 @@ internal sealed partial class FisherJobGrain(
         JobPlan plan;
         try
         {
-            plan = await Task.Run(() => JobPlanner.Plan(spec), cancellationToken); // nothing is written before the plan
+            plan = await Task.Run(() => JobPlanner.Plan(spec, dataRoots, _options.MemoryBudget), cancellationToken); // nothing is written before the plan
         }
         catch (JobSpecException e)
         {

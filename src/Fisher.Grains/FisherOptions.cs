@@ -54,4 +54,23 @@ public sealed class FisherOptions
 
     /// <summary>Test-only faults (refused outside a test run, see <see cref="Grains.TestFaults"/>); none by default.</summary>
     public TestFaults TestFaults { get; set; } = new();
+
+    /// <summary>
+    /// Absolute paths of the folders whose regular files jobs may read (model, architecture, data, labels), checked by
+    /// <see cref="Fisher.Data.DataRoots"/> when a job starts and again when a worker opens them. Default: none, so a
+    /// silo reads no user files until its operator names them; the embedded CLI uses <c>/</c> (the user's own process).
+    /// </summary>
+#pragma warning disable CA1819 // a configuration-bound array (Fisher:Grains:DataRoots:0, ...)
+    public string[] DataRoots { get; set; } = [];
+#pragma warning restore CA1819
+
+    /// <summary>
+    /// Bytes a task (and an aggregator) of a job may need by the planner's estimate (<see cref="MemoryEstimate"/>); a job
+    /// over it is refused at start with the estimate and its largest contributor. Default 2 GiB: every test and the
+    /// full Fashion-MNIST job fit with room; a user's batch size, draws or architecture cannot size a silo beyond it.
+    /// </summary>
+    public long MemoryBudget { get; set; } = DefaultMemoryBudget;
+
+    /// <summary>The default <see cref="MemoryBudget"/>: 2 GiB.</summary>
+    public const long DefaultMemoryBudget = 2L << 30;
 }

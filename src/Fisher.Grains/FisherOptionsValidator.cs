@@ -13,6 +13,9 @@ internal sealed class FisherOptionsValidator : IValidateOptions<FisherOptions>
     /// <summary>Largest <see cref="FisherOptions.ChunkElements"/>: 64 MB of doubles, well below Orleans' 100 MB message cap.</summary>
     public const int MaxChunkElements = 8 * 1024 * 1024;
 
+    /// <summary>Smallest <see cref="FisherOptions.MemoryBudget"/>: 1 MiB (less admits no job at all).</summary>
+    public const long MinMemoryBudget = 1 << 20;
+
     public ValidateOptionsResult Validate(string? name, FisherOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -36,6 +39,13 @@ internal sealed class FisherOptionsValidator : IValidateOptions<FisherOptions>
         AtLeastOne(failures, nameof(FisherOptions.MaxTaskAttempts), options.MaxTaskAttempts);
         if (options.TestFaults.Any && !TestFaults.Allowed)
             failures.Add($"{Key(nameof(FisherOptions.TestFaults))} is for tests only: set {TestFaults.EnvironmentVariable}=1 to run a silo with a test fault");
+        foreach (var root in options.DataRoots ?? [])
+        {
+            if (Fisher.Data.DataRoots.Problem(root) is { } problem)
+                failures.Add($"{Key(nameof(FisherOptions.DataRoots))}: {problem}");
+        }
+        if (options.MemoryBudget < MinMemoryBudget)
+            failures.Add($"{Key(nameof(FisherOptions.MemoryBudget))} must be at least {MinMemoryBudget.ToString(CultureInfo.InvariantCulture)} bytes (1 MiB), got {options.MemoryBudget.ToString(CultureInfo.InvariantCulture)}");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

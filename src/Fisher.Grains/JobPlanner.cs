@@ -49,18 +49,24 @@ internal static class JobPlanner
     public static IReadOnlyList<string> TargetQuantities(FisherQuantity quantities) =>
         QuantityCatalog.EstimatesIn(quantities).Select(q => q.Key).ToArray();
 
-    /// <summary>Reads and checks every file of the spec and plans shards x groups.</summary>
-    public static JobPlan Plan(JobSpec spec)
+    /// <summary>
+    /// Reads and checks every file of the spec (each a regular file under <paramref name="roots"/>), refuses a job whose
+    /// estimated memory is over <paramref name="memoryBudget"/> bytes per task or aggregator before the weights or rows
+    /// are read, and plans shards x groups.
+    /// </summary>
+    public static JobPlan Plan(JobSpec spec, DataRoots roots, long memoryBudget)
     {
         ArgumentNullException.ThrowIfNull(spec);
         JobSpecValidator.ThrowIfInvalid(spec);
+        var files = SpecFiles.Resolve(spec, roots);
         var (quantities, _) = Resolve(spec);
-        var architecture = Wrap(() => ModelArchitecture.Read(spec.ArchitecturePath));
+        var architecture = Wrap(() => ModelArchitecture.Read(files.Architecture));
         _ = CreateLikelihood(spec, architecture);
-        using (var network = Wrap(() => ModelLoader.Load(architecture, spec.ModelPath, ScalarType.Float32)))
+        ThrowIfOverBudget(MemoryEstimate.Of(spec, architecture), memoryBudget);
+        using (var network = Wrap(() => ModelLoader.Load(architecture, files.Model, ScalarType.Float32)))
         {
             long rows, features;
-            using (var data = Wrap(() => Dataset.Open(spec.InputsPath, spec.LabelsPath)))
+            using (var data = Wrap(() => Dataset.Open(files.Inputs, files.Labels)))
             {
                 rows = data.Rows;
                 features = data.Features;
@@ -70,7 +76,7 @@ internal static class JobPlanner
             if (spec.FirstInput >= rows)
                 throw new JobSpecException(new SpecProblem(nameof(JobSpec.FirstInput), $"{spec.FirstInput} is past the end of {spec.InputsPath} ({rows} rows)"));
             var inputs = spec.Inputs == 0 ? rows - spec.FirstInput : spec.Inputs;
-            if (spec.FirstInput + inputs > rows)
+            if (inputs > rows - spec.FirstInput)
                 throw new JobSpecException(new SpecProblem(nameof(JobSpec.Inputs), $"{spec.FirstInput} + {inputs} rows requested, but {spec.InputsPath} has {rows}"));
             if (JobSpecValidator.ShardsProblem(spec.Shards, inputs) is { } shards)
                 throw new JobSpecException(shards);
@@ -79,8 +85,8 @@ internal static class JobPlanner
             var tasks = new List<PlannedTask>();
             for (int s = 0; s < spec.Shards; s++)
             {
-                long first = spec.FirstInput + inputs * s / spec.Shards;
-                long next = spec.FirstInput + inputs * (s + 1) / spec.Shards;
+                long first = spec.FirstInput + (long)((Int128)inputs * s / spec.Shards); // no overflow whatever the row count
+                long next = spec.FirstInput + (long)((Int128)inputs * (s + 1) / spec.Shards);
                 for (int g = 0; g < groups.Count; g++)
                 {
                     var id = string.Create(CultureInfo.InvariantCulture, $"s{s}g{g}");
@@ -88,6 +94,17 @@ internal static class JobPlanner
                 }
             }
             return new JobPlan(spec.FirstInput, inputs, groups, tasks, quantities);
+        }
+    }
+
+    /// <summary>Refuses a job whose task or aggregator estimate is over the budget, naming the largest contributor.</summary>
+    internal static void ThrowIfOverBudget(MemoryEstimate estimate, long memoryBudget)
+    {
+        foreach (var (part, where) in new[] { (estimate.Task, "per task"), (estimate.Aggregator, "per aggregator") })
+        {
+            if (part.Bytes > memoryBudget)
+                throw new JobSpecException($"memory: the job needs an estimated {MemoryEstimate.Format(part.Bytes)} {where}, over the memory budget of " +
+                    $"{MemoryEstimate.Format(memoryBudget)} ({FisherOptions.SectionName}:{nameof(FisherOptions.MemoryBudget)}); largest: {part.Largest}, {MemoryEstimate.Format(part.LargestBytes)}");
         }
     }
 

@@ -12,6 +12,18 @@ namespace Fisher.Grains;
 /// </summary>
 public static class JobSpecValidator
 {
+    // Upper limits of the spec's counts: a job of more is a mistake or an attack, and every product of them the planner
+    // forms (tasks, per-sample tensors in MemoryEstimate) stays far inside 64 bits.
+
+    /// <summary>Largest batch size (rows per forward pass of a worker).</summary>
+    public const int MaxBatchSize = 65_536;
+
+    /// <summary>Largest number of label draws per input.</summary>
+    public const int MaxDrawsPerInput = 4_096;
+
+    /// <summary>Largest number of shards (a job has shards x groups tasks in its persisted state), and of concurrent tasks.</summary>
+    public const int MaxShards = 10_000;
+
     /// <summary>Every problem of <paramref name="spec"/>; empty when it can be planned.</summary>
     public static IReadOnlyList<SpecProblem> Problems(JobSpec spec)
     {
@@ -23,6 +35,7 @@ public static class JobSpecValidator
                 problems.Add(new SpecProblem(field, message));
         }
         static string Text(double value) => value.ToString(CultureInfo.InvariantCulture);
+        void AtMost(int value, int limit, string field) => Check(value <= limit, field, $"must be at most {limit}, got {value}");
 
         Check(!string.IsNullOrWhiteSpace(spec.ModelPath), nameof(JobSpec.ModelPath), "is empty");
         Check(!string.IsNullOrWhiteSpace(spec.ArchitecturePath), nameof(JobSpec.ArchitecturePath), "is empty");
@@ -34,13 +47,17 @@ public static class JobSpecValidator
         Check(spec.Variance is null || (spec.Variance > 0 && double.IsFinite(spec.Variance.Value)), nameof(JobSpec.Variance),
             $"must be a positive number, got {Text(spec.Variance ?? 0)}");
         Check(spec.DrawsPerInput >= 1, nameof(JobSpec.DrawsPerInput), $"must be at least 1, got {spec.DrawsPerInput}");
+        AtMost(spec.DrawsPerInput, MaxDrawsPerInput, nameof(JobSpec.DrawsPerInput));
         Check(spec.FirstInput >= 0, nameof(JobSpec.FirstInput), $"must not be negative, got {spec.FirstInput}");
         Check(spec.Inputs >= 0, nameof(JobSpec.Inputs), $"must not be negative, got {spec.Inputs} (0: every row from the first input on)");
         Check(spec.Shards >= 1, nameof(JobSpec.Shards), $"must be at least 1, got {spec.Shards}");
+        AtMost(spec.Shards, MaxShards, nameof(JobSpec.Shards));
         if (spec.Inputs > 0 && ShardsProblem(spec.Shards, spec.Inputs) is { } shards)
             problems.Add(shards);
         Check(spec.BatchSize >= 1, nameof(JobSpec.BatchSize), $"must be at least 1, got {spec.BatchSize}");
+        AtMost(spec.BatchSize, MaxBatchSize, nameof(JobSpec.BatchSize));
         Check(spec.MaxConcurrentTasks >= 0, nameof(JobSpec.MaxConcurrentTasks), $"must not be negative, got {spec.MaxConcurrentTasks} (0: two per silo)");
+        AtMost(spec.MaxConcurrentTasks, MaxShards, nameof(JobSpec.MaxConcurrentTasks));
         Check(spec.TargetRelativeError is null || (spec.TargetRelativeError > 0 && double.IsFinite(spec.TargetRelativeError.Value)),
             nameof(JobSpec.TargetRelativeError), $"must be a positive number, got {Text(spec.TargetRelativeError ?? 0)}");
         Check(spec.TargetRelativeError is null || estimates.Count > 0, nameof(JobSpec.TargetRelativeError),

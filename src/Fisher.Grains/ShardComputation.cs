@@ -28,8 +28,11 @@ internal sealed class ShardComputation : IDisposable
     private readonly Likelihood _likelihood;
     private readonly bool _oneHot;
 
-    /// <summary>Loads the replica and opens the rows of a task; bad files throw <see cref="JobSpecException"/>.</summary>
-    public ShardComputation(TaskAssignment task, int torchThreads)
+    /// <summary>
+    /// Loads the replica and opens the rows of a task, each file checked against <paramref name="roots"/> again (this
+    /// silo's view, now); bad files throw <see cref="JobSpecException"/>.
+    /// </summary>
+    public ShardComputation(TaskAssignment task, int torchThreads, DataRoots roots)
     {
         ArgumentNullException.ThrowIfNull(task);
         TorchRuntime.Configure(torchThreads);
@@ -37,14 +40,15 @@ internal sealed class ShardComputation : IDisposable
         var spec = task.Spec;
         var (quantities, dtype) = JobPlanner.Resolve(spec);
         _dtype = dtype;
+        var files = SpecFiles.Resolve(spec, roots);
         try
         {
-            var architecture = ModelArchitecture.Read(spec.ArchitecturePath);
+            var architecture = ModelArchitecture.Read(files.Architecture);
             _scaling = architecture.Input;
             _likelihood = JobPlanner.CreateLikelihood(spec, architecture);
-            _network = ModelLoader.Load(architecture, spec.ModelPath, dtype);
+            _network = ModelLoader.Load(architecture, files.Model, dtype);
             _useLabels = quantities.HasFlag(FisherQuantity.Empirical);
-            _data = Dataset.Open(spec.InputsPath, _useLabels ? spec.LabelsPath : null);
+            _data = Dataset.Open(files.Inputs, _useLabels ? files.Labels : null);
             _oneHot = _useLabels && _likelihood.TakesOneHotTargets(_data.LabelColumns);
             _estimator = new FisherEstimator(_network, _likelihood, new EstimatorOptions
             {

@@ -1,4 +1,5 @@
 using Fisher.Contracts;
+using Fisher.Data;
 using Fisher.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -14,7 +15,7 @@ namespace Fisher.Grains;
 /// </summary>
 // The coordinator chooses each attempt's silo (TaskPlacement, as a placement hint); without a hint, activation count.
 [Orleans.Placement.ActivationCountBasedPlacement]
-internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, ComputeThreads computeThreads, ILogger<ShardWorkerGrain> logger)
+internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, DataRoots dataRoots, ComputeThreads computeThreads, ILogger<ShardWorkerGrain> logger)
     : Grain, IShardWorkerGrain
 {
     private readonly FisherOptions _options = options.Value;
@@ -72,7 +73,7 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
         {
             if (_compute is null && _options.TestFaults.CrashOnInputsNamed is { Length: > 0 } poison && Path.GetFileName(task.Spec.InputsPath) == poison)
                 Environment.FailFast($"test fault (Fisher:Grains:TestFaults:CrashOnInputsNamed): task {task.TaskId} of job {task.JobId} reads {poison}");
-            _compute ??= await computeThreads.Run(() => new ShardComputation(task, _options.TorchThreads), cancellation);
+            _compute ??= await computeThreads.Run(() => new ShardComputation(task, _options.TorchThreads, dataRoots), cancellation);
             var compute = _compute;
             var slice = _slice ?? computeThreads.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
             _slice = null;

@@ -39,7 +39,7 @@ public sealed class DatasetTests
     }
 
     /// <summary>An NPY file of any version with a hand-written header dict.</summary>
-    private static void WriteNpy(string path, int major, string dict, byte[] data)
+    internal static void WriteNpy(string path, int major, string dict, byte[] data)
     {
         int prefix = major == 1 ? 10 : 12;
         var header = dict;
@@ -205,7 +205,7 @@ public sealed class DatasetTests
         WriteNpy(boolean, 1, "{'descr': '|b1', 'fortran_order': False, 'shape': (8,), }", new byte[8]);
         var e = Assert.Throws<DataFormatException>(() => Dataset.Open(Support.Fixture("tiny_input.npy"), boolean));
         Assert.Equal(boolean, e.Path);
-        Assert.Contains("'|b1'", e.Message);
+        Assert.Contains("an unsupported dtype", e.Message); // an unknown dtype is file content: not echoed
 
         var cube = temp.File("cube.npy");
         WriteNpy(cube, 1, "{'descr': '<i8', 'fortran_order': False, 'shape': (8, 1, 1), }", new byte[64]);

@@ -14,8 +14,8 @@ namespace Fisher.EndToEnd.Tests;
 
 /// <summary>
 /// Two Fisher.Silo processes on Redis (<see cref="TwoSiloCluster"/>), an in-test Orleans client, and a private cache
-/// folder for plain copies of gzip files (<c>FISHER_CACHE_DIR</c>, inherited by the silos). Where the silos know
-/// <c>Fisher:DataRoots</c>, the crafted files' folder and the sample are the data roots.
+/// folder for plain copies of gzip files (<c>FISHER_CACHE_DIR</c>, inherited by the silos). The crafted files' folder
+/// and the sample are the silos' data roots (<c>Fisher:Grains:DataRoots</c>).
 /// </summary>
 public sealed class BadFileCluster : IAsyncLifetime
 {
@@ -23,11 +23,9 @@ public sealed class BadFileCluster : IAsyncLifetime
 
     public BadFileCluster()
     {
-        Silos = new SiloCluster(2, HasDataRoots ? [$"--Fisher:DataRoots:0={Files.FullName}", $"--Fisher:DataRoots:1={BadFiles.Sample("")}"] : []);
+        // The crafted files' folder and the sample are the silos' data roots (in place of the tests' usual ones).
+        Silos = new SiloCluster(2, $"--Fisher:Grains:DataRoots:0={Files.FullName}", $"--Fisher:Grains:DataRoots:1={BadFiles.Sample("")}");
     }
-
-    /// <summary>True when <c>FisherOptions.DataRoots</c> exists (the data-roots part of issue 13).</summary>
-    public static bool HasDataRoots { get; } = typeof(FisherOptions).GetProperty("DataRoots") is not null;
 
     public SiloCluster Silos { get; }
 
@@ -162,11 +160,6 @@ public sealed class BadFileTests(BadFileCluster fixture, ITestOutputHelper outpu
         int run = 0;
         foreach (var c in cases)
         {
-            if (c.NeedsDataRoots && !BadFileCluster.HasDataRoots)
-            {
-                rows.Add($"| {c.Name} | {c.Reader} | skipped: FisherOptions.DataRoots is not on this branch | |");
-                continue;
-            }
             var (state, error, seconds) = await Run(c.Name, With(Spec(), c.Role, c.Path), TimeSpan.FromSeconds(CaseSeconds * 3));
             run++;
             rows.Add(string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {c.Reader} | {error.Replace("|", "\\|", StringComparison.Ordinal).Replace(fixture.Files.FullName, "<dir>", StringComparison.Ordinal)} | {seconds:F2} |"));

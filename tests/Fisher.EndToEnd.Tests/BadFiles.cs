@@ -307,7 +307,7 @@ public static class BadFiles
         cases.Add(new BadCase("architecture /dev/zero", "any (regular files only)", FileRole.Architecture, "/dev/zero", "not a regular file") { OrOutsideDataRoots = true });
         cases.Add(new BadCase("model /dev/zero", "any (regular files only)", FileRole.Model, "/dev/zero", "not a regular file") { OrOutsideDataRoots = true });
         cases.Add(new BadCase("labels /dev/urandom", "any (regular files only)", FileRole.Labels, "/dev/urandom", "not a regular file") { OrOutsideDataRoots = true });
-        // Outside the data root: only refused where silos have Fisher:DataRoots (another branch of issue 13).
+        // Outside the data roots.
         cases.Add(new BadCase("inputs outside the data root", "data roots", FileRole.Inputs, "/etc/passwd", "data root", NeedsDataRoots: true));
         var escape = f("../../" + System.IO.Path.GetFileName(f("x")) + "-escape.idx");
         cases.Add(new BadCase("labels path escaping by ..", "data roots", FileRole.Labels, escape, "data root", NeedsDataRoots: true));

@@ -53,6 +53,7 @@ public class SiloCluster : IAsyncLifetime
         $"--Fisher:Redis={Connection}",
         $"--Fisher:SiloPort={silo}",
         $"--Fisher:GatewayPort={gateway}",
+        .. TestProcess.DataRootArguments,
         "--Logging:LogLevel:Orleans.Grain=Debug",
         "--Logging:Console:FormatterName=simple",
         "--Logging:Console:FormatterOptions:SingleLine=true",

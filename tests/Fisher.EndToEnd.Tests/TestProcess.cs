@@ -56,6 +56,13 @@ public sealed class TestProcess : IDisposable
 
     public static string SiloPath => Built("Fisher.Silo", "Fisher.Silo");
 
+    /// <summary>
+    /// The data roots of every test silo process: the bundled samples and the temporary folder the tests write their
+    /// files to (a silo without roots reads no job files).
+    /// </summary>
+    public static string[] DataRootArguments =>
+        [$"--Fisher:Grains:DataRoots:0={Path.Combine(RepoRoot, "samples")}", $"--Fisher:Grains:DataRoots:1={Path.GetTempPath()}"];
+
     public static string FisherPath => Built("Fisher.Client", "fisher");
 
     /// <summary>Debian's python with python3-torch (the first python3 on PATH may be another one).</summary>

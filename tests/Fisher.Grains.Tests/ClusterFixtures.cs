@@ -30,6 +30,7 @@ public sealed class FisherSiloConfigurator : ISiloConfigurator
                 o.WorkerSlice = TimeSpan.FromMilliseconds(100);
                 o.DispatchPeriod = TimeSpan.FromMilliseconds(100);
                 o.ChunkElements = 20_000; // force multi-chunk partials on the test model
+                o.DataRoots = [.. TestData.DataRoots];
             })
             .UseFisherRedis(TestRedis.ConnectionString, clustering: false)
             .Configure<ClusterMembershipOptions>(o =>

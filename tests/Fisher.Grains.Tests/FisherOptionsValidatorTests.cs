@@ -31,6 +31,9 @@ public sealed class FisherOptionsValidatorTests
         { "TorchThreads=0", "Fisher:Grains:TorchThreads must be at least 1, got 0" },
         { "TasksPerSilo=0", "Fisher:Grains:TasksPerSilo must be at least 1, got 0" },
         { "MaxTaskAttempts=0", "Fisher:Grains:MaxTaskAttempts must be at least 1, got 0" },
+        { "DataRoots=relative", "Fisher:Grains:DataRoots: data root 'data' is not an absolute path" },
+        { "DataRoots=missing", "Fisher:Grains:DataRoots: data root '/no/such/fisher/root' is not an existing folder" },
+        { "MemoryBudget=1KiB", "Fisher:Grains:MemoryBudget must be at least 1048576 bytes (1 MiB), got 1024" },
     };
 
     [Theory]
@@ -109,6 +112,9 @@ public sealed class FisherOptionsValidatorTests
         "TorchThreads=0" => new() { TorchThreads = 0 },
         "TasksPerSilo=0" => new() { TasksPerSilo = 0 },
         "MaxTaskAttempts=0" => new() { MaxTaskAttempts = 0 },
+        "DataRoots=relative" => new() { DataRoots = ["data"] },
+        "DataRoots=missing" => new() { DataRoots = ["/no/such/fisher/root"] },
+        "MemoryBudget=1KiB" => new() { MemoryBudget = 1024 },
         _ => throw new ArgumentOutOfRangeException(nameof(setting), setting, "no such row"),
     };
 }

@@ -36,6 +36,18 @@ public sealed class JobSpecValidatorTests
     }
 
     [Fact]
+    public void Counts_over_their_limits_are_refused_naming_the_limit()
+    {
+        var problems = JobSpecValidator.Problems(Good with
+        {
+            BatchSize = JobSpecValidator.MaxBatchSize + 1, DrawsPerInput = int.MaxValue, Inputs = 0, Shards = JobSpecValidator.MaxShards + 1, MaxConcurrentTasks = int.MaxValue,
+        });
+        Assert.Equal([nameof(JobSpec.DrawsPerInput), nameof(JobSpec.Shards), nameof(JobSpec.BatchSize), nameof(JobSpec.MaxConcurrentTasks)], problems.Select(p => p.Field).ToArray());
+        Assert.Equal("batch size: must be at most 65536, got 65537", problems.Single(p => p.Field == nameof(JobSpec.BatchSize)).ToString());
+        Assert.Empty(JobSpecValidator.Problems(Good with { BatchSize = JobSpecValidator.MaxBatchSize, DrawsPerInput = JobSpecValidator.MaxDrawsPerInput, Inputs = 0, Shards = JobSpecValidator.MaxShards }));
+    }
+
+    [Fact]
     public void A_target_needs_an_estimate_and_shards_need_inputs()
     {
         var problems = JobSpecValidator.Problems(Good with { Quantities = FisherQuantity.SquaredScoreVariance, TargetRelativeError = 0.1, Inputs = 3, Shards = 4 });

@@ -17,6 +17,9 @@ public static class TestData
     public static string Images => Path.Combine(SampleFolder, "t10k-2000-images-idx3-ubyte.gz");
     public static string Labels => Path.Combine(SampleFolder, "t10k-2000-labels-idx1-ubyte.gz");
 
+    /// <summary>The test silos' data roots: the bundled sample and the temporary folder the tests write their files to.</summary>
+    public static IReadOnlyList<string> DataRoots { get; } = [SampleFolder, Path.GetTempPath()];
+
     private static string FindSample()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

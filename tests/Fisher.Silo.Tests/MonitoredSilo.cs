@@ -60,6 +60,7 @@ public sealed class MonitoredSilo : IAsyncLifetime
             $"--Fisher:SiloPort={ports[1]}",
             $"--Fisher:GatewayPort={GatewayPort}",
             "--Fisher:Health:DrainDelay=00:00:00",
+            .. TestProcess.DataRootArguments,
             $"--OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{Otlp.Port}",
             "--OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
             "--OTEL_BSP_SCHEDULE_DELAY=300",
