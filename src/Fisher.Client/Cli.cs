@@ -2,6 +2,7 @@ using System.CommandLine;
 using Fisher.Contracts;
 using Fisher.Data;
 using Fisher.Grains;
+using Fisher.Grains.Security;
 using Fisher.Results;
 using Spectre.Console;
 
@@ -17,7 +18,7 @@ internal static class Cli
         {
             return await body();
         }
-        catch (Exception e) when (e is JobFailedException or JobSpecException or DataFormatException or ArgumentException or FileNotFoundException or ResultFolderTakenException)
+        catch (Exception e) when (e is JobFailedException or JobSpecException or DataFormatException or ArgumentException or FileNotFoundException or ResultFolderTakenException or TlsSetupException or RedisAccessException)
         {
             AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return 2;
@@ -36,15 +37,15 @@ internal static class Cli
     /// The embedded silo unless <paramref name="redis"/> or <paramref name="gateway"/> names a cluster;
     /// <paramref name="metricsPort"/> applies to the embedded silo only.
     /// </summary>
-    public static Task<ClusterConnection> Connect(string? redis, string? gateway, bool verbose, int? metricsPort, CancellationToken cancellation) =>
+    public static Task<ClusterConnection> Connect(string? redis, string? gateway, TlsFiles? tls, bool verbose, int? metricsPort, CancellationToken cancellation) =>
         redis is null && gateway is null
             ? ClusterConnection.StartEmbedded(verbose, metricsPort, cancellation)
-            : ClusterConnection.Connect(redis, gateway, verbose, cancellation);
+            : ClusterConnection.Connect(redis, gateway, tls, verbose, cancellation);
 
-    public static Task<ClusterConnection> ConnectCluster(string? redis, string? gateway, bool verbose, CancellationToken cancellation) =>
+    public static Task<ClusterConnection> ConnectCluster(string? redis, string? gateway, TlsFiles? tls, bool verbose, CancellationToken cancellation) =>
         redis is null && gateway is null
             ? throw new ArgumentException("this command needs a running cluster: give --cluster <redis connection string> or --gateway <host:port>")
-            : ClusterConnection.Connect(redis, gateway, verbose, cancellation);
+            : ClusterConnection.Connect(redis, gateway, tls, verbose, cancellation);
 
     public static JobSpec BuildSpec(ParseResult result, Option<string?> model, Option<string?> architecture, Option<string?> data, Option<string?> labels, JobOptions job)
     {

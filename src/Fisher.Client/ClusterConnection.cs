@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Fisher.Grains;
+using Fisher.Grains.Security;
 using Fisher.Grains.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -50,6 +51,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
             .UseFisherClusterIds()
             .AddFisherGrains(o => o.PersistAggregates = false) // one process: nothing to persist for
             .AddFisherMemoryStorage()
+            .UseFisherMessageBounds()
             .AddActivityPropagation();
         IHost host;
         string metrics = "";
@@ -77,15 +79,24 @@ internal sealed class ClusterConnection : IAsyncDisposable
         return new ClusterConnection(host, $"embedded silo (127.0.0.1:{siloPort}{metrics})");
     }
 
-    /// <summary>Connects to a running cluster: <c>redis</c> is a Redis connection string, <c>gateway</c> a host:port.</summary>
-    public static async Task<ClusterConnection> Connect(string? redis, string? gateway, bool verbose, CancellationToken cancellation)
+    /// <summary>
+    /// Connects to a running cluster: <c>redis</c> is a Redis connection string, <c>gateway</c> a host:port; with
+    /// <paramref name="tls"/>, over mutual TLS (<see cref="FisherTls"/>).
+    /// </summary>
+    public static async Task<ClusterConnection> Connect(string? redis, string? gateway, TlsFiles? tls, bool verbose, CancellationToken cancellation)
     {
+        var credentials = tls is null ? null : TlsCredentials.Load(tls); // a bad file is reported before any connection attempt
+        if (!string.IsNullOrWhiteSpace(redis))
+            await RedisAccess.CheckAsync(redis); // a refused password is one line, not minutes of retries
         var builder = Host.CreateApplicationBuilder();
         ConfigureLogging(builder.Logging, verbose);
         builder.Services.AddFisherTelemetry(builder.Configuration, "fisher-cli", prometheus: false); // OTLP traces when configured
         builder.UseOrleansClient(client =>
         {
             client.AddActivityPropagation();
+            client.UseFisherMessageBounds();
+            if (credentials is not null)
+                client.UseFisherTls(credentials);
             if (!string.IsNullOrWhiteSpace(redis))
             {
                 client.UseFisherRedis(redis);
@@ -111,7 +122,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
             BackoffType = DelayBackoffType.Exponential,
         }).Build();
         await pipeline.ExecuteAsync(async ct => await host.StartAsync(ct), cancellation);
-        return new ClusterConnection(host, redis is not null ? $"cluster via Redis {redis}" : $"cluster via gateway {gateway}");
+        return new ClusterConnection(host, redis is not null ? $"cluster via Redis {RedisAccess.Describe(redis)}" : $"cluster via gateway {gateway}");
     }
 
     private static IPEndPoint ParseEndpoint(string text)

@@ -25,6 +25,7 @@ internal sealed class JobCommands
     private readonly Option<string?> _output = new("--out") { Description = "Result folder (fisher.safetensors, summary.json, report.md, plots/). Default: results/<job id>." };
     private readonly Option<string?> _cluster = new("--cluster") { Description = "Run on a cluster of Fisher.Silo processes found through this Redis connection string (e.g. 127.0.0.1:6379). Absent: an in-process silo." };
     private readonly Option<string?> _gateway = new("--gateway") { Description = "Run on a cluster reached through this silo gateway (host:port), e.g. a single Fisher.Silo without Redis." };
+    private readonly TlsFlags _tls = new();
     private readonly Option<int?> _metricsPort = new("--metrics-port") { Description = "Serve the embedded silo's Prometheus /metrics on 127.0.0.1:N while the job runs." };
     private readonly Option<string?> _jobIdOption = new("--job-id") { Description = "Job id (default: a new one)." };
     private readonly Option<bool> _noProgress = new("--no-progress") { Description = "No progress bar." };
@@ -48,7 +49,7 @@ internal sealed class JobCommands
     private Command Estimate()
     {
         var command = new Command("estimate", "Run a whole job and write its results: an in-process silo by default, or a cluster with --cluster/--gateway.");
-        foreach (var option in SpecOptions.Concat([_output, _cluster, _gateway, _jobIdOption, _metricsPort, _noProgress, _verbose]))
+        foreach (var option in SpecOptions.Concat([_output, _cluster, _gateway, .. _tls.All, _jobIdOption, _metricsPort, _noProgress, _verbose]))
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
@@ -56,7 +57,7 @@ internal sealed class JobCommands
             var id = JobId(result);
             var folder = result.GetValue(_output) ?? Path.Combine("results", id);
             ResultFolder.EnsureFree(folder);
-            await using var connection = await Cli.Connect(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), result.GetValue(_metricsPort), cancellation);
+            await using var connection = await Cli.Connect(result.GetValue(_cluster), result.GetValue(_gateway), _tls.Files(result), result.GetValue(_verbose), result.GetValue(_metricsPort), cancellation);
             AnsiConsole.MarkupLine($"Job [bold]{id}[/] on the {Markup.Escape(connection.Description)}: {Markup.Escape(spec.Quantities.ToKeyList())} for {Markup.Escape(Path.GetFileName(spec.ModelPath))} on {Markup.Escape(Path.GetFileName(spec.InputsPath))}");
             try
             {
@@ -79,13 +80,13 @@ internal sealed class JobCommands
     private Command Submit()
     {
         var command = new Command("submit", "Start a job on a cluster and print its id (then use watch, status, fetch, cancel).");
-        foreach (var option in SpecOptions.Concat([_cluster, _gateway, _jobIdOption, _verbose]))
+        foreach (var option in SpecOptions.Concat([_cluster, _gateway, .. _tls.All, _jobIdOption, _verbose]))
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
             var spec = Spec(result);
             var id = JobId(result);
-            await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), cancellation);
+            await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), _tls.Files(result), result.GetValue(_verbose), cancellation);
             var status = await JobRunner.Submit(connection.Client, id, spec);
             Console.WriteLine(id);
             Console.Error.WriteLine($"started: {status.TasksTotal} tasks over {status.Inputs} inputs; fisher watch {id} / fisher fetch {id}");
@@ -138,14 +139,14 @@ internal sealed class JobCommands
     {
         var command = new Command(name, description);
         command.Arguments.Add(_jobId);
-        foreach (var option in new Option[] { _cluster, _gateway, _verbose }.Concat(extra))
+        foreach (var option in new Option[] { _cluster, _gateway, _verbose }.Concat(_tls.All).Concat(extra))
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
             var id = result.GetValue(_jobId)!;
             if (JobIds.Problem(id) is { } problem)
                 throw new ArgumentException($"job-id: {problem}");
-            await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), cancellation);
+            await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), _tls.Files(result), result.GetValue(_verbose), cancellation);
             return await action(connection, id, result, cancellation);
         }));
         return command;

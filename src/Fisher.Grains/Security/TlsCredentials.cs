@@ -61,8 +61,9 @@ public sealed class TlsCredentials : IDisposable
         {
             return X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
+            // ArgumentException: a key that does not belong to the certificate.
             throw new TlsSetupException($"TLS certificate '{certificatePath}' with key '{keyPath}': expected a PEM certificate and its matching PEM private key ({e.Message})", e);
         }
     }
