@@ -9,7 +9,7 @@ public sealed record SiloProcess(TestProcess Process, int HttpPort, int SiloPort
 
 /// <summary>
 /// Two Fisher.Silo processes with Redis membership in a private redis-server the fixture starts on a free port (and
-/// kills at the end). Silos log grain activations (Orleans.Grain at Debug) so tests can see which silo ran which task.
+/// kills at the end), with mutual TLS from <see cref="TestCertificates"/>; CLI commands take <see cref="ClientArguments"/>. Silos log grain activations (Orleans.Grain at Debug) so tests can see which silo ran which task.
 /// </summary>
 public sealed class TwoSiloCluster : IAsyncLifetime
 {
@@ -19,6 +19,9 @@ public sealed class TwoSiloCluster : IAsyncLifetime
 
     /// <summary>The Redis connection string the silos use; clients pass it as --cluster.</summary>
     public string Connection => Redis.Connection;
+
+    /// <summary>What a fisher command needs to reach the cluster: --cluster and the client certificate.</summary>
+    public string[] ClientArguments => ["--cluster", Connection, .. TestCertificates.CliArguments()];
 
     /// <summary>A prefix for the tests' job ids.</summary>
     public string JobPrefix { get; } = $"e2e-{Guid.NewGuid().ToString("N")[..8]}";
@@ -42,8 +45,9 @@ public sealed class TwoSiloCluster : IAsyncLifetime
                 int http = ports[3 * i], silo = ports[3 * i + 1], gateway = ports[3 * i + 2];
                 var process = TestProcess.Start(TestProcess.SiloPath,
                 [
-                    "--urls", $"http://127.0.0.1:{http}",
+                    $"--Fisher:Http:Address=127.0.0.1:{http}",
                     $"--Fisher:Redis={Connection}",
+                    .. TestCertificates.SiloArguments(),
                     $"--Fisher:SiloPort={silo}",
                     $"--Fisher:GatewayPort={gateway}",
                     "--Logging:LogLevel:Orleans.Grain=Debug",
