@@ -22,11 +22,12 @@ public static class FisherHosting
     public const string ServiceId = "fisher";
 
     /// <summary>
-    /// Largest message body a Fisher silo or client sends or accepts: the largest partial chunk
-    /// (<see cref="FisherOptionsValidator.MaxChunkElements"/> doubles) and 1 MiB for its keys and framing. A peer that
-    /// announces more is disconnected before anything of that size is allocated (Orleans' own default is 100 MB).
+    /// Largest message body a Fisher silo or client sends or accepts (19 MiB): the largest partial chunk
+    /// (<see cref="FisherOptionsValidator.MaxChunkElements"/> doubles, which Orleans writes as 9 bytes each: a field
+    /// header and the value) and 1 MiB for its keys and framing. A peer that announces more is disconnected before
+    /// anything of that size is allocated (Orleans' own default is 100 MB). <c>MessageBoundsTests</c> serializes that chunk.
     /// </summary>
-    public const int MaxMessageBodyBytes = FisherOptionsValidator.MaxChunkElements * sizeof(double) + (1 << 20);
+    public const int MaxMessageBodyBytes = FisherOptionsValidator.MaxChunkElements * (sizeof(double) + 1) + (1 << 20);
 
     /// <summary>Largest message header (call target, ids, request context such as trace ids).</summary>
     public const int MaxMessageHeaderBytes = 256 * 1024;
