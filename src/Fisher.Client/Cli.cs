@@ -2,6 +2,7 @@ using System.CommandLine;
 using Fisher.Contracts;
 using Fisher.Data;
 using Fisher.Grains;
+using Fisher.Grains.Security;
 using Fisher.Results;
 using Spectre.Console;
 
@@ -52,7 +53,7 @@ internal static class Cli
     private static (int Code, string Message) Classify(Exception e) => e switch
     {
         CommandFailedException c => (c.ExitCode, c.Message),
-        JobFailedException or JobAccessDeniedException or JobSpecException or DataFormatException or ArgumentException or IOException or UnauthorizedAccessException or ResultFolderTakenException
+        JobFailedException or JobAccessDeniedException or JobSpecException or DataFormatException or ArgumentException or IOException or UnauthorizedAccessException or ResultFolderTakenException or TlsSetupException or RedisAccessException
             => (ExitCodes.Refused, e.Message),
         TimeoutException or OrleansException => (ExitCodes.NoAnswer, $"the cluster did not answer ({e.GetType().Name}: {e.Message})"),
         _ => (ExitCodes.Unexpected, $"unexpected {e.GetType().Name}: {e.Message} (run with --verbose for the stack trace and please report it)"),
@@ -65,15 +66,15 @@ internal static class Cli
     /// The embedded silo unless <paramref name="redis"/> or <paramref name="gateway"/> names a cluster;
     /// <paramref name="metricsPort"/> applies to the embedded silo only.
     /// </summary>
-    public static Task<ClusterConnection> Connect(string? redis, string? gateway, bool verbose, int? metricsPort, CancellationToken cancellation, TimeSpan? connectTimeout = null) =>
+    public static Task<ClusterConnection> Connect(string? redis, string? gateway, TlsFiles? tls, bool verbose, int? metricsPort, CancellationToken cancellation, TimeSpan? connectTimeout = null) =>
         redis is null && gateway is null
             ? ClusterConnection.StartEmbedded(verbose, metricsPort, cancellation)
-            : ClusterConnection.Connect(redis, gateway, verbose, connectTimeout ?? ClusterConnection.DefaultConnectTimeout, cancellation);
+            : ClusterConnection.Connect(redis, gateway, tls, verbose, connectTimeout ?? ClusterConnection.DefaultConnectTimeout, cancellation);
 
-    public static Task<ClusterConnection> ConnectCluster(string? redis, string? gateway, bool verbose, CancellationToken cancellation, TimeSpan? connectTimeout = null) =>
+    public static Task<ClusterConnection> ConnectCluster(string? redis, string? gateway, TlsFiles? tls, bool verbose, CancellationToken cancellation, TimeSpan? connectTimeout = null) =>
         redis is null && gateway is null
             ? throw new ArgumentException("this command needs a running cluster: give --cluster <redis connection string> or --gateway <host:port>")
-            : ClusterConnection.Connect(redis, gateway, verbose, connectTimeout ?? ClusterConnection.DefaultConnectTimeout, cancellation);
+            : ClusterConnection.Connect(redis, gateway, tls, verbose, connectTimeout ?? ClusterConnection.DefaultConnectTimeout, cancellation);
 
     public static JobSpec BuildSpec(ParseResult result, Option<string?> model, Option<string?> architecture, Option<string?> data, Option<string?> labels, JobOptions job)
     {

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Fisher.Data;
 using Fisher.Grains;
+using Fisher.Grains.Security;
 using Fisher.Grains.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -54,6 +55,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
                 o.DataRoots = [.. DataRoots.Everywhere.Roots]; // the user's own process reads what the user can (regular files only)
             })
             .AddFisherMemoryStorage()
+            .UseFisherMessageBounds()
             .AddActivityPropagation();
         IHost host;
         string metrics = "";
@@ -94,12 +96,16 @@ internal sealed class ClusterConnection : IAsyncDisposable
     /// <summary>
     /// Connects to a running cluster: <c>redis</c> is a Redis connection string, <c>gateway</c> a host:port. The cluster
     /// may still be starting, so failed attempts are retried until <paramref name="timeout"/>; then the command fails
-    /// with <see cref="ExitCodes.Unreachable"/>, naming what it tried and the last error.
+    /// with <see cref="ExitCodes.Unreachable"/>, naming what it tried and the last error. With <paramref name="tls"/>, over
+    /// mutual TLS (<see cref="FisherTls"/>).
     /// </summary>
-    public static async Task<ClusterConnection> Connect(string? redis, string? gateway, bool verbose, TimeSpan timeout, CancellationToken cancellation)
+    public static async Task<ClusterConnection> Connect(string? redis, string? gateway, TlsFiles? tls, bool verbose, TimeSpan timeout, CancellationToken cancellation)
     {
-        string target = !string.IsNullOrWhiteSpace(redis) ? $"Redis {redis}" : $"gateway {gateway}";
+        string target = !string.IsNullOrWhiteSpace(redis) ? $"Redis {RedisAccess.Describe(redis)}" : $"gateway {gateway}";
         var endpoint = string.IsNullOrWhiteSpace(redis) ? ParseEndpoint(gateway!) : null;
+        var credentials = tls is null ? null : TlsCredentials.Load(tls); // a bad file is reported before any connection attempt
+        if (!string.IsNullOrWhiteSpace(redis))
+            await RedisAccess.CheckAsync(redis); // a refused password is one line, not minutes of retries
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         deadline.CancelAfter(timeout);
         var attempts = new ConnectAttempts(deadline.Token);
@@ -110,6 +116,9 @@ internal sealed class ClusterConnection : IAsyncDisposable
         {
             client.AddActivityPropagation();
             client.UseConnectionRetryFilter(attempts.RetryAsync);
+            client.UseFisherMessageBounds();
+            if (credentials is not null)
+                client.UseFisherTls(credentials);
             if (endpoint is null)
             {
                 client.UseFisherRedis(redis!);

@@ -25,6 +25,7 @@ internal sealed class JobCommands
     private readonly Option<string?> _output = new("--out") { Description = "Result folder (fisher.safetensors, summary.json, report.md, plots/). Default: results/<job id>." };
     private readonly Option<string?> _cluster = new("--cluster") { Description = "Run on a cluster of Fisher.Silo processes found through this Redis connection string (e.g. 127.0.0.1:6379). Absent: an in-process silo." };
     private readonly Option<string?> _gateway = new("--gateway") { Description = "Run on a cluster reached through this silo gateway (host:port), e.g. a single Fisher.Silo without Redis." };
+    private readonly TlsFlags _tls = new();
     private readonly Option<int?> _metricsPort = new("--metrics-port") { Description = "Serve the embedded silo's Prometheus /metrics on 127.0.0.1:N while the job runs." };
     private readonly Option<string?> _jobIdOption = new("--job-id") { Description = "Job id: a name, not a secret (default: a new, unguessable one). The job's access token protects it." };
     private readonly Option<string?> _token = new("--token") { Description = $"The job's access token, printed by submit (default: ${JobTokens.Variable}, else the file submit saved for its user, $XDG_CONFIG_HOME/fisher/jobs/<id>.token). A command line is visible to other users of the machine: prefer the variable or the file." };
@@ -51,7 +52,7 @@ internal sealed class JobCommands
     private Command Estimate()
     {
         var command = new Command("estimate", "Run a whole job and write its results: an in-process silo by default, or a cluster with --cluster/--gateway (the job's access token is then saved as submit saves it).");
-        foreach (var option in SpecOptions.Concat([_output, _cluster, _gateway, _connectTimeout, _patience, _jobIdOption, _metricsPort, _noProgress, _verbose]))
+        foreach (var option in SpecOptions.Concat([_output, _cluster, _gateway, .. _tls.All, _connectTimeout, _patience, _jobIdOption, _metricsPort, _noProgress, _verbose]))
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
@@ -59,7 +60,7 @@ internal sealed class JobCommands
             var id = JobId(result);
             var folder = result.GetValue(_output) ?? Path.Combine("results", id);
             ResultFolder.EnsureFree(folder);
-            await using var connection = await Cli.Connect(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), result.GetValue(_metricsPort), cancellation, Seconds(result, _connectTimeout));
+            await using var connection = await Cli.Connect(result.GetValue(_cluster), result.GetValue(_gateway), _tls.Files(result), result.GetValue(_verbose), result.GetValue(_metricsPort), cancellation, Seconds(result, _connectTimeout));
             AnsiConsole.MarkupLine($"Job [bold]{id}[/] on the {Markup.Escape(connection.Description)}: {Markup.Escape(spec.Quantities.ToKeyList())} for {Markup.Escape(Path.GetFileName(spec.ModelPath))} on {Markup.Escape(Path.GetFileName(spec.InputsPath))}");
             var (_, token) = await JobRunner.Submit(connection.Client, id, spec, JobTokens.TryFind(id, null));
             if (result.GetValue(_cluster) is not null || result.GetValue(_gateway) is not null)
@@ -84,13 +85,13 @@ internal sealed class JobCommands
     private Command Submit()
     {
         var command = new Command("submit", "Start a job on a cluster and print its id and access token (then use watch, status, fetch, cancel). The token is given out once: it is also saved for this user in $XDG_CONFIG_HOME/fisher/jobs/<id>.token (mode 0600).");
-        foreach (var option in SpecOptions.Concat([_cluster, _gateway, _connectTimeout, _jobIdOption, _verbose]))
+        foreach (var option in SpecOptions.Concat([_cluster, _gateway, .. _tls.All, _connectTimeout, _jobIdOption, _verbose]))
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
             var spec = Spec(result);
             var id = JobId(result);
-            await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), cancellation, Seconds(result, _connectTimeout));
+            await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), _tls.Files(result), result.GetValue(_verbose), cancellation, Seconds(result, _connectTimeout));
             var (status, token) = await JobRunner.Submit(connection.Client, id, spec, JobTokens.TryFind(id, null));
             var saved = JobTokens.Save(id, token);
             Console.WriteLine(id);
@@ -155,7 +156,7 @@ internal sealed class JobCommands
     {
         var command = new Command(name, description + " Needs the job's access token (--token).");
         command.Arguments.Add(_jobId);
-        foreach (var option in new Option[] { _cluster, _gateway, _connectTimeout, _patience, _token, _verbose }.Concat(extra))
+        foreach (var option in new Option[] { _cluster, _gateway, _connectTimeout, _patience, _token, _verbose }.Concat(_tls.All).Concat(extra))
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
@@ -163,7 +164,7 @@ internal sealed class JobCommands
             if (JobIds.Problem(id) is { } problem)
                 throw new ArgumentException($"job-id: {problem}");
             var token = JobTokens.Find(id, result.GetValue(_token));
-            await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), result.GetValue(_verbose), cancellation, Seconds(result, _connectTimeout));
+            await using var connection = await Cli.ConnectCluster(result.GetValue(_cluster), result.GetValue(_gateway), _tls.Files(result), result.GetValue(_verbose), cancellation, Seconds(result, _connectTimeout));
             return await action(connection, id, token, result, cancellation);
         }, result.GetValue(_verbose)));
         return command;

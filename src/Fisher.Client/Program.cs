@@ -6,6 +6,6 @@ using Spectre.Console;
 if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 4096;
 
 var root = new RootCommand("fisher: diagonal Fisher information (Î1, Î2, exact, empirical) with the variance of every estimate, on one machine or an Orleans cluster.");
-foreach (var command in new JobCommands().Create().Append(ReportCommand.Create()).Concat(TrainCommands.Create()))
+foreach (var command in new JobCommands().Create().Append(ReportCommand.Create()).Append(DevCertsCommand.Create()).Concat(TrainCommands.Create()))
     root.Subcommands.Add(command);
 return await root.Parse(args).InvokeAsync();

@@ -61,6 +61,7 @@ internal static class TrainCommands
         var output = new Option<string?>("--out") { Description = "Sweep folder: epoch-NN/ result folders, sweep.json, plots/. Default: results/sweep-<time>." };
         var cluster = new Option<string?>("--cluster") { Description = "Run on a cluster found through this Redis connection string. Absent: one in-process silo for the whole sweep." };
         var gateway = new Option<string?>("--gateway") { Description = "Run on a cluster reached through this silo gateway (host:port)." };
+        var tls = new TlsFlags();
         var noProgress = new Option<bool>("--no-progress") { Description = "No progress lines." };
         var verbose = new Option<bool>("--verbose") { Description = "Log the silo's and client's information messages." };
 
@@ -68,7 +69,7 @@ internal static class TrainCommands
         {
             checkpoints, architecture, data, labels,
         };
-        foreach (var option in job.All.Concat([output, cluster, gateway, noProgress, verbose]))
+        foreach (var option in job.All.Concat([output, cluster, gateway, .. tls.All, noProgress, verbose]))
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>
         {
@@ -89,7 +90,7 @@ internal static class TrainCommands
                 OutFolder = result.GetValue(output) ?? Path.Combine("results", "sweep-" + JobIds.New()),
                 Progress = !result.GetValue(noProgress),
             };
-            await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), result.GetValue(verbose), metricsPort: null, cancellation);
+            await using var connection = await Cli.Connect(result.GetValue(cluster), result.GetValue(gateway), tls.Files(result), result.GetValue(verbose), metricsPort: null, cancellation);
             AnsiConsole.MarkupLine(Markup.Escape($"Sweep of {files.Count} checkpoints on the {connection.Description}: {options.Spec.Quantities.ToKeyList()}, {Fisher.Estimators.SpecNames.Groupings.Key(options.Spec.Grouping)} groups, {Path.GetFileName(options.Spec.InputsPath)}"));
             await Sweep.Run(connection.Client, options, Console.Out, cancellation);
             return 0;

@@ -81,7 +81,7 @@ public sealed class DataRoots
     /// <summary>realpath(3): the absolute path with every symlink and <c>..</c> resolved; null when it does not exist.</summary>
     private static string? RealPath(string path)
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        if (!OperatingSystem.IsLinux())
             return ManagedRealPath(path);
         nint resolved = realpath(path, 0);
         if (resolved == 0)
@@ -96,7 +96,7 @@ public sealed class DataRoots
         }
     }
 
-    /// <summary>Elsewhere (not a supported silo platform): the full path with the final link resolved.</summary>
+    /// <summary>Elsewhere (silos run on Linux; this serves the embedded CLI): the full path with the final link resolved.</summary>
     private static string? ManagedRealPath(string path)
     {
         var full = System.IO.Path.GetFullPath(path);

@@ -25,6 +25,37 @@ public static class FisherHosting
     /// <summary>Where a silo's data roots are configured, as messages name it.</summary>
     public const string DataRootsSetting = FisherOptions.SectionName + ":" + nameof(FisherOptions.DataRoots);
 
+    /// <summary>
+    /// Largest message body a Fisher silo or client sends or accepts (19 MiB): the largest partial chunk
+    /// (<see cref="FisherOptionsValidator.MaxChunkElements"/> doubles, which Orleans writes as 9 bytes each: a field
+    /// header and the value) and 1 MiB for its keys and framing. A peer that announces more is disconnected before
+    /// anything of that size is allocated (Orleans' own default is 100 MB). <c>MessageBoundsTests</c> serializes that chunk.
+    /// </summary>
+    public const int MaxMessageBodyBytes = FisherOptionsValidator.MaxChunkElements * (sizeof(double) + 1) + (1 << 20);
+
+    /// <summary>Largest message header (call target, ids, request context such as trace ids).</summary>
+    public const int MaxMessageHeaderBytes = 256 * 1024;
+
+    /// <summary>Bounds the size of every message this silo sends or accepts (<see cref="MaxMessageBodyBytes"/>).</summary>
+    public static ISiloBuilder UseFisherMessageBounds(this ISiloBuilder silo)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        return silo.Configure<SiloMessagingOptions>(Bound);
+    }
+
+    /// <summary>Bounds the size of every message this client sends or accepts (<see cref="MaxMessageBodyBytes"/>).</summary>
+    public static IClientBuilder UseFisherMessageBounds(this IClientBuilder client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        return client.Configure<ClientMessagingOptions>(Bound);
+    }
+
+    private static void Bound(MessagingOptions options)
+    {
+        options.MaxMessageBodySize = MaxMessageBodyBytes;
+        options.MaxMessageHeaderSize = MaxMessageHeaderBytes;
+    }
+
     /// <summary>Adds the job grains' options (validated at start) and the silo's compute threads; storage, clustering and ids are added by the caller.</summary>
     public static ISiloBuilder AddFisherGrains(this ISiloBuilder silo, Action<FisherOptions>? configure = null)
     {

@@ -10,8 +10,11 @@ namespace Fisher.Grains;
 /// </summary>
 internal sealed class FisherOptionsValidator : IValidateOptions<FisherOptions>
 {
-    /// <summary>Largest <see cref="FisherOptions.ChunkElements"/>: 64 MB of doubles, well below Orleans' 100 MB message cap.</summary>
-    public const int MaxChunkElements = 8 * 1024 * 1024;
+    /// <summary>
+    /// Largest <see cref="FisherOptions.ChunkElements"/>: 16 MiB of doubles. The cluster's message bound
+    /// (<see cref="FisherHosting.MaxMessageBodyBytes"/>) is derived from it, so the largest chunk always fits.
+    /// </summary>
+    public const int MaxChunkElements = 2 * 1024 * 1024;
 
     /// <summary>Smallest <see cref="FisherOptions.MemoryBudget"/>: 1 MiB (less admits no job at all).</summary>
     public const long MinMemoryBudget = 1 << 20;

@@ -19,7 +19,7 @@ public static class JobSpecValidator
     public const int MaxBatchSize = 65_536;
 
     /// <summary>Largest number of label draws per input.</summary>
-    public const int MaxDrawsPerInput = 4_096;
+    public const int MaxDrawsPerInput = 65_536;
 
     /// <summary>Largest number of shards (a job has shards x groups tasks in its persisted state), and of concurrent tasks.</summary>
     public const int MaxShards = 10_000;

@@ -1,16 +1,22 @@
 using System.Net;
 using Fisher.Grains;
+using Fisher.Grains.Security;
 using Fisher.Grains.Telemetry;
 using Fisher.Silo;
 
 // Fisher.Silo: one Orleans silo hosting the job grains, in an ASP.NET Core host.
 // Configuration (appsettings, environment variables with "__" for ":", or --Fisher:Redis=... arguments):
-//   Fisher:Redis          Redis connection string: Redis membership and grain state (absent: localhost clustering, in-memory state)
+//   Fisher:Redis          Redis connection string: Redis membership and grain state (absent: localhost clustering, in-memory
+//                         state); "host:port,password=...,ssl=true" for a Redis with a password and TLS
+//   FISHER_REDIS          shorthand for Fisher:Redis
+//   Fisher:Tls:Certificate, Fisher:Tls:Key, Fisher:Tls:CA
+//                         PEM files of this silo's certificate, its key and the cluster CA: mutual TLS on the silo and
+//                         gateway ports (required with Fisher:Redis unless Fisher:Tls:Disabled=true; docs/security.md)
 //   Fisher:SiloPort       silo-to-silo port (default 11111)
 //   Fisher:GatewayPort    client gateway port (default 30000)
 //   Fisher:AdvertisedIP   address other silos and clients use (default 127.0.0.1; on Kubernetes the pod IP)
+//   Fisher:Http:Address   health endpoints (default 127.0.0.1:8080); Fisher:Http:MetricsAddress: /metrics (default: the same)
 //   Fisher:Grains:*       FisherOptions (LeaseDuration, WorkerSlice, TasksPerSilo, ComputeThreadCount, StateExpiry, ...)
-//   FISHER_REDIS          shorthand for Fisher:Redis
 //   Fisher:Otlp           OTLP (gRPC) endpoint for traces (or the standard OTEL_EXPORTER_OTLP_ENDPOINT); absent: no tracing
 //   Fisher:Health:*       DrainDelay (ready answers 503 this long before stopping, default 1 s), LiveFromAnyAddress,
 //                         MembershipProbeTimeout, MembershipProbeInterval (ready reads this silo's Redis membership row)
@@ -18,6 +24,21 @@ using Fisher.Silo;
 var builder = WebApplication.CreateBuilder(args);
 var config = builder.Configuration;
 var redis = config["Fisher:Redis"] ?? Environment.GetEnvironmentVariable("FISHER_REDIS");
+SiloHttp http;
+TlsCredentials? tls;
+try
+{
+    http = SiloHttp.From(config);
+    tls = SiloTls.Load(config, clustered: !string.IsNullOrWhiteSpace(redis));
+    if (!string.IsNullOrWhiteSpace(redis))
+        await RedisAccess.CheckAsync(redis);
+}
+catch (Exception e) when (e is SiloSettingException or TlsSetupException or RedisAccessException)
+{
+    await Console.Error.WriteLineAsync($"Fisher.Silo: {e.Message}");
+    return 2;
+}
+http.Listen(builder);
 // Kestrel answers /health/* while the silo is still starting (startup and ready say 503 until it is Active).
 builder.Services.Configure<HostOptions>(o => o.ServicesStartConcurrently = true);
 builder.Services.AddSiloHealth(config);
@@ -39,6 +60,9 @@ builder.UseOrleans(silo =>
         silo.Services.AddSingleton<MembershipProbe>(); // /health/ready reads this silo's membership row
         silo.ConfigureEndpoints(advertised, siloPort, gatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
     }
+    if (tls is not null)
+        silo.UseFisherTls(tls);
+    silo.UseFisherMessageBounds();
     silo.UseFisherClusterIds();
     silo.AddFisherGrains();
     silo.AddActivityPropagation();
@@ -46,8 +70,13 @@ builder.UseOrleans(silo =>
 });
 
 var app = builder.Build();
-app.MapGet("/", () => Results.Text($"Fisher.Silo {(string.IsNullOrWhiteSpace(redis) ? "localhost clustering" : "Redis membership")}, silo port {siloPort}, gateway {gatewayPort}\n"));
+http.Confine(app);
+string mode = $"{(string.IsNullOrWhiteSpace(redis) ? "localhost clustering, in-memory state" : "Redis membership and state")}, {(tls is null ? "no TLS" : "mutual TLS")}";
+app.MapGet("/", () => Results.Text($"Fisher.Silo {mode}, silo port {siloPort}, gateway {gatewayPort}\n"));
 app.MapPrometheusScrapingEndpoint();
 app.MapFisherHealth();
-Log.SiloStarting(app.Logger, string.IsNullOrWhiteSpace(redis) ? "localhost clustering, in-memory state" : "Redis membership and state", siloPort, gatewayPort);
+Log.SiloStarting(app.Logger, mode, siloPort, gatewayPort);
+if (tls is null && !string.IsNullOrWhiteSpace(redis))
+    Log.InsecureCluster(app.Logger);
 await app.RunAsync();
+return 0;

@@ -4,6 +4,7 @@ using System.Text;
 using Fisher.Contracts;
 using Fisher.Estimators;
 using Fisher.Grains;
+using Fisher.Grains.Security;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,6 +21,7 @@ namespace Fisher.EndToEnd.Tests;
 public sealed class BadFileCluster : IAsyncLifetime
 {
     private IHost? _client;
+    private TlsCredentials? _credentials;
 
     public BadFileCluster()
     {
@@ -50,7 +52,9 @@ public sealed class BadFileCluster : IAsyncLifetime
         }
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.UseOrleansClient(client => client.UseFisherRedis(Silos.Connection));
+        var certificates = TestCertificates.Cluster;
+        _credentials = TlsCredentials.Load(new TlsFiles(Path.Combine(certificates, "client.crt"), Path.Combine(certificates, "client.key"), Path.Combine(certificates, "ca.crt")));
+        builder.UseOrleansClient(client => client.UseFisherRedis(Silos.Connection).UseFisherTls(_credentials));
         _client = builder.Build();
         await _client.StartAsync();
     }
@@ -62,6 +66,7 @@ public sealed class BadFileCluster : IAsyncLifetime
             await _client.StopAsync();
             _client.Dispose();
         }
+        _credentials?.Dispose();
         await Silos.DisposeAsync();
         try
         {

@@ -17,7 +17,7 @@ public sealed class ClusterTests(TwoSiloCluster cluster, ITestOutputHelper outpu
         string clusterOut = Path.Combine(cluster.Scratch.FullName, "cluster"), embeddedOut = Path.Combine(cluster.Scratch.FullName, "embedded");
         string[] job = ["estimate", "--precision", "float64", "--seed", "7", "--draws", "2", "--shards", "4", "--estimators", "all", "--no-progress"];
         var jobId = $"{cluster.JobPrefix}-estimate";
-        var onCluster = TestProcess.Fisher([.. job, "--cluster", cluster.Connection, "--job-id", jobId, "--out", clusterOut]);
+        var onCluster = TestProcess.Fisher([.. job, .. cluster.ClientArguments, "--job-id", jobId, "--out", clusterOut]);
         var embedded = TestProcess.Fisher([.. job, "--out", embeddedOut]);
         await Task.WhenAll(onCluster, embedded); // both processes have ended (or were killed) before anything is asserted
         var c = await onCluster;
@@ -59,7 +59,7 @@ public sealed class ClusterTests(TwoSiloCluster cluster, ITestOutputHelper outpu
     [Fact]
     public async Task Submit_watch_status_fetch_and_cancel()
     {
-        string[] on = ["--cluster", cluster.Connection];
+        string[] on = cluster.ClientArguments;
         string[] shortJob = ["--inputs", "400", "--shards", "2", "--estimators", "i1,exact", "--seed", "3"];
 
         // submit prints the (generated, unguessable) job id and the job's access token on stdout, and saves the token

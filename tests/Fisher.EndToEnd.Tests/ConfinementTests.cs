@@ -25,7 +25,7 @@ public sealed class ConfinementTests(TwoSiloCluster cluster) : IClassFixture<Two
             ["--data"] = Sample("t10k-2000-images-idx3-ubyte.gz"), ["--labels"] = Sample("t10k-2000-labels-idx1-ubyte.gz"),
         };
         files[option] = path;
-        var result = await TestProcess.Fisher(["estimate", "--cluster", cluster.Connection, .. files.SelectMany(f => new[] { f.Key, f.Value }), "--inputs", "100", "--no-progress",
+        var result = await TestProcess.Fisher(["estimate", .. cluster.ClientArguments, .. files.SelectMany(f => new[] { f.Key, f.Value }), "--inputs", "100", "--no-progress",
             "--out", Path.Combine(cluster.Scratch.FullName, "refused-" + Guid.NewGuid().ToString("N")[..8])]);
         Assert.True(result.ExitCode != 0, result.Describe());
         var lines = (result.Stdout + "\n" + result.Stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -49,8 +49,8 @@ public sealed class ConfinementTests(TwoSiloCluster cluster) : IClassFixture<Two
         Assert.Equal(0, mkfifo(fifo, 0x180));
         await Refused("--labels", fifo, "is a FIFO; expected a regular file");
 
-        var good = await TestProcess.Fisher("estimate", "--cluster", cluster.Connection, "--inputs", "200", "--shards", "2", "--estimators", "exact", "--no-progress",
-            "--out", Path.Combine(cluster.Scratch.FullName, "good-after-refusals"));
+        var good = await TestProcess.Fisher(["estimate", .. cluster.ClientArguments, "--inputs", "200", "--shards", "2", "--estimators", "exact", "--no-progress",
+            "--out", Path.Combine(cluster.Scratch.FullName, "good-after-refusals")]);
         Assert.True(good.ExitCode == 0, $"{good.Describe()}\n{cluster.Logs()}");
     }
 

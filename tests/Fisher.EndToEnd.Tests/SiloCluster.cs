@@ -9,7 +9,7 @@ public sealed record SiloProcess(TestProcess Process, int HttpPort, int SiloPort
 
 /// <summary>
 /// N Fisher.Silo processes with Redis membership in a private redis-server the fixture starts on a free port (and
-/// kills at the end). Silos log grain activations (Orleans.Grain at Debug) so tests can see which silo ran which task.
+/// kills at the end), with mutual TLS from <see cref="TestCertificates"/>. Silos log grain activations (Orleans.Grain at Debug) so tests can see which silo ran which task.
 /// A silo can be killed (SIGKILL) and restarted on its ports, and Redis restarted empty on its port. Every silo is
 /// launched by <see cref="LaunchArguments"/>, the one place that says how.
 /// </summary>
@@ -36,6 +36,9 @@ public class SiloCluster : IAsyncLifetime
     /// <summary>The Redis connection string the silos use; clients pass it as --cluster.</summary>
     public string Connection => Redis.Connection;
 
+    /// <summary>What a fisher command needs to reach the cluster: --cluster and the client certificate (<see cref="TestCertificates"/>).</summary>
+    public string[] ClientArguments => ["--cluster", Connection, .. TestCertificates.CliArguments()];
+
     /// <summary>A prefix for the tests' job ids.</summary>
     public string JobPrefix { get; } = $"e2e-{Guid.NewGuid().ToString("N")[..8]}";
 
@@ -49,8 +52,9 @@ public class SiloCluster : IAsyncLifetime
     /// <summary>How every silo of the fixture is started: its ports, the fixture's Redis, logging, the test's settings.</summary>
     private IEnumerable<string> LaunchArguments(int http, int silo, int gateway) =>
     [
-        "--urls", $"http://127.0.0.1:{http}",
+        $"--Fisher:Http:Address=127.0.0.1:{http}",
         $"--Fisher:Redis={Connection}",
+        .. TestCertificates.SiloArguments(),
         $"--Fisher:SiloPort={silo}",
         $"--Fisher:GatewayPort={gateway}",
         .. TestProcess.DataRootArguments,

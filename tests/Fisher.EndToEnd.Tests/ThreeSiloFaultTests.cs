@@ -28,7 +28,7 @@ public sealed class ThreeSiloFaultTests(ITestOutputHelper output) : IDisposable
         await cluster.InitializeAsync();
         try
         {
-            var run = await Fisher(["estimate", .. SixTasks, "--draws", "2", "--inputs", "600", "--no-progress", "--cluster", cluster.Connection,
+            var run = await Fisher(["estimate", .. SixTasks, "--draws", "2", "--inputs", "600", "--no-progress", .. cluster.ClientArguments,
                 "--job-id", $"{cluster.JobPrefix}-spread", "--out", Path.Combine(_scratch.FullName, "spread")]);
             Assert.True(run.ExitCode == 0, run.Describe() + cluster.Logs());
             Assert.Contains("6 tasks", run.Stdout, StringComparison.Ordinal);
@@ -58,7 +58,7 @@ public sealed class ThreeSiloFaultTests(ITestOutputHelper output) : IDisposable
         await cluster.InitializeAsync();
         try
         {
-            using var cli = TestProcess.Start(TestProcess.FisherPath, ["estimate", .. job, "--cluster", cluster.Connection,
+            using var cli = TestProcess.Start(TestProcess.FisherPath, ["estimate", .. job, .. cluster.ClientArguments,
                 "--job-id", $"{cluster.JobPrefix}-failover", "--out", Path.Combine(_scratch.FullName, "failover")]);
             int coordinator = await CoordinatorSilo(cluster, cli);
             cluster.Kill(coordinator);
@@ -85,7 +85,7 @@ public sealed class ThreeSiloFaultTests(ITestOutputHelper output) : IDisposable
         await cluster.InitializeAsync();
         try
         {
-            using var cli = TestProcess.Start(TestProcess.FisherPath, ["estimate", .. job, "--cluster", cluster.Connection,
+            using var cli = TestProcess.Start(TestProcess.FisherPath, ["estimate", .. job, .. cluster.ClientArguments,
                 "--job-id", $"{cluster.JobPrefix}-restart", "--out", Path.Combine(_scratch.FullName, "restarted")]);
             await CoordinatorSilo(cluster, cli);
             for (int i = 0; i < cluster.Silos.Count; i++)
@@ -117,7 +117,7 @@ public sealed class ThreeSiloFaultTests(ITestOutputHelper output) : IDisposable
         try
         {
             var id = $"{cluster.JobPrefix}-reset";
-            using var cli = TestProcess.Start(TestProcess.FisherPath, ["estimate", .. job, "--cluster", cluster.Connection, "--job-id", id, "--out", Path.Combine(_scratch.FullName, "reset")]);
+            using var cli = TestProcess.Start(TestProcess.FisherPath, ["estimate", .. job, .. cluster.ClientArguments, "--job-id", id, "--out", Path.Combine(_scratch.FullName, "reset")]);
             await CoordinatorSilo(cluster, cli);
             cluster.RestartRedisEmpty();
             var clock = Stopwatch.StartNew();
@@ -151,7 +151,7 @@ public sealed class ThreeSiloFaultTests(ITestOutputHelper output) : IDisposable
         try
         {
             var id = $"{cluster.JobPrefix}-poison";
-            string[] on = ["--cluster", cluster.Connection];
+            string[] on = cluster.ClientArguments;
             var submitted = await Fisher(["submit", "--data", poison, "--inputs", "100", "--shards", "1", "--grouping", "all", "--job-id", id, .. on]);
             Assert.True(submitted.ExitCode == 0, submitted.Describe() + cluster.Logs());
             using var watch = TestProcess.Start(TestProcess.FisherPath, ["watch", id, .. on]);

@@ -26,7 +26,7 @@ public sealed class FisherOptionsValidatorTests
         { "StateExpiry=0", "Fisher:Grains:StateExpiry must be positive, got 00:00:00" },
         { "LeaseDuration=WorkerSlice", "Fisher:Grains:LeaseDuration must be longer than Fisher:Grains:WorkerSlice (00:00:00.5000000), got 00:00:00.5000000" },
         { "ChunkElements=0", "Fisher:Grains:ChunkElements must be at least 1, got 0" },
-        { "ChunkElements=too many", "Fisher:Grains:ChunkElements must be at most 8388608, got 8388609" },
+        { "ChunkElements=too many", "Fisher:Grains:ChunkElements must be at most 2097152, got 2097153" },
         { "ComputeThreadCount=0", "Fisher:Grains:ComputeThreadCount must be at least 1, got 0" },
         { "TorchThreads=0", "Fisher:Grains:TorchThreads must be at least 1, got 0" },
         { "TasksPerSilo=0", "Fisher:Grains:TasksPerSilo must be at least 1, got 0" },

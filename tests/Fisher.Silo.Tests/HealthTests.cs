@@ -21,8 +21,9 @@ public sealed class HealthTests
         var drain = TestTimeouts.Of(TimeSpan.FromSeconds(3));
         using var silo = TestProcess.Start(TestProcess.SiloPath,
         [
-            "--urls", $"http://127.0.0.1:{http}",
+            $"--Fisher:Http:Address=127.0.0.1:{http}",
             $"--Fisher:Redis=127.0.0.1:{redisPort}",
+            "--Fisher:Tls:Disabled=true", // TLS is not what this test is about (SecurityTests)
             $"--Fisher:SiloPort={ports[1]}",
             $"--Fisher:GatewayPort={ports[2]}",
             $"--Fisher:Health:DrainDelay={drain:c}",

@@ -56,7 +56,7 @@ public sealed class MonitoredSilo : IAsyncLifetime
         Otlp = new OtlpReceiver(ports[3]);
         Silo = TestProcess.Start(TestProcess.SiloPath,
         [
-            "--urls", $"http://127.0.0.1:{HttpPort}",
+            $"--Fisher:Http:Address=127.0.0.1:{HttpPort}",
             $"--Fisher:SiloPort={ports[1]}",
             $"--Fisher:GatewayPort={GatewayPort}",
             "--Fisher:Health:DrainDelay=00:00:00",

@@ -11,7 +11,7 @@ public sealed class SettingsTests
         var ports = TestProcess.FreePorts(3);
         var result = await TestProcess.Run(TestProcess.SiloPath,
         [
-            "--urls", $"http://127.0.0.1:{ports[0]}",
+            $"--Fisher:Http:Address=127.0.0.1:{ports[0]}",
             $"--Fisher:SiloPort={ports[1]}",
             $"--Fisher:GatewayPort={ports[2]}",
             "--Fisher:Grains:TasksPerSilo=0",

@@ -8,7 +8,7 @@ namespace Fisher.Tests;
 
 /// <summary>
 /// A private redis-server (Debian's package redis-server) on 127.0.0.1: a free port unless one is given, no
-/// persistence, in the foreground as a child of the test process; <see cref="Start"/> returns once PING answers,
+/// persistence, a password when one is given (requirepass), in the foreground as a child of the test process; <see cref="Start"/> returns once PING answers,
 /// <see cref="Dispose"/> (or the test process ending) kills it.
 /// </summary>
 public sealed class RedisServer : IDisposable
@@ -18,16 +18,20 @@ public sealed class RedisServer : IDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private RedisServer(Process process, int port)
+    private RedisServer(Process process, int port, string? password)
     {
         _process = process;
         Port = port;
+        Password = password;
     }
 
     public int Port { get; }
 
-    /// <summary>The StackExchange.Redis connection string of this server.</summary>
-    public string Connection => string.Create(CultureInfo.InvariantCulture, $"{Host}:{Port}");
+    /// <summary>The password clients must give (null: none).</summary>
+    public string? Password { get; }
+
+    /// <summary>The StackExchange.Redis connection string of this server (with its password).</summary>
+    public string Connection => string.Create(CultureInfo.InvariantCulture, $"{Host}:{Port}{(Password is null ? "" : $",password={Password}")}");
 
     /// <summary>What redis-server printed (its log).</summary>
     public string Output
@@ -35,13 +39,16 @@ public sealed class RedisServer : IDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
-    /// <summary>Starts redis-server on <paramref name="port"/> (a free one when null) and waits until it answers PING.</summary>
-    public static RedisServer Start(int? port = null)
+    /// <summary>
+    /// Starts redis-server on <paramref name="port"/> (a free one when null), requiring <paramref name="password"/> when
+    /// given, and waits until it answers PING.
+    /// </summary>
+    public static RedisServer Start(int? port = null, string? password = null)
     {
         var binary = Requirements.Program("redis-server", "redis-server");
         for (int attempt = 1; ; attempt++)
         {
-            var server = Launch(binary, port ?? FreePort());
+            var server = Launch(binary, port ?? FreePort(), password);
             var problem = server.WaitForPing(TestTimeouts.Startup);
             if (problem is null)
                 return server;
@@ -52,7 +59,7 @@ public sealed class RedisServer : IDisposable
         }
     }
 
-    private static RedisServer Launch(string binary, int port)
+    private static RedisServer Launch(string binary, int port, string? password)
     {
         var info = new ProcessStartInfo(binary)
         {
@@ -62,8 +69,13 @@ public sealed class RedisServer : IDisposable
         };
         foreach (var a in new[] { "--bind", Host, "--port", port.ToString(CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no", "--daemonize", "no" })
             info.ArgumentList.Add(a);
+        if (password is not null)
+        {
+            info.ArgumentList.Add("--requirepass");
+            info.ArgumentList.Add(password);
+        }
         var process = new Process { StartInfo = info };
-        var server = new RedisServer(process, port);
+        var server = new RedisServer(process, port, password);
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         process.Start();
@@ -98,7 +110,7 @@ public sealed class RedisServer : IDisposable
         }
     }
 
-    /// <summary>True when the server answers PING with PONG.</summary>
+    /// <summary>True when the server answers PING with PONG (or, with a password, asks for it: it is up).</summary>
     public bool Ping()
     {
         using var client = new TcpClient();
@@ -115,7 +127,8 @@ public sealed class RedisServer : IDisposable
                 break;
             read += n;
         }
-        return Encoding.ASCII.GetString(reply, 0, read) == "+PONG\r\n";
+        var text = Encoding.ASCII.GetString(reply, 0, read);
+        return text == "+PONG\r\n" || (Password is not null && text == "-NOAUTH");
     }
 
     /// <summary>A port no listener holds right now on 127.0.0.1.</summary>
