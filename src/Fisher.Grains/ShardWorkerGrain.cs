@@ -71,8 +71,8 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
         var coordinator = GrainFactory.GetGrain<IFisherJobGrain>(task.JobId);
         try
         {
-            if (_compute is null && _options.TestFaults.CrashOnInputsNamed is { Length: > 0 } poison && Path.GetFileName(task.Spec.InputsPath) == poison)
-                Environment.FailFast($"test fault (Fisher:Grains:TestFaults:CrashOnInputsNamed): task {task.TaskId} of job {task.JobId} reads {poison}");
+            if (_compute is null)
+                CrashOnTestFault(task);
             _compute ??= await computeThreads.Run(() => new ShardComputation(task, _options.TorchThreads, dataRoots), cancellation);
             var compute = _compute;
             var slice = _slice ?? computeThreads.Run(() => compute.Advance(_options.WorkerSlice), cancellation);
@@ -125,6 +125,13 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
                 await coordinator.TaskFailedAsync(task.TaskId, task.Attempt, task.LeaseKey, $"{e.GetType().Name}: {e.Message}", CancellationToken.None);
             }
         }
+    }
+
+    /// <summary>The test fault <see cref="TestFaults.CrashOnInputsNamed"/> (only ever set in a test run): ends this silo's process.</summary>
+    private void CrashOnTestFault(TaskAssignment task)
+    {
+        if (_options.TestFaults.CrashOnInputsNamed is { Length: > 0 } poison && Path.GetFileName(task.Spec.InputsPath) == poison)
+            Environment.FailFast($"test fault (Fisher:Grains:TestFaults:CrashOnInputsNamed): task {task.TaskId} of job {task.JobId} reads {poison}");
     }
 
     private const int MaxUnexpectedFailures = 3;

@@ -70,6 +70,60 @@ public sealed class HealthTests
         }
     }
 
+    /// <summary>
+    /// /health/ready reads this silo's row of the Redis membership table (MembershipProbe): ready 200 with Redis up,
+    /// 503 naming the membership store once Redis is gone (live stays 200), and still 503 after Redis comes back
+    /// empty (the row was lost with Redis' data), although the silo itself still thinks it is Active.
+    /// </summary>
+    [Fact]
+    public async Task Ready_is_503_while_Redis_is_down_and_after_it_restarts_without_the_membership()
+    {
+        var ports = TestProcess.FreePorts(3);
+        var redis = RedisServer.Start();
+        using var silo = TestProcess.Start(TestProcess.SiloPath,
+        [
+            "--urls", $"http://127.0.0.1:{ports[0]}",
+            $"--Fisher:Redis={redis.Connection}",
+            $"--Fisher:SiloPort={ports[1]}",
+            $"--Fisher:GatewayPort={ports[2]}",
+            "--Logging:LogLevel:Microsoft.AspNetCore=Warning",
+        ]);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports[0]}/"), Timeout = TestTimeouts.Request };
+        try
+        {
+            await MonitoredSilo.Until(async () => await Status(client, "health/ready") == HttpStatusCode.OK, TestTimeouts.Startup, "/health/ready 200");
+            int port = redis.Port;
+            redis.Dispose();
+            await MonitoredSilo.Until(async () => await Status(client, "health/ready") == HttpStatusCode.ServiceUnavailable, TestTimeouts.Settle, "/health/ready 503 with Redis gone");
+            Assert.Contains("membership store", await Text(client, "health/ready"), StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.OK, await Status(client, "health/live"));
+
+            redis = RedisServer.Start(port); // back, but empty
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(6)) // three probe intervals
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, await Status(client, "health/ready"));
+                await Task.Delay(500);
+            }
+            // Orleans' Redis table fails reading a table that is gone (or finds no row): either way the store is named.
+            Assert.Contains("membership store", await Text(client, "health/ready"), StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or Xunit.Sdk.XunitException)
+        {
+            Assert.Fail($"{e.Message}\n{silo.Describe(30)}");
+        }
+        finally
+        {
+            redis.Dispose();
+        }
+    }
+
+    private static async Task<string> Text(HttpClient client, string path)
+    {
+        using var response = await client.GetAsync(path);
+        return await response.Content.ReadAsStringAsync();
+    }
+
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 
