@@ -28,7 +28,7 @@ internal sealed class JobCommands
     private readonly TlsFlags _tls = new();
     private readonly Option<int?> _metricsPort = new("--metrics-port") { Description = "Serve the embedded silo's Prometheus /metrics on 127.0.0.1:N while the job runs." };
     private readonly Option<string?> _jobIdOption = new("--job-id") { Description = "Job id: a name, not a secret (default: a new, unguessable one). The job's access token protects it." };
-    private readonly Option<string?> _token = new("--token") { Description = $"The job's access token, printed by submit (default: ${JobTokens.Variable}, else the file submit saved for its user, $XDG_CONFIG_HOME/fisher/jobs/<id>.token). A command line is visible to other users of the machine: prefer the variable or the file." };
+    private readonly Option<string?> _token = new("--token") { Description = $"The job's access token, printed by submit (default: ${JobTokens.Variable}, else the file submit saved for its user, {JobTokens.SavedFile}). A command line is visible to other users of the machine: prefer the variable or the file." };
     private readonly Option<bool> _noProgress = new("--no-progress") { Description = "No progress bar." };
     private readonly Option<bool> _verbose = new("--verbose") { Description = "Log the silo's and client's information messages." };
     private readonly Option<double> _connectTimeout = new("--connect-timeout") { Description = "Seconds to keep trying to reach a cluster before giving up (exit code 3).", DefaultValueFactory = _ => ClusterConnection.DefaultConnectTimeout.TotalSeconds };
@@ -84,7 +84,7 @@ internal sealed class JobCommands
 
     private Command Submit()
     {
-        var command = new Command("submit", "Start a job on a cluster and print its id and access token (then use watch, status, fetch, cancel). The token is given out once: it is also saved for this user in $XDG_CONFIG_HOME/fisher/jobs/<id>.token (mode 0600).");
+        var command = new Command("submit", $"Start a job on a cluster and print its id and access token (then use watch, status, fetch, cancel). The token is given out once: it is also saved for this user in {JobTokens.SavedFile} (mode 0600).");
         foreach (var option in SpecOptions.Concat([_cluster, _gateway, .. _tls.All, _connectTimeout, _jobIdOption, _verbose]))
             command.Options.Add(option);
         command.SetAction((result, cancellation) => Cli.Run(async () =>

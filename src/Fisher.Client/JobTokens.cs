@@ -10,6 +10,9 @@ internal static class JobTokens
     /// <summary>The environment variable a token may come from.</summary>
     public const string Variable = "FISHER_JOB_TOKEN";
 
+    /// <summary>Where tokens are saved, as help texts say it.</summary>
+    public const string SavedFile = "$XDG_CONFIG_HOME/fisher/jobs/<id>.token";
+
     /// <summary>The folder of saved tokens.</summary>
     public static string Folder
     {

@@ -82,8 +82,9 @@ public sealed class HealthTests
         var redis = RedisServer.Start();
         using var silo = TestProcess.Start(TestProcess.SiloPath,
         [
-            "--urls", $"http://127.0.0.1:{ports[0]}",
+            $"--Fisher:Http:Address=127.0.0.1:{ports[0]}",
             $"--Fisher:Redis={redis.Connection}",
+            "--Fisher:Tls:Disabled=true", // TLS is not what this test is about (SecurityTests)
             $"--Fisher:SiloPort={ports[1]}",
             $"--Fisher:GatewayPort={ports[2]}",
             "--Logging:LogLevel:Microsoft.AspNetCore=Warning",
