@@ -25,8 +25,10 @@ public sealed class BadFileCluster : IAsyncLifetime
 
     public BadFileCluster()
     {
-        // The crafted files' folder and the sample are the silos' data roots (in place of the tests' usual ones).
-        Silos = new SiloCluster(2, $"--Fisher:Grains:DataRoots:0={Files.FullName}", $"--Fisher:Grains:DataRoots:1={BadFiles.Sample("")}");
+        // The crafted files' folder, the sample and the python3-torch fixtures are the silos' data roots (in place of the
+        // tests' usual ones).
+        Silos = new SiloCluster(2, $"--Fisher:Grains:DataRoots:0={Files.FullName}", $"--Fisher:Grains:DataRoots:1={BadFiles.Sample("")}",
+            $"--Fisher:Grains:DataRoots:2={Path.Combine(TestProcess.RepoRoot, "tests", "Fisher.EndToEnd.Tests", "Fixtures")}");
     }
 
     public SiloCluster Silos { get; }

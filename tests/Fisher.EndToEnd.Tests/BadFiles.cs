@@ -302,14 +302,14 @@ public static class BadFiles
         var fifo = f("fifo.idx");
         using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
             mkfifo.WaitForExit();
-        cases.Add(new BadCase("inputs FIFO", "any (regular files only)", FileRole.Inputs, fifo, "not a regular file"));
-        cases.Add(new BadCase("model FIFO", "any (regular files only)", FileRole.Model, fifo, "not a regular file"));
+        cases.Add(new BadCase("inputs FIFO", "any (regular files only)", FileRole.Inputs, fifo, "regular file"));
+        cases.Add(new BadCase("model FIFO", "any (regular files only)", FileRole.Model, fifo, "regular file"));
         cases.Add(new BadCase("architecture /dev/zero", "any (regular files only)", FileRole.Architecture, "/dev/zero", "not a regular file") { OrOutsideDataRoots = true });
         cases.Add(new BadCase("model /dev/zero", "any (regular files only)", FileRole.Model, "/dev/zero", "not a regular file") { OrOutsideDataRoots = true });
         cases.Add(new BadCase("labels /dev/urandom", "any (regular files only)", FileRole.Labels, "/dev/urandom", "not a regular file") { OrOutsideDataRoots = true });
         // Outside the data roots.
         cases.Add(new BadCase("inputs outside the data root", "data roots", FileRole.Inputs, "/etc/passwd", "data root", NeedsDataRoots: true));
-        var escape = f("../../" + System.IO.Path.GetFileName(f("x")) + "-escape.idx");
+        var escape = f("../../etc/passwd"); // a file that exists, outside the roots
         cases.Add(new BadCase("labels path escaping by ..", "data roots", FileRole.Labels, escape, "data root", NeedsDataRoots: true));
     }
 }

@@ -20,7 +20,7 @@ public sealed class CliFailureTests
     {
         var port = RedisServer.FreePort();
         var clock = Stopwatch.StartNew();
-        var result = await TestProcess.Fisher("status", "some-job", option, $"127.0.0.1:{port}", "--connect-timeout", "3");
+        var result = await TestProcess.Fisher("status", "some-job", "--token", "any", option, $"127.0.0.1:{port}", "--connect-timeout", "3");
         Assert.True(result.ExitCode == 3, result.Describe());
         var line = OneErrorLine(result);
         Assert.Contains($"could not connect to the cluster through {what} 127.0.0.1:{port} within 3 s (--connect-timeout", line, StringComparison.Ordinal);
@@ -35,11 +35,11 @@ public sealed class CliFailureTests
         Assert.True(badId.ExitCode == 2, badId.Describe());
         Assert.Contains("job-id: '../x' is not a job id", OneErrorLine(badId), StringComparison.Ordinal);
 
-        var badTimeout = await TestProcess.Fisher("status", "x", "--cluster", "127.0.0.1:1", "--connect-timeout", "0");
+        var badTimeout = await TestProcess.Fisher("status", "x", "--token", "any", "--cluster", "127.0.0.1:1", "--connect-timeout", "0");
         Assert.True(badTimeout.ExitCode == 2, badTimeout.Describe());
         Assert.Contains("--connect-timeout: expected a positive number of seconds", OneErrorLine(badTimeout), StringComparison.Ordinal);
 
-        var noCluster = await TestProcess.Fisher("watch", "x");
+        var noCluster = await TestProcess.Fisher("watch", "x", "--token", "any");
         Assert.True(noCluster.ExitCode == 2, noCluster.Describe());
         Assert.Contains("needs a running cluster", OneErrorLine(noCluster), StringComparison.Ordinal);
     }

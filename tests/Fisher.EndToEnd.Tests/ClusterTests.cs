@@ -112,7 +112,7 @@ public sealed class ClusterTests(TwoSiloCluster cluster, ITestOutputHelper outpu
         Assert.True(fetchCancelled.ExitCode == 2 && CliFailureTests.OneErrorLine(fetchCancelled).Contains("Cancelled", StringComparison.Ordinal), fetchCancelled.Describe());
 
         // A job the cluster has no record of: one line, exit code 4.
-        var unknown = await Fisher(["status", $"{cluster.JobPrefix}-never-submitted", .. on]);
+        var unknown = await Fisher(["status", $"{cluster.JobPrefix}-never-submitted", "--token", "any", .. on]);
         Assert.True(unknown.ExitCode == 4, unknown.Describe());
         Assert.Contains("the cluster has no record of it", CliFailureTests.OneErrorLine(unknown), StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(cluster.Scratch.FullName, "never")));
@@ -146,11 +146,11 @@ public sealed class ClusterTests(TwoSiloCluster cluster, ITestOutputHelper outpu
         foreach (var command in commands)
         {
             var denied = await Fisher([command[0], id, .. command[1..], "--token", "not-the-token", .. on]);
-            Assert.True(denied.ExitCode == 2 && denied.Stdout.Contains($"job {id}: access denied (wrong or missing token)", StringComparison.Ordinal), denied.Describe());
+            Assert.True(denied.ExitCode == 2 && denied.Stderr.Contains($"job {id}: access denied (wrong or missing token)", StringComparison.Ordinal), denied.Describe());
         }
         var elsewhere = new Dictionary<string, string?> { ["XDG_CONFIG_HOME"] = Path.Combine(TestProcess.ConfigHome, "another-user") };
         var none = await Fisher(["status", id, .. on], elsewhere);
-        Assert.True(none.ExitCode == 2 && none.Stdout.Contains($"job {id}: no token found", StringComparison.Ordinal), none.Describe());
+        Assert.True(none.ExitCode == 2 && none.Stderr.Contains($"job {id}: no token found", StringComparison.Ordinal), none.Describe());
         var fromVariable = await Fisher(["status", id, .. on], new Dictionary<string, string?>(elsewhere) { ["FISHER_JOB_TOKEN"] = token });
         Assert.True(fromVariable.ExitCode == 0 && !fromVariable.Stdout.Contains("Cancelled", StringComparison.Ordinal), fromVariable.Describe());
     }

@@ -41,6 +41,7 @@ public sealed class SecuredSilo : IAsyncLifetime
         $"--Fisher:Http:Address=127.0.0.1:{healthPort}",
         $"--Fisher:SiloPort={siloPort}",
         $"--Fisher:GatewayPort={gatewayPort}",
+        .. TestProcess.DataRootArguments,
         "--Logging:LogLevel:Microsoft.AspNetCore=Warning",
     ];
 

@@ -47,12 +47,12 @@ public sealed class SecurityTests(SecuredSilo cluster, ITestOutputHelper output)
         // The job of the first test, if it ran, or none: either way nothing may be read without the certificate.
         var clock = Stopwatch.StartNew();
         var results = await Task.WhenAll(
-            TestProcess.Fisher(["status", "any-job", "--cluster", cluster.Redis.Connection]),
-            TestProcess.Fisher(["status", "any-job", "--gateway", $"127.0.0.1:{cluster.GatewayPort}", .. TestCertificates.CliArguments(TestCertificates.Foreign)]));
+            TestProcess.Fisher(["status", "any-job", "--token", "any", "--connect-timeout", "10", "--cluster", cluster.Redis.Connection]),
+            TestProcess.Fisher(["status", "any-job", "--token", "any", "--connect-timeout", "10", "--gateway", $"127.0.0.1:{cluster.GatewayPort}", .. TestCertificates.CliArguments(TestCertificates.Foreign)]));
         output.WriteLine($"both refused clients ended after {clock.Elapsed.TotalSeconds:F0} s");
         foreach (var r in results)
         {
-            Assert.True(r.ExitCode != 0, $"a client without the cluster's certificate succeeded:\n{r.Describe()}");
+            Assert.True(r.ExitCode == 3 && r.Stderr.Contains("could not connect to the cluster", StringComparison.Ordinal), $"a client without the cluster's certificate did not fail to connect (exit code 3):\n{r.Describe()}");
             Assert.DoesNotContain("any-job:", r.Stdout, StringComparison.Ordinal);
         }
     }
@@ -84,7 +84,7 @@ public sealed class SecurityTests(SecuredSilo cluster, ITestOutputHelper output)
         {
             var silo = await TestProcess.Run(TestProcess.SiloPath, SecuredSilo.Arguments(redis, TestCertificates.SiloArguments(), ports[0], ports[1], ports[2]), TestTimeouts.Startup);
             AssertOneLine(silo, 2, expected);
-            var cli = await TestProcess.Fisher(["status", "any-job", "--cluster", redis, .. TestCertificates.CliArguments()]);
+            var cli = await TestProcess.Fisher(["status", "any-job", "--token", "any", "--cluster", redis, .. TestCertificates.CliArguments()]);
             AssertOneLine(cli, 2, expected);
         }
     }

@@ -41,7 +41,9 @@ public sealed class MemoryBudgetTests(OneSiloCluster fixture) : IClassFixture<On
     [Fact]
     public void An_architecture_whose_products_overflow_is_over_any_budget()
     {
-        var architecture = ModelArchitecture.Parse("""{"widths": [2147483647, 2147483647, 2147483647, 10], "activation": "tanh", "likelihood": "categorical"}""", "huge.json");
+        // The architecture reader refuses such widths (ReaderLimits); the estimate must not overflow either.
+        var architecture = ModelArchitecture.Parse("""{"widths": [4, 3, 3, 10], "activation": "tanh", "likelihood": "categorical"}""", "small.json")
+            with { Widths = [int.MaxValue, int.MaxValue, int.MaxValue, 10] };
         var estimate = MemoryEstimate.Of(TestData.Spec(inputs: 1, shards: 1, grouping: "all") with { BatchSize = JobSpecValidator.MaxBatchSize }, architecture);
         Assert.Equal(long.MaxValue, estimate.Task.Bytes);
         Assert.Equal("more than 8 EiB", MemoryEstimate.Format(estimate.Task.Bytes));

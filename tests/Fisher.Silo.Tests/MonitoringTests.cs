@@ -91,7 +91,7 @@ public sealed partial class MonitoringTests(MonitoredSilo silo) : IClassFixture<
     [Fact]
     public void No_metric_label_carries_a_job_id_or_grain_key()
     {
-        Assert.Matches("^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$", silo.JobId);
+        Assert.Matches("^[0-9]{8}-[0-9]{6}-[a-z2-7]{26}$", silo.JobId);
         var offending = new List<string>();
         foreach (var sample in silo.AfterJob.Samples)
         {
