@@ -10,7 +10,7 @@ namespace Fisher.EndToEnd.Tests;
 public sealed class ConfinementTests(TwoSiloCluster cluster) : IClassFixture<TwoSiloCluster>, IDisposable
 {
     private const string Secret = "SECRET-e2e-71c0";
-    private readonly string _outside = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "outside-roots-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+    private readonly string _outside = OutsideRoots.Create();
 
     public void Dispose() => Directory.Delete(_outside, recursive: true);
 

@@ -16,7 +16,7 @@ public sealed class DataConfinementTests(OneSiloCluster fixture) : IClassFixture
 
     // Inside a root: the temporary folder. Outside every root: a folder beside the test binaries.
     private readonly string _inside = Directory.CreateTempSubdirectory("fisher-confinement-").FullName;
-    private readonly string _outside = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "outside-roots-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+    private readonly string _outside = OutsideRoots.Create();
 
     public void Dispose()
     {
