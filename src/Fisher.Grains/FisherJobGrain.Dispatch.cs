@@ -1,0 +1,152 @@
+using Fisher.Contracts;
+using Fisher.Grains.Telemetry;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime.Placement;
+
+namespace Fisher.Grains;
+
+// The dispatch loop of a job: a grain timer that re-dispatches tasks whose lease expired and starts pending ones up to
+// the cluster's share (placed by TaskPlacement), the persisted writes it depends on, and the count of active silos.
+internal sealed partial class FisherJobGrain
+{
+    private void StartTimer()
+    {
+        JobMetrics.Running(this, JobId);
+        _timer ??= this.RegisterGrainTimer(Tick, new GrainTimerCreationOptions(_options.DispatchPeriod, _options.DispatchPeriod) { KeepAlive = true });
+    }
+
+    private void StopTimer()
+    {
+        _timer?.Dispose();
+        _timer = null;
+        JobMetrics.Stopped(this, state.State.State);
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        JobMetrics.Stopped(this, state.State.State);
+        return Task.CompletedTask;
+    }
+
+    private async Task Tick(CancellationToken cancellation)
+    {
+        if (state.State.State != JobState.Running)
+        {
+            StopTimer();
+            return;
+        }
+        var now = DateTimeOffset.UtcNow;
+        bool changed = false;
+        foreach (var task in state.State.Tasks.Where(t => t.Phase == TaskPhase.Running))
+        {
+            if (_leases.TryGetValue(task.TaskId, out var until) && until > now)
+                continue;
+            Log.LeaseExpired(logger, JobId, task.TaskId, task.Attempt);
+            // Only attempts lost while computing count: a worker that only ships its partial sends no heartbeats, and a
+            // slow merge must not pass for a task that takes its silo down.
+            if (task.Attempt >= _options.MaxTaskAttempts && task.RowsDone < task.Rows)
+            {
+                // A task that keeps losing its worker may be what takes the silos down: it ends here, and the job's
+                // persisted Failed state keeps a restarted cluster from running it again.
+                JobMetrics.TaskFailed();
+                state.State.State = JobState.Failed;
+                state.State.Error = $"task {task.TaskId} (rows {task.FirstRow}..{task.FirstRow + task.Rows - 1}, group {task.GroupName}) lost its worker "
+                    + $"{task.Attempt} time{(task.Attempt == 1 ? "" : "s")} (the most allowed, Fisher:Grains:MaxTaskAttempts); a task that takes its silo down ends this way";
+                state.State.FinishedAt = now;
+                StopTimer();
+                await Persist();
+                return;
+            }
+            task.Phase = TaskPhase.Pending;
+            task.RowsDone = 0;
+            state.State.Redispatches++;
+            JobMetrics.TaskRedispatched();
+            _leases.Remove(task.TaskId);
+            _placement.Lost(task.TaskId, _options.LeaseDuration);
+            changed = true;
+        }
+        if (changed)
+            await Persist();
+        await Dispatch();
+        JobMetrics.Progress(this, Status());
+    }
+
+    private async Task Dispatch()
+    {
+        var spec = state.State.Spec!;
+        int silos = await ActiveSilos(); // also refreshes where tasks may be placed
+        int limit = spec.MaxConcurrentTasks > 0 ? spec.MaxConcurrentTasks : _options.TasksPerSilo * silos;
+        // A running task whose rows are all done is only shipping its partial: it holds no compute slot.
+        int running = state.State.Tasks.Count(t => t.Phase == TaskPhase.Running && t.RowsDone < t.Rows);
+        var starts = new List<TaskAssignment>();
+        int roundEnd = spec.TargetRelativeError is null ? int.MaxValue : state.State.RoundEnd;
+        foreach (var task in state.State.Tasks.Where(t => t.Phase == TaskPhase.Pending && t.Shard < roundEnd))
+        {
+            if (running >= limit)
+                break;
+            task.Phase = TaskPhase.Running;
+            task.Attempt++;
+            task.RowsDone = 0;
+            _leases[task.TaskId] = DateTimeOffset.UtcNow + _options.LeaseDuration;
+            starts.Add(new TaskAssignment(JobId, task.TaskId, task.Attempt, spec, task.FirstRow, task.Rows, task.GroupIndex, task.GroupName, task.Parameters.ToArray(), IssueLeaseKey(task)));
+            running++;
+        }
+        if (starts.Count == 0)
+            return;
+        // Persist the attempt numbers and lease keys before any worker can report with them.
+        await Persist();
+        foreach (var start in starts)
+        {
+            using var span = JobMetrics.Dispatch(this, start);
+            // Each attempt is a new worker grain: the hint places its activation on the chosen silo.
+            if (_placement.Choose(start.TaskId) is { } silo)
+                RequestContext.Set(IPlacementDirector.PlacementHintKey, silo);
+            try
+            {
+                await GrainFactory.GetGrain<IShardWorkerGrain>(ShardWorkerGrain.Key(start)).StartAsync(start);
+            }
+            finally
+            {
+                RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes the job's state. When the store no longer holds what this activation read (Redis restarted without its
+    /// data, say), the write fails with <see cref="Orleans.Storage.InconsistentStateException"/>: the activation then ends, so the next
+    /// call reads the store afresh and clients learn what it holds (nothing: the job is lost) instead of following a
+    /// job that can no longer be persisted.
+    /// </summary>
+    private async Task Persist()
+    {
+        try
+        {
+            await state.WriteStateAsync(CancellationToken.None);
+        }
+        catch (Orleans.Storage.InconsistentStateException e)
+        {
+            Log.StateLost(logger, e, JobId);
+            StopTimer();
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    private async Task<int> ActiveSilos()
+    {
+        if (DateTimeOffset.UtcNow - _silosCheckedAt < TimeSpan.FromSeconds(10))
+            return _placement.SiloCount;
+        try
+        {
+            var hosts = await GrainFactory.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+            _placement.SetSilos(hosts.Keys);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            Log.SilosNotCounted(logger, e, JobId, _placement.SiloCount);
+        }
+        _silosCheckedAt = DateTimeOffset.UtcNow;
+        return _placement.SiloCount;
+    }
+}
