@@ -144,7 +144,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
         {
             // The host is left as it is: stopping a half-started client can itself wait on the unreachable cluster.
             throw new CommandFailedException(ExitCodes.Unreachable,
-                string.Create(CultureInfo.InvariantCulture, $"could not connect to the cluster through {target} within {timeout.TotalSeconds:0} s (--connect-timeout; {attempts.Count} attempt{(attempts.Count == 1 ? "" : "s")}; last error: {(attempts.Last is { } last ? ConnectAttempts.Describe(last) : "none reported, nothing answered")})"), e);
+                string.Create(CultureInfo.InvariantCulture, $"could not connect to the cluster through {target} within {timeout.TotalSeconds:0} s (--connect-timeout; {attempts.Count} attempt{(attempts.Count == 1 ? "" : "s")}; last error: {(attempts.Last is { } last ? ExceptionText.FirstLine(last) : "none reported, nothing answered")})"), e);
         }
         return new ClusterConnection(host, $"cluster via {target}");
     }
@@ -171,8 +171,6 @@ internal sealed class ClusterConnection : IAsyncDisposable
             Count++;
             return true;
         }
-
-        public static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message.Split('\n')[0].Trim()}";
     }
 
     private static IPEndPoint ParseEndpoint(string text)

@@ -85,9 +85,7 @@ internal sealed class JobFollower
         catch (TimeoutRejectedException e) when (!cancellation.IsCancellationRequested)
         {
             throw new CommandFailedException(ExitCodes.NoAnswer,
-                $"job {jobId}: the cluster did not answer for {patience.TotalSeconds:0} s (--patience; last: {Describe(last ?? e)}); the job may still run: fisher status {jobId}", e);
+                $"job {jobId}: the cluster did not answer for {patience.TotalSeconds:0} s (--patience; last: {ExceptionText.FirstLine(last ?? e)}); the job may still run: fisher status {jobId}", e);
         }
     }
-
-    private static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message.Split('\n')[0]}";
 }
