@@ -6,11 +6,11 @@ namespace Fisher.Estimators;
 /// An element-wise activation σ with σ' and σ'' in one place (estimators.md §9.2, §5.3b). Piecewise-linear
 /// kinds have σ'' = 0, which is why Î2 has zero label variance in ReLU networks (§5.3d).
 /// </summary>
-public sealed record Activation(ActivationKind Kind, double NegativeSlope = 0.01)
+public sealed record Activation(ActivationKind Kind, double NegativeSlope = 0.01, double Alpha = 1.0)
 {
     /// <summary>The names accepted by <see cref="Parse"/>.</summary>
     public static IReadOnlyList<string> SupportedNames { get; } =
-        ["identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "gelu", "silu"];
+        ["identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "gelu", "silu", "elu"];
 
     public static Activation Identity { get; } = new(ActivationKind.Identity);
     public static Activation Relu { get; } = new(ActivationKind.Relu);
@@ -19,6 +19,9 @@ public sealed record Activation(ActivationKind Kind, double NegativeSlope = 0.01
     public static Activation Softplus { get; } = new(ActivationKind.Softplus);
     public static Activation Gelu { get; } = new(ActivationKind.Gelu);
     public static Activation Silu { get; } = new(ActivationKind.Silu);
+
+    /// <summary>ELU with the given α: z for z &gt; 0, α(eᶻ − 1) otherwise.</summary>
+    public static Activation Elu(double alpha = 1.0) => new(ActivationKind.Elu, Alpha: alpha);
 
     /// <summary>Leaky ReLU with the given negative slope.</summary>
     public static Activation LeakyRelu(double negativeSlope = 0.01) => new(ActivationKind.LeakyRelu, negativeSlope);
@@ -37,6 +40,7 @@ public sealed record Activation(ActivationKind Kind, double NegativeSlope = 0.01
         "softplus" => Softplus,
         "gelu" => Gelu,
         "silu" or "swish" => Silu,
+        "elu" => Elu(),
         _ => throw new ArgumentException($"unknown activation '{name}'; expected one of {string.Join(", ", SupportedNames)}", nameof(name)),
     };
 
@@ -88,6 +92,14 @@ public sealed record Activation(ActivationKind Kind, double NegativeSlope = 0.01
                 var s = z.sigmoid();
                 var ds = s.mul(s.From(1));
                 return (z.mul(s), s.Plus(z.mul(ds)), withSecond ? ds.mul(z.mul(s.Times(-2).Plus(1)).Plus(2)) : null);
+            }
+            case ActivationKind.Elu:
+            {
+                // z > 0: (z, 1, 0); z ≤ 0: (α(eᶻ − 1), αeᶻ, αeᶻ), as PyTorch's ELU (σ' = α at 0).
+                var e = z.minimum(TensorMath.C(0, z.dtype)).exp().Times(Alpha);
+                var negative = z.Above(0).logical_not().to(z.dtype);
+                var curve = e.mul(negative);
+                return (z.relu().Plus(e).Plus(-Alpha), z.Above(0).to(z.dtype).Plus(curve), withSecond ? curve : null);
             }
             default:
                 throw new InvalidOperationException($"activation {Kind} has no rule");

@@ -11,4 +11,5 @@ public enum ActivationKind
     Softplus,
     Gelu,
     Silu,
+    Elu,
 }

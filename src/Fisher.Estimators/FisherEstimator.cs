@@ -13,41 +13,41 @@ namespace Fisher.Estimators;
 /// </summary>
 public sealed class FisherEstimator
 {
-    private readonly FeedForwardNetwork _network;
+    private readonly IEstimatorBackend _backend;
     private readonly Likelihood _likelihood;
     private readonly EstimatorOptions _options;
-    private readonly ParameterInfo?[] _weights;
-    private readonly ParameterInfo?[] _biases;
-    private readonly int _lowestLayer;
     private readonly Needs _need;
 
     /// <summary>Creates an estimator; validates that the likelihood reads as many outputs as the network has.</summary>
     public FisherEstimator(FeedForwardNetwork network, Likelihood likelihood, EstimatorOptions options)
+        : this(likelihood, options, network?.Layout, names => new MlpBackend(network!, names))
     {
-        ArgumentNullException.ThrowIfNull(network);
+    }
+
+    /// <summary>
+    /// An estimator for a layer graph (convolutions, pooling, BatchNorm, residual sums: docs/estimators.md §9.7). A graph
+    /// that is a plain MLP runs faster as a <see cref="FeedForwardNetwork"/> (<see cref="Graph.LayerGraph.AsFeedForward"/>).
+    /// </summary>
+    public FisherEstimator(Graph.LayerGraph graph, Likelihood likelihood, EstimatorOptions options)
+        : this(likelihood, options, graph?.Layout, names => new Graph.GraphBackend(graph!, names))
+    {
+    }
+
+    private FisherEstimator(Likelihood likelihood, EstimatorOptions options, ParameterLayout? layout, Func<IEnumerable<string>, IEstimatorBackend> backend)
+    {
+        ArgumentNullException.ThrowIfNull(layout, "network");
         ArgumentNullException.ThrowIfNull(likelihood);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        if (likelihood.Outputs != network.OutputWidth)
-            throw new InvalidNetworkException($"the {likelihood.Name} likelihood reads {likelihood.Outputs} outputs but the network's last layer '{network.Layers[^1].Name}' has {network.OutputWidth}");
-        _network = network;
+        var names = options.Parameters ?? layout.Parameters.Select(p => p.Name).ToArray();
+        foreach (var name in names)
+            _ = layout[name]; // throws naming the known parameters
+        _backend = backend(names);
+        if (likelihood.Outputs != _backend.OutputWidth)
+            throw new InvalidNetworkException($"the {likelihood.Name} likelihood reads {likelihood.Outputs} outputs but the network's last layer '{_backend.OutputLayer}' has {_backend.OutputWidth}");
         _likelihood = likelihood;
         _options = options;
         _need = new Needs(options.Quantities);
-
-        int layers = network.Layers.Count;
-        _weights = new ParameterInfo?[layers];
-        _biases = new ParameterInfo?[layers];
-        var names = options.Parameters ?? network.Layout.Parameters.Select(p => p.Name).ToArray();
-        foreach (var name in names)
-        {
-            var info = network.Layout[name];
-            if (info.Kind == ParameterKind.Weight)
-                _weights[info.LayerIndex] = info;
-            else
-                _biases[info.LayerIndex] = info;
-        }
-        _lowestLayer = Enumerable.Range(0, layers).First(l => _weights[l] is not null || _biases[l] is not null);
     }
 
     /// <summary>The options this estimator runs with.</summary>
@@ -102,30 +102,46 @@ public sealed class FisherEstimator
         {
             if (labels is null)
                 throw new InvalidBatchException("labels", "the empirical Fisher needs the observed labels of the batch");
-            observed = _likelihood.PrepareObservedLabels(labels, batch, _network.DType);
+            observed = _likelihood.PrepareObservedLabels(labels, batch, _backend.DType);
         }
         ArgumentOutOfRangeException.ThrowIfNegative(firstSampleIndex);
 
-        var trace = ForwardTrace.Run(_network, x, _need.Second);
-        if (!AllFinite(trace.Output))
-            throw new InvalidBatchException("inputs", "the network output is NaN or infinite for this batch");
-        var passes = RunPasses(trace, batch, observed, firstSampleIndex, drawnLabels);
+        // A batch too large for one pass runs in parts, each merged on its own; its output is checked first, so a
+        // batch that fails validation still changes nothing.
+        long part = _backend.MicroBatch(batch, Math.Max(_likelihood.Outputs, _options.DrawsPerInput) + 1);
+        if (part < batch)
+        {
+            using var run = _backend.Start(x, withSecond: false);
+            ThrowIfNotFinite(run.Output);
+        }
+        for (long start = 0; start < batch; start += part)
+        {
+            using var partScope = NewDisposeScope();
+            long size = Math.Min(part, batch - start);
+            using var run = _backend.Start(size == batch ? x : x.narrow(0, start, size), _need.Second);
+            ThrowIfNotFinite(run.Output);
+            var passes = RunPasses(run, size, observed?.narrow(0, start, size), firstSampleIndex + start, drawnLabels?.narrow(0, start, size));
+            var counts = new List<StreamCount>();
+            var gramBlocks = new List<GramBlock>();
+            foreach (var target in run.Targets)
+                AccumulateTarget(target, passes, counts, gramBlocks);
+            accumulator.Merge(size, counts, gramBlocks);
+        }
+    }
 
-        var counts = new List<StreamCount>();
-        var gramBlocks = new List<GramBlock>();
-        int layers = _network.Layers.Count;
-        for (int l = _lowestLayer; l < layers; l++)
-            AccumulateLayer(l, passes, counts, gramBlocks);
-        accumulator.Merge(batch, counts, gramBlocks);
+    private static void ThrowIfNotFinite(Tensor output)
+    {
+        if (!AllFinite(output))
+            throw new InvalidBatchException("inputs", "the network output is NaN or infinite for this batch");
     }
 
     /// <summary>
     /// The batch's backward passes over its streams (at most two), the scores and streams that select from them, and
     /// the per-input eigenvalue constants of the bounds: everything the layers read.
     /// </summary>
-    private BatchPasses RunPasses(ForwardTrace trace, long batch, Tensor? observed, long firstSampleIndex, Tensor? drawnLabels)
+    private BatchPasses RunPasses(IBatchRun run, long batch, Tensor? observed, long firstSampleIndex, Tensor? drawnLabels)
     {
-        var f = trace.Output;
+        var f = run.Output;
         int outputs = _likelihood.Outputs;
         int draws = _options.DrawsPerInput;
 
@@ -136,21 +152,21 @@ public sealed class FisherEstimator
         // for any score e the first-order vector is eᵀJ and the residual eᵀR: draws and observed labels need no
         // pass of their own once this one exists.
         // Residuals exist only when some activation is smooth; in ReLU-like networks Î2 = I exactly (§5.3d).
-        bool smooth = _network.Activations.Any(a => !a.IsPiecewiseLinear);
+        bool smooth = _backend.Smooth;
         bool jacobianPass = _need.Gamma || _need.Exact || _need.V1 || _need.V2 || _need.V1Bounds || _need.V2Bounds;
         bool jacobianResidual = smooth && (_need.V2 || _need.V2Bounds || (_need.Gamma && draws >= outputs));
-        StreamBackward? jacobian = null;
+        IStreamRows? jacobian = null;
         Tensor? centering = null; // the Jacobian rows are centred (J − 1pᵀJ for the softmax): same quadratic forms, cheaper
         if (jacobianPass)
         {
             centering = _likelihood.StreamCentering(f);
-            jacobian = StreamBackward.RunJacobian(trace, centering, jacobianResidual, _lowestLayer);
+            jacobian = run.Jacobian(centering, jacobianResidual);
         }
 
         // Scores e = ∂ℓ/∂f, (B, draws, outputs), are needed only for a pass of their own or where they are not one of
         // the centred streams (then eᵀ(rows) is a product, not a selection of rows).
         Tensor? score = null, drawnStreams = null;
-        StreamBackward? drawn = null;
+        IStreamRows? drawn = null;
         if (_need.Scores || _need.Gamma)
         {
             var y = drawnLabels ?? LabelDraws.Sample(_likelihood, f, _options.Seed, firstSampleIndex, draws);
@@ -159,62 +175,63 @@ public sealed class FisherEstimator
             bool drawnPass = (_need.Scores && jacobian is null) || (_need.Gamma && smooth && !jacobianResidual);
             score = drawnPass || drawnStreams is null ? _likelihood.Score(f, y) : null;
             if (drawnPass)
-                drawn = StreamBackward.Run(trace, score!, withResidual: _need.Gamma && smooth, _lowestLayer);
+                drawn = run.Streams(score!, withResidual: _need.Gamma && smooth);
         }
         Tensor? observedStreams = observed is null || centering is null ? null : _likelihood.CenteredStreamOf(observed);
         Tensor? observedScore = observed is not null && (observedStreams is null || jacobian is null) ? _likelihood.Score(f, observed) : null;
-        StreamBackward? empirical = observed is not null && jacobian is null ? StreamBackward.Run(trace, observedScore!, false, _lowestLayer) : null;
+        IStreamRows? empirical = observed is not null && jacobian is null ? run.Streams(observedScore!, false) : null;
 
         // Per-input eigenvalue constants of the bounds (§4.1, §4.2), (B, 1) to scale the unit norms.
         var fisherEigenvalues = _need.V2Bounds ? _likelihood.OutputFisherEigenvalues(f) : default;
         var scoreEigenvalues = _need.V1Bounds ? _likelihood.ScoreCovarianceEigenvalues(f) : default;
-        return new BatchPasses(trace, batch, draws, centering, jacobian, score, drawnStreams, drawn,
+        return new BatchPasses(f, batch, draws, centering, jacobian, score, drawnStreams, drawn,
             observed is not null, observedScore, observedStreams, empirical, fisherEigenvalues, scoreEigenvalues);
     }
 
     /// <summary>
-    /// One layer: its per-unit values of every quantity, turned into Gram blocks (<see cref="LinearMomentRule"/>) that
-    /// move out of the layer's dispose scope for the accumulator to merge at the end of the batch.
+    /// One target (a layer's unit rows, or one parameter tensor's rows): its values of every quantity, turned into Gram
+    /// blocks (<see cref="LinearMomentRule"/>) that move out of the target's dispose scope for the accumulator to merge
+    /// at the end of the batch.
     /// </summary>
-    private void AccumulateLayer(int l, in BatchPasses passes, List<StreamCount> counts, List<GramBlock> gramBlocks)
+    private void AccumulateTarget(in MomentTarget target, in BatchPasses passes, List<StreamCount> counts, List<GramBlock> gramBlocks)
     {
-        var weight = _weights[l];
-        var bias = _biases[l];
-        if (weight is null && bias is null)
-            return;
-        // The layer's temporaries are freed when it is done (a smaller working set than the whole batch's); only the
+        // The target's temporaries are freed when it is done (a smaller working set than the whole batch's); only the
         // Gram factors the accumulator merges at the end of the batch move out.
         int blocksBefore = gramBlocks.Count;
         using var layerScope = NewDisposeScope();
-        var forms = ComputeForms(l, passes);
+        var forms = ComputeForms(target, passes);
         var units = new List<UnitValues>(13);
         AddScoreUnits(units, forms.DrivenScores);
         AddNegativeHessianUnits(units, passes, forms);
         AddLabelFreeUnits(units, passes.Batch, forms);
         AddBoundUnits(units, passes, forms);
-        LinearMomentRule.Accumulate(counts, gramBlocks, weight, bias, units, passes.Trace.LayerInputs[l], _options.DoublePrecisionMoments ? ScalarType.Float64 : _network.DType);
+        var accumulation = _options.DoublePrecisionMoments ? ScalarType.Float64 : _backend.DType;
+        if (target.Elements)
+            LinearMomentRule.AccumulateElements(counts, gramBlocks, target.Bias!, units, accumulation);
+        else
+            LinearMomentRule.Accumulate(counts, gramBlocks, target.Weight, target.Bias, units, target.Input!, accumulation);
         KeepForMerge(layerScope, gramBlocks, blocksBefore);
     }
 
     /// <summary>
-    /// The per-unit tensors of layer <paramref name="l"/>: first everything that reads the raw Jacobian rows, then the
+    /// The tensors of one target (per unit, or per parameter): first everything that reads the raw Jacobian rows, then the
     /// label-free forms, which may square the rows in place.
     /// </summary>
-    private LayerForms ComputeForms(int l, in BatchPasses p)
+    private LayerForms ComputeForms(in MomentTarget target, in BatchPasses p)
     {
-        var rows = p.Jacobian?.FirstOrder[l];      // (B, K, n_l)
-        var rowResiduals = p.Jacobian?.Residual[l]; // (B, K, n_l); null in the output layer (zero)
+        var rows = p.Jacobian?.First(target);      // (B, K, n)
+        var rowResiduals = p.Jacobian?.Residual(target); // (B, K, n); null where the network is affine in the target
         // Everything that reads the raw rows first (selections of drawn and observed rows, the bounds' norms); then
         // the label-free forms, which may square the rows in place (the jacobian pass is done with them).
-        var drivenScores = _need.Scores ? p.Drawn?.FirstOrder[l] ?? Drive(p.Score, p.DrawnStreams, rows!) : null;
-        var drivenResidual = _need.Gamma ? p.Drawn?.Residual[l] ?? (rowResiduals is null ? null : Drive(p.Score, p.DrawnStreams, rowResiduals)) : null;
-        var delta = !p.HasObserved ? null : p.Empirical?.FirstOrder[l] ?? Drive(p.ObservedScore, p.ObservedStreams, rows!);
+        var drivenScores = _need.Scores ? p.Drawn?.First(target) ?? Drive(p.Score, p.DrawnStreams, rows!) : null;
+        var drivenResidual = _need.Gamma ? (p.Drawn is { } drawn ? drawn.Residual(target) : (rowResiduals is null ? null : Drive(p.Score, p.DrawnStreams, rowResiduals))) : null;
+        var delta = !p.HasObserved ? null : p.Empirical?.First(target) ?? Drive(p.ObservedScore, p.ObservedStreams, rows!);
         // ‖J_i‖⁴ = a_k⁴ ‖J_j‖⁴ for W_jk (pre-activation trick), so the bound is a per-unit value times a_k⁴.
         var j4 = _need.V1Bounds ? _likelihood.ProjectRows(rows!).Sq().sum(1).Sq() : null;
         // ‖H_i‖² = a_k⁴ ‖R_j‖² for W_jk; zero where h is affine in the parameter (output layer, ReLU layers).
         var h2 = _need.V2Bounds && rowResiduals is not null ? _likelihood.ProjectRows(rowResiduals).Sq().sum(1) : null;
         Tensor? exact = null, v1 = null, v2 = null;
-        var f = p.Trace.Output;
+        var f = p.Output;
         if (rows is not null)
         {
             (exact, v1) = p.Centering is null
@@ -353,15 +370,16 @@ public sealed class FisherEstimator
     private Tensor PrepareInputs(Tensor inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        if (inputs.dim() != 2 || inputs.shape[1] != _network.InputWidth)
-            throw new InvalidBatchException("inputs", $"expected shape [batch, {_network.InputWidth}] for the network's first layer '{_network.Layers[0].Name}', got [{string.Join(", ", inputs.shape)}]");
+        if (inputs.dim() < 1)
+            throw new InvalidBatchException("inputs", "expected a batch of inputs, got a scalar");
+        inputs = _backend.Prepare(inputs);
         if (inputs.shape[0] < 1)
             throw new InvalidBatchException("inputs", "the batch is empty");
         if (!inputs.is_floating_point())
             throw new InvalidBatchException("inputs", $"expected float32 or float64 inputs, got {inputs.dtype}");
         if (!AllFinite(inputs))
             throw new InvalidBatchException("inputs", "contain NaN or infinity");
-        return inputs.to(_network.DType);
+        return inputs.to(_backend.DType);
     }
 
     /// <summary>What the requested quantities need, decided once from <see cref="EstimatorOptions.Quantities"/>.</summary>
@@ -399,9 +417,9 @@ public sealed class FisherEstimator
     /// allocated for it.
     /// </summary>
     private readonly record struct BatchPasses(
-        ForwardTrace Trace, long Batch, int Draws, Tensor? Centering, StreamBackward? Jacobian,
-        Tensor? Score, Tensor? DrawnStreams, StreamBackward? Drawn,
-        bool HasObserved, Tensor? ObservedScore, Tensor? ObservedStreams, StreamBackward? Empirical,
+        Tensor Output, long Batch, int Draws, Tensor? Centering, IStreamRows? Jacobian,
+        Tensor? Score, Tensor? DrawnStreams, IStreamRows? Drawn,
+        bool HasObserved, Tensor? ObservedScore, Tensor? ObservedStreams, IStreamRows? Empirical,
         (Tensor Lower, Tensor Upper) FisherEigenvalues, (Tensor Lower, Tensor Upper) ScoreEigenvalues);
 
     /// <summary>

@@ -42,7 +42,7 @@ internal static class LinearMomentRule
     /// <paramref name="gramBlocks"/> for the accumulator to multiply into its running sums, and a count-only entry per
     /// stream in <paramref name="output"/>. Products run in <paramref name="accumulation"/>.
     /// </summary>
-    public static void Accumulate(List<StreamCount> output, List<GramBlock> gramBlocks, ParameterInfo? weight, ParameterInfo? bias, IReadOnlyList<UnitValues> units, Tensor layerInput, ScalarType accumulation)
+    public static void Accumulate(List<StreamCount> output, List<GramBlock> gramBlocks, ParameterInfo? weight, ParameterInfo? bias, IReadOnlyList<UnitValues> units, Tensor? layerInput, ScalarType accumulation)
     {
         if (units.Count == 0 || (weight is null && bias is null))
             return;
@@ -51,7 +51,7 @@ internal static class LinearMomentRule
         foreach (var unit in units)
             AddUnit(blocks, unit, accumulation);
 
-        long width = weight?.Shape[0] ?? bias!.Shape[0];
+        long width = weight?.Shape[0] ?? bias!.Size;
         foreach (var (power, list) in blocks.ByPower)
         {
             blocks.Stacked[power] = Stack(list, width);
@@ -60,6 +60,14 @@ internal static class LinearMomentRule
         AddTargets(output, blocks, weight, bias, units);
         AddGramBlocks(gramBlocks, blocks, weight, bias, layerInput, accumulation, width);
     }
+
+    /// <summary>
+    /// Power sums of a parameter tensor whose values are per-parameter already ((batch, n) or (batch, draws, n) rows, n
+    /// its size; convolutions, BatchNorm: docs/estimators.md §9.7): column sums of the values and of their squares, the
+    /// bias path of <see cref="Accumulate"/>.
+    /// </summary>
+    public static void AccumulateElements(List<StreamCount> output, List<GramBlock> gramBlocks, ParameterInfo parameter, IReadOnlyList<UnitValues> units, ScalarType accumulation) =>
+        Accumulate(output, gramBlocks, null, parameter, units, null, accumulation);
 
     /// <summary>
     /// The values of one quantity at the layer as block entries: with several draws per input, their sums over the
@@ -124,9 +132,9 @@ internal static class LinearMomentRule
     }
 
     /// <summary>One <see cref="GramBlock"/> per stacked block: its values and the power of A they multiply (A∘p, the indicator of A).</summary>
-    private static void AddGramBlocks(List<GramBlock> gramBlocks, in Blocks blocks, ParameterInfo? weight, ParameterInfo? bias, Tensor layerInput, ScalarType accumulation, long width)
+    private static void AddGramBlocks(List<GramBlock> gramBlocks, in Blocks blocks, ParameterInfo? weight, ParameterInfo? bias, Tensor? layerInput, ScalarType accumulation, long width)
     {
-        Tensor? a = weight is null ? null : layerInput.dtype == accumulation ? layerInput : layerInput.to(accumulation);
+        Tensor? a = weight is null ? null : layerInput!.dtype == accumulation ? layerInput : layerInput.to(accumulation);
         Tensor? a2 = null, a4 = null;
         foreach (var (power, values) in blocks.Stacked)
         {

@@ -6,21 +6,33 @@ namespace Fisher.Estimators;
 public sealed class ParameterLayout
 {
     internal ParameterLayout(IReadOnlyList<LinearLayer> layers)
+        : this(layers.Select(l => (l.Name, new[]
+        {
+            ($"{l.Name}.weight", ParameterKind.Weight, new long[] { l.OutputWidth, l.InputWidth }),
+            ($"{l.Name}.bias", ParameterKind.Bias, new long[] { l.OutputWidth }),
+        })).ToArray())
+    {
+    }
+
+    /// <summary>From the layers that have parameters, in network order, each with its named tensors.</summary>
+    internal ParameterLayout(IReadOnlyList<(string Layer, (string Name, ParameterKind Kind, long[] Shape)[] Tensors)> layers)
     {
         var parameters = new List<ParameterInfo>();
         for (int l = 0; l < layers.Count; l++)
         {
-            parameters.Add(new ParameterInfo($"{layers[l].Name}.weight", l, ParameterKind.Weight, [layers[l].OutputWidth, layers[l].InputWidth]));
-            parameters.Add(new ParameterInfo($"{layers[l].Name}.bias", l, ParameterKind.Bias, [layers[l].OutputWidth]));
+            foreach (var (name, kind, shape) in layers[l].Tensors)
+                parameters.Add(new ParameterInfo(name, l, kind, shape));
         }
+        if (parameters.Select(p => p.Name).Distinct(StringComparer.Ordinal).Count() != parameters.Count)
+            throw new InvalidNetworkException("two layers name the same parameter tensor");
         Parameters = parameters;
-        LayerNames = layers.Select(l => l.Name).ToArray();
+        LayerNames = layers.Select(l => l.Layer).ToArray();
     }
 
     /// <summary>All parameter tensors in network order (weight then bias per layer).</summary>
     public IReadOnlyList<ParameterInfo> Parameters { get; }
 
-    /// <summary>Module names of the Linear layers.</summary>
+    /// <summary>Module names of the layers with parameters.</summary>
     public IReadOnlyList<string> LayerNames { get; }
 
     /// <summary>Total number of scalar parameters.</summary>
