@@ -15,7 +15,7 @@ namespace Fisher.Estimators.Graph;
 internal sealed class GraphPasses
 {
     /// <summary>Elements (of the network dtype) one chunk of unit streams may hold per tensor.</summary>
-    public const long ChunkElements = 1L << 22;
+    public const long ChunkElements = 1L << 24;
 
     private readonly LayerGraph _graph;
     private readonly IReadOnlyList<GraphNode> _nodes;
