@@ -9,7 +9,7 @@ namespace Fisher.Estimators.Tests.Graph;
 /// they touch are swept), micro-batches (a batch larger than <see cref="GraphBackend.MicroBatch"/> runs in parts), and
 /// float32 against float64 networks.
 /// </summary>
-public sealed class GraphOptionTests
+public sealed class GraphOptionTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly EstimatorOptions All = new() { Quantities = FisherQuantity.Everything, DrawsPerInput = 3, Seed = 9 };
 
@@ -72,6 +72,7 @@ public sealed class GraphOptionTests
         var names = graph.Layout.Parameters.Select(p => p.Name).ToArray();
         long part = new GraphBackend(graph, names).MicroBatch(problem.Batch, Math.Max(lik.Outputs, All.DrawsPerInput) + 1);
         Assert.True(part < problem.Batch / 2, $"the batch of {problem.Batch} should run in at least 3 micro-batches, got parts of {part}");
+        output.WriteLine($"micro-batch {part} of a batch of {problem.Batch}");
         var estimator = new FisherEstimator(graph, lik, All);
         var whole = estimator.Estimate(x, y, 100);
         using var accumulator = new FisherAccumulator();
@@ -119,5 +120,6 @@ public sealed class GraphOptionTests
             worst = Math.Max(worst, Oracle.OracleComparison.RelativeError(m.Mean, reference.Mean, scale));
         }
         Assert.True(worst > 0, "the float32 run is not float32");
+        output.WriteLine($"{problem}: worst relative difference of the means, float32 vs float64: {worst:0.0e0}");
     }
 }
