@@ -51,7 +51,7 @@ public static class GraphProblems
         // Curvature of the upper activation walks down through the lower one (and through BatchNorm) as a diagonal.
         yield return new NetBuilder(2, 4, 4).Conv2d(2, 3, padding: 1).Act("softplus").Act("tanh").Flatten()
             .Problem("stacked activations softplus -> tanh", "categorical", 3, seed: 20);
-        yield return new NetBuilder(2, 4, 4).Conv2d(2, 3, padding: 1).BatchNorm().Act("leaky_relu").BatchNorm().Act("elu").Flatten().Linear(3).Act("silu")
+        yield return new NetBuilder(2, 4, 4).Conv2d(2, 3, padding: 1).BatchNorm().Act("leaky_relu").BatchNorm().Act("tanh").Flatten().Linear(3).Act("silu")
             .Problem("batchnorm between activations", "categorical", 3, seed: 21);
         yield return new NetBuilder(2, 4, 4).Conv2d(3, 3, padding: 1).Identity().Act("tanh").Dropout().Flatten().Dropout()
             .Problem("identity + dropout", "categorical", 3, seed: 19);
