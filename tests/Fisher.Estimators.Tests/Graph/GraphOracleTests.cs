@@ -43,6 +43,30 @@ public sealed class GraphOracleTests(ITestOutputHelper output)
             string.Join(", ", worst.Select(w => $"{w.Key.Key()} {w.Value.ToString("0.0e0", CultureInfo.InvariantCulture)}")));
     }
 
+    /// <summary>
+    /// The table is not vacuous: every smooth activation of every problem has σ'' clearly non-zero on some of its
+    /// inputs (an ELU fed only positive values, for example, would add no curvature and test nothing of its rules).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Problems))]
+    public void EverySmoothActivationOfTheTableIsCurved(GraphProblem problem)
+    {
+        TorchRuntime.Ensure();
+        using var scope = NewDisposeScope();
+        using var module = problem.BuildModule();
+        using var graph = GraphProblem.BuildGraph(module, problem.Spec);
+        var traces = Fisher.Estimators.Graph.GraphPasses.Forward(graph, problem.Inputs(), withSecond: true);
+        for (int i = 0; i < traces.Length; i++)
+        {
+            if (graph.Nodes[i] is Fisher.Estimators.Graph.ActivationNode { Activation.IsPiecewiseLinear: false } node)
+            {
+                double largest = traces[i].Second!.abs().max().item<double>();
+                double share = traces[i].Second!.abs().gt(1e-3).to(ScalarType.Float64).mean().item<double>();
+                Assert.True(largest > 0.05 && share > 0.2, $"{problem}: activation '{node.Name}' has |σ''| up to {largest} and above 1e-3 on {share:P0} of its inputs");
+            }
+        }
+    }
+
     /// <summary>The chain rule through f that the comparison uses equals autograd of the log-density itself on a residual BatchNorm CNN.</summary>
     [Theory]
     [InlineData("categorical")]
