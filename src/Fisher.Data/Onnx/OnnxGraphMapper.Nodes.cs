@@ -56,6 +56,8 @@ internal sealed partial class OnnxGraphMapper
 
     private void MapConstant(OnnxNode node)
     {
+        if (node.Outputs.Count != 1 || node.Outputs[0].Length == 0)
+            throw Fail(node, "expected one output");
         var value = node.Attributes.GetValueOrDefault("value")?.T ?? throw Unsupported(node, "only a tensor 'value'");
         _constants[node.Outputs[0]] = value with { Name = node.Outputs[0] };
     }

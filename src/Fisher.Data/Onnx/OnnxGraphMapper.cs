@@ -33,6 +33,11 @@ internal sealed partial class OnnxGraphMapper
         _graph = graph;
         foreach (var t in graph.Initializers)
             _constants[t.Name] = t;
+        foreach (var node in graph.Nodes.Where(n => n.OpType == "Constant" && n.Domain is "" or "ai.onnx"))
+        {
+            MapConstant(node); // a pattern may read a Constant written after its first node
+            _claimed.Add(node);
+        }
         foreach (var node in graph.Nodes)
             foreach (var input in node.Inputs.Where(i => i.Length > 0))
                 (_consumers.TryGetValue(input, out var list) ? list : _consumers[input] = []).Add(node);
