@@ -101,7 +101,7 @@ internal sealed partial class OnnxGraphMapper
     private DataFormatException Fail(OnnxNode node, string detail) => new(_path, $"{node.Describe()}: {detail}");
 
     private DataFormatException Unsupported(OnnxNode node, string? why = null) =>
-        Fail(node, $"is not supported{(why is null ? "" : $" ({why})")}; supported: {SupportedOps}");
+        new(_path, $"{node.Describe()} is not supported{(why is null ? "" : $" ({why})")}; supported: {SupportedOps}");
 
     /// <summary>The layer an activation value comes from; refuses constants and unknown values.</summary>
     private string Activation(OnnxNode node, int index)
