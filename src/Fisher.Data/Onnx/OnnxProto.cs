@@ -26,12 +26,13 @@ internal sealed record OnnxNode(string Name, string OpType, string Domain, IRead
 internal sealed record OnnxAttribute(string Name, long Type, float? F, long? I, string? S, OnnxTensor? T,
     IReadOnlyList<float> Floats, IReadOnlyList<long> Ints, bool HasGraph);
 
-/// <summary>TensorProto decoded: dims and values (float32 as float[], float64 as double[], int64 as long[]).</summary>
+/// <summary>TensorProto decoded: dims and values (float32 as float[], float64 as double[], int64 and bool as long[]).</summary>
 internal sealed record OnnxTensor(string Name, long[] Dims, int DataType, Array Values)
 {
     public const int Float = 1;
     public const int Int64 = 7;
     public const int Double = 11;
+    public const int Bool = 9;
 
     /// <summary>The number of elements.</summary>
     public long Count => Values.LongLength;

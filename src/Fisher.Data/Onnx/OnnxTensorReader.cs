@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace Fisher.Data.Onnx;
 
 /// <summary>
-/// Decodes a TensorProto (float, double or int64; raw_data little-endian or the typed repeated fields). The element
+/// Decodes a TensorProto (float, double, int64 or bool (as int64); raw_data little-endian or the typed repeated fields). The element
 /// count is the product of dims (checked, at most <see cref="ReaderLimits.MaxParameters"/>) and must equal what the
 /// data holds; a tensor whose data lives in an external file is refused.
 /// </summary>
@@ -26,6 +26,7 @@ internal static class OnnxTensorReader
                 case 1: m.Int64s(dims); break;
                 case 2: type = m.Varint(); break;
                 case 4: m.Floats(floats); break;
+                case 5: m.Int64s(longs); break; // int32_data, which also holds bool
                 case 7: m.Int64s(longs); break;
                 case 8: name = m.Text(); break;
                 case 9: raw = m.Bytes(); buffer = m.Buffer; break;
@@ -44,7 +45,8 @@ internal static class OnnxTensorReader
             OnnxTensor.Float => raw is { } r ? Raw(m, name, buffer!, r, count, 4, (s, i) => BinaryPrimitives.ReadSingleLittleEndian(s[(i * 4)..])) : Typed(m, name, floats, count),
             OnnxTensor.Double => raw is { } r ? Raw(m, name, buffer!, r, count, 8, (s, i) => BinaryPrimitives.ReadDoubleLittleEndian(s[(i * 8)..])) : Typed(m, name, doubles, count),
             OnnxTensor.Int64 => raw is { } r ? Raw(m, name, buffer!, r, count, 8, (s, i) => BinaryPrimitives.ReadInt64LittleEndian(s[(i * 8)..])) : Typed(m, name, longs, count),
-            _ => throw m.Fail($"tensor '{OnnxNode.Shorten(name)}': data type {type}; expected 1 (float), 11 (double) or 7 (int64)"),
+            OnnxTensor.Bool => raw is { } r ? Raw(m, name, buffer!, r, count, 1, (s, i) => (long)s[i]) : Typed(m, name, longs, count),
+            _ => throw m.Fail($"tensor '{OnnxNode.Shorten(name)}': data type {type}; expected 1 (float), 11 (double), 7 (int64) or 9 (bool)"),
         };
         return new OnnxTensor(name, [.. dims], (int)type, values);
     }

@@ -1,14 +1,16 @@
 """ONNX interop fixtures: small networks covering every layer the ONNX importer maps, exported by torch.onnx.export.
 
-usage: onnx_interop.py make DIR [float32|float64]
+usage: onnx_interop.py make DIR float32|float64 [OPSET]  (OPSET 0 or absent: torch's default, 14 in 1.13)
 Writes, per model NAME: NAME.onnx, NAME.inputs.npy, NAME.logits.npy, NAME.keys.txt (state_dict key and shape of every
 parameter, in state_dict order) and NAME.grads.npy: the per-sample gradients of every logit with respect to every
-parameter, (batch, outputs, parameters) in state_dict order, by autograd one sample at a time.
+parameter, (batch, outputs, parameters) in state_dict order, by autograd one sample at a time. With float32 and the
+default opset, also cnn.eval.onnx (torch.onnx.export's default options) and cnn.training.onnx (TrainingMode.TRAINING).
 
 The export recipe (docs in src/Fisher.Data/README.md): model.eval(), training=TrainingMode.PRESERVE (BatchNorm stays a
 node, not folded into the convolution before it) and do_constant_folding=False (initializers keep their state_dict
 names), a dynamic batch dimension.
 """
+import copy
 import sys
 import numpy as np
 import torch
@@ -118,7 +120,7 @@ def per_sample_gradients(model, x):
     return torch.stack(rows)
 
 
-def make(folder, dtype_name):
+def make(folder, dtype_name, opset):
     dtype = {"float32": torch.float32, "float64": torch.float64}[dtype_name]
     generator = torch.Generator().manual_seed(14)
     for name, cls in MODELS.items():
@@ -130,12 +132,19 @@ def make(folder, dtype_name):
         x = torch.randn((5, *cls.shape), generator=generator).to(dtype)
         torch.onnx.export(model, x, f"{folder}/{name}.onnx", input_names=["input"], output_names=["logits"],
                           dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-                          training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+                          training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False,
+                          **({"opset_version": opset} if opset else {}))
         with torch.no_grad():
             logits = model(x)
         np.save(f"{folder}/{name}.inputs.npy", x.numpy())
         np.save(f"{folder}/{name}.logits.npy", logits.numpy())
         np.save(f"{folder}/{name}.grads.npy", per_sample_gradients(model, x).detach().numpy())
+        if name == "cnn" and dtype == torch.float32 and not opset:
+            for mode in ("eval", "training"):
+                options = {"training": torch.onnx.TrainingMode.TRAINING} if mode == "training" else {}
+                torch.onnx.export(copy.deepcopy(model), x, f"{folder}/{name}.{mode}.onnx", input_names=["input"],
+                                  output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+                                  **options)
         with open(f"{folder}/{name}.keys.txt", "w") as keys:
             for key, p in model.named_parameters():
                 keys.write(f"{key} {' '.join(str(d) for d in p.shape)}\n")
@@ -143,6 +152,6 @@ def make(folder, dtype_name):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] != "make":
+    if len(sys.argv) not in (4, 5) or sys.argv[1] != "make":
         sys.exit(__doc__)
-    make(sys.argv[2], sys.argv[3])
+    make(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) == 5 else 0)
