@@ -90,9 +90,8 @@ internal sealed class ProtoMessage(byte[] buffer, int start, int end, string pat
             into.Add(Varint());
             return;
         }
-        var packed = Message(Kind);
-        while (packed._position < packed._end)
-            into.Add(packed.Read(s => s.ReadInt64()));
+        var (offset, length) = Bytes();
+        Packed(offset, length, s => s.ReadInt64(), into);
     }
 
     /// <summary>Appends a repeated float (fixed32) field, packed or not.</summary>
@@ -127,9 +126,22 @@ internal sealed class ProtoMessage(byte[] buffer, int start, int end, string pat
         var (_, length) = Bytes();
         if (length % size != 0)
             throw Fail($"field {Field}: a packed array of {length} bytes; expected a multiple of {size}");
-        var packed = new ProtoMessage(_buffer, _position - length, _position, Path, Kind);
-        while (packed._position < packed._end)
-            into.Add(packed.Read(read));
+        Packed(_position - length, length, read, into);
+    }
+
+    /// <summary>Every value of a packed window, read by one stream (one element at a time would make a stream each).</summary>
+    private void Packed<T>(int offset, int length, Func<CodedInputStream, T> read, List<T> into)
+    {
+        var stream = new CodedInputStream(_buffer, offset, length);
+        try
+        {
+            while (!stream.IsAtEnd)
+                into.Add(read(stream));
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            throw Fail($"field {Field}: a packed array is truncated or holds a malformed varint");
+        }
     }
 
     private void Expect(WireFormat.WireType type)

@@ -47,6 +47,18 @@ public sealed class OnnxReaderTests : IDisposable
     }
 
     [Fact]
+    public void Packed_dims_and_float_data_are_read_as_raw_data_is()
+    {
+        var values = Enumerable.Range(0, 12).Select(i => i * 0.5f).ToArray();
+        var packed = new ProtoWriter().Bytes(1, [3, 4]).Varint(2, 1).Text(8, "fc.weight").Bytes(4, [.. values.SelectMany(BitConverter.GetBytes)]);
+        using var model = OnnxModel.Read(Write(Model(initializers: [packed, Tensor("fc.bias", [3], new float[3])])));
+        Assert.Equal([3L, 4L], model.Tensors["fc.weight"].shape);
+        Assert.Equal(values, model.Tensors["fc.weight"].data<float>().ToArray());
+        var truncated = new ProtoWriter().Bytes(1, [3, 0x84]).Varint(2, 1).Text(8, "fc.weight");
+        Refused(Model(initializers: [truncated]), "TensorProto at byte");
+    }
+
+    [Fact]
     public void A_truncated_file_is_refused() => Refused(Model()[..^7], "runs past the end");
 
     [Fact]
