@@ -26,6 +26,7 @@ internal sealed partial class OnnxGraphMapper
     private readonly HashSet<OnnxNode> _claimed = [];
     private readonly List<LayerSpec> _layers = [];
     private readonly HashSet<string> _names = new(StringComparer.Ordinal) { NetworkSpec.InputName };
+    private readonly Dictionary<string, string> _tensorUsers = new(StringComparer.Ordinal); // tensor -> layer
 
     private OnnxGraphMapper(string path, OnnxGraph graph)
     {
@@ -130,6 +131,11 @@ internal sealed partial class OnnxGraphMapper
         var producer = last ?? node;
         foreach (var extra in producer.Outputs.Skip(1).Where(o => o.Length > 0 && (_consumers.ContainsKey(o) || _graph.Outputs.Any(g => g.Name == o))))
             throw Fail(producer, $"output '{OnnxNode.Shorten(extra)}' is used; only the first output of this op is supported");
+        foreach (var tensor in layer.Tensors?.Values ?? [])
+        {
+            if (!_tensorUsers.TryAdd(tensor, layer.Name))
+                throw Fail(node, $"initializer '{OnnxNode.Shorten(tensor)}' is already used by layer '{_tensorUsers[tensor]}'; shared (tied) weights are not supported");
+        }
         _layers.Add(layer);
         _names.Add(layer.Name);
         _activations[producer.Outputs[0]] = layer.Name;

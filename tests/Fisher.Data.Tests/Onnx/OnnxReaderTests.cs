@@ -89,6 +89,15 @@ public sealed class OnnxReaderTests : IDisposable
         ]), "node '/softmax/Softmax' (op Softmax) is not supported; supported: Conv");
 
     [Fact]
+    public void A_weight_used_by_two_layers_is_refused() =>
+        Refused(Model(initializers: [Tensor("fc.weight", [4, 4], new float[16]), Tensor("fc.bias", [4], new float[4])],
+            outputs: [ValueInfo("logits", null, 4)],
+            nodes: [
+                Node("/fc/Gemm", "Gemm", ["input", "fc.weight", "fc.bias"], ["z"], IntAttribute("transB", 1)),
+                Node("/fc/Gemm_1", "Gemm", ["z", "fc.weight", "fc.bias"], ["logits"], IntAttribute("transB", 1)),
+            ]), "node '/fc/Gemm_1' (op Gemm): initializer 'fc.weight' is already used by layer 'fc'; shared (tied) weights are not supported");
+
+    [Fact]
     public void External_data_is_refused()
     {
         var external = Tensor("fc.weight", [3, 4], new float[12]).Varint(14, 1);
