@@ -108,7 +108,7 @@ public sealed class FisherEstimator
 
         // A batch too large for one pass runs in parts, each merged on its own; its output is checked first, so a
         // batch that fails validation still changes nothing.
-        long part = _backend.MicroBatch(batch, Math.Max(_likelihood.Outputs, _options.DrawsPerInput) + 1);
+        long part = _backend.MicroBatch(batch, PassPlan.Of(_options.Quantities, _options.DrawsPerInput, _likelihood.Outputs, _backend.Smooth).Streams(_likelihood.Outputs, _options.DrawsPerInput));
         if (part < batch)
         {
             using var run = _backend.Start(x, withSecond: false);
@@ -397,6 +397,9 @@ public sealed class FisherEstimator
             bool drawnPass = (need.Scores && !jacobianPass) || (need.Gamma && smooth && !jacobianResidual);
             return new PassPlan(jacobianPass, jacobianResidual, drawnPass, drawnPass && need.Gamma && smooth, need.Empirical && !jacobianPass);
         }
+
+        /// <summary>The streams of all passes together.</summary>
+        public int Streams(int outputs, int draws) => (JacobianPass ? outputs : 0) + (DrawnPass ? draws : 0) + (EmpiricalPass ? 1 : 0);
     }
 
     /// <summary>What the requested quantities need, decided once from <see cref="EstimatorOptions.Quantities"/>.</summary>

@@ -109,9 +109,13 @@ internal sealed class GraphPasses
     /// <summary>
     /// Reverse-topological sweep: the gradient of every node's output is complete when the node is reached (its
     /// readers come later in the order); <paramref name="visit"/> sees it, then it is pulled back to the node's inputs.
+    /// Streams that are the same for every sample may start with a batch dimension of 1: they keep it through
+    /// sample-free pull-backs and are expanded to the batch at the first node that reads the sample, or where
+    /// <paramref name="fullBatchAt"/> asks for it.
     /// </summary>
-    private void Sweep(NodeTrace[] traces, int start, Tensor startGradient, int lowest, Action<int, Tensor> visit)
+    private void Sweep(NodeTrace[] traces, int start, Tensor startGradient, int lowest, Action<int, Tensor> visit, Func<int, bool>? fullBatchAt = null)
     {
+        long batch = traces[0].Output.shape[0];
         var grad = new Tensor?[start + 1];
         grad[start] = startGradient;
         for (int i = start; i >= lowest; i--)
@@ -120,6 +124,8 @@ internal sealed class GraphPasses
             if (g is null)
                 continue;
             grad[i] = null;
+            if (g.shape[0] != batch && (!_nodes[i].SampleFree || (fullBatchAt?.Invoke(i) ?? true)))
+                g = g.expand([batch, .. g.shape.Skip(1)]);
             visit(i, g);
             var inputs = _nodes[i].Inputs;
             if (!inputs.Any(j => j >= lowest))
@@ -181,13 +187,14 @@ internal sealed class GraphPasses
             shape[1] = size;
             var basis = zeros([size, units], r.dtype);
             basis.narrow(1, start, size).copy_(eye(size, dtype: r.dtype));
-            var oneHot = basis.unsqueeze(0).expand(batch, size, units).reshape(shape);
+            shape[0] = 1; // the same for every sample: batched only from the first node that reads the sample
+            var oneHot = basis.reshape(shape);
             var weights = flatR.narrow(2, start, size);
             Sweep(traces, p, oneHot, lowest, (i, g) =>
             {
                 if (isTarget[i])
                     rows.AddSquares(i, Rows(traces[i], i, g, squared: false), weights);
-            });
+            }, i => isTarget[i] && !_nodes[i].Factored);
         }
     }
 

@@ -114,14 +114,14 @@ public sealed class LayerGraph : IDisposable
         int outputs = OutputWidth, draws = options.DrawsPerInput;
         var plan = FisherEstimator.PassPlan.Of(options.Quantities, draws, outputs, backend.Smooth);
         double forward = _nodes.Sum(n => (double)n.BackwardCost);
-        int streams = (plan.JacobianPass ? outputs : 0) + (plan.DrawnPass ? draws : 0) + (plan.EmpiricalPass ? 1 : 0);
+        int streams = plan.Streams(outputs, draws);
         double first = streams * backend.Passes.FirstOrderCost();
         int residualStreams = plan.JacobianResidual ? outputs : plan.DrawnResidual ? draws : 0;
         var second = residualStreams == 0 ? [] : backend.Passes.SecondOrderCost(residualStreams);
         var byLayer = second.Select(kv => (_nodes[kv.Key].Name, kv.Value)).OrderByDescending(x => x.Value).ToArray();
         string driving = byLayer.Length > 0 ? byLayer[0].Name
             : _nodes.Where(n => n.Parameters.Count > 0).MaxBy(n => n.ParameterGradientCost + n.BackwardCost)!.Name;
-        long bytes = checked(backend.ElementsPerInput(Math.Max(outputs, draws) + 1) * (DType == ScalarType.Float32 ? 4 : 8));
+        long bytes = checked(backend.ElementsPerInput(streams) * (DType == ScalarType.Float32 ? 4 : 8));
         return new EstimatorCost(forward + first + byLayer.Sum(x => x.Value), byLayer.Sum(x => x.Value), bytes, driving) { SecondOrderByLayer = byLayer };
     }
 
