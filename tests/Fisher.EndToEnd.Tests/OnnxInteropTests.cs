@@ -16,6 +16,7 @@ public sealed class OnnxInteropTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly string Script = Path.Combine(AppContext.BaseDirectory, "python", "onnx_interop.py");
     private static readonly string[] Models = ["cnn", "conv1d", "gap"];
+    private static readonly string[] BatchNormRoles = ["weight", "bias", "running_mean", "running_var"];
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("fisher-e2e-onnx-");
 
     [Theory]
@@ -44,6 +45,11 @@ public sealed class OnnxInteropTests(ITestOutputHelper output) : IDisposable
             var keys = File.ReadAllLines(Path.Combine(dir, $"{name}.keys.txt")).Select(l => l.Split(' ')).ToArray();
             Assert.Equal(keys.Select(k => k[0]), graph.Layout.Parameters.Select(p => p.Name));
             Assert.Equal(keys.Select(k => string.Join(' ', k.Skip(1))), graph.Layout.Parameters.Select(p => string.Join(' ', p.Shape)));
+
+            // BatchNorm's buffers too, including twins torch stored once and named by an Identity (conv1d's default BatchNorm).
+            foreach (var bn in model.Spec.Layers.Where(l => l.Op == LayerOp.BatchNorm))
+                Assert.Equal(BatchNormRoles.Select(r => $"{bn.Name}.{r}"), BatchNormRoles.Select(r => bn.Tensors![r]));
+            Assert.All(model.Spec.Layers.Where(l => l.Tensors is not null).SelectMany(l => l.Tensors!.Values), t => Assert.True(model.Tensors.ContainsKey(t)));
 
             var (x, batch) = Read(Path.Combine(dir, $"{name}.inputs.npy"), dtype);
             var (expectedLogits, _) = Read(Path.Combine(dir, $"{name}.logits.npy"), dtype);

@@ -67,7 +67,8 @@ internal sealed partial class OnnxGraphMapper
         var input = OnnxNode.First(node.Inputs);
         if (_constants.TryGetValue(input, out var constant))
         {
-            _constants[node.Outputs[0]] = constant; // torch names a deduplicated initializer by an Identity of its twin
+            // torch stores equal initializers once and names the twin by an Identity: the twin keeps its own name
+            _constants[node.Outputs[0]] = constant with { Name = node.Outputs[0] };
             return;
         }
         if (node.OpType == "Dropout" && node.Inputs.Count > 2 && Constant(node, 2, required: true)!.Longs is [not 0])
