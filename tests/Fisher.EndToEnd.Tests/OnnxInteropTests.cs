@@ -8,14 +8,14 @@ namespace Fisher.EndToEnd.Tests;
 
 /// <summary>
 /// Issue 14 acceptance 2: networks with every layer type the ONNX importer maps (python/onnx_interop.py: a CNN with a
-/// residual block, a Conv1d net, a global-pooling net) are exported by Debian's python3-torch with torch.onnx.export;
+/// residual block, a Conv1d net, a global-pooling net, an MLP) are exported by Debian's python3-torch with torch.onnx.export;
 /// OnnxModel.Read + LayerGraph.Build give PyTorch's logits and its per-sample gradients of every logit with respect to
 /// every parameter (autograd, one sample at a time), and the parameters carry the state_dict names.
 /// </summary>
 public sealed class OnnxInteropTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly string Script = Path.Combine(AppContext.BaseDirectory, "python", "onnx_interop.py");
-    private static readonly string[] Models = ["cnn", "conv1d", "gap"];
+    private static readonly string[] Models = ["cnn", "conv1d", "gap", "mlp"];
     private static readonly string[] BatchNormRoles = ["weight", "bias", "running_mean", "running_var"];
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("fisher-e2e-onnx-");
 
@@ -45,6 +45,13 @@ public sealed class OnnxInteropTests(ITestOutputHelper output) : IDisposable
             var keys = File.ReadAllLines(Path.Combine(dir, $"{name}.keys.txt")).Select(l => l.Split(' ')).ToArray();
             Assert.Equal(keys.Select(k => k[0]), graph.Layout.Parameters.Select(p => p.Name));
             Assert.Equal(keys.Select(k => string.Join(' ', k.Skip(1))), graph.Layout.Parameters.Select(p => string.Join(' ', p.Shape)));
+
+            // An MLP keeps the fused fast path: its layers carry the module names ("0", "2").
+            if (name == "mlp")
+            {
+                using var fast = graph.AsFeedForward();
+                Assert.NotNull(fast);
+            }
 
             // BatchNorm's buffers too, including twins torch stored once and named by an Identity (conv1d's default BatchNorm).
             foreach (var bn in model.Spec.Layers.Where(l => l.Op == LayerOp.BatchNorm))

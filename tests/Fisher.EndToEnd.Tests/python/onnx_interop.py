@@ -92,7 +92,16 @@ class GapNet(nn.Module):
         return self.fc(torch.flatten(self.gap(torch.nn.functional.gelu(self.conv(x))), 1))
 
 
-MODELS = {"cnn": Cnn, "conv1d": Conv1dNet, "gap": GapNet}
+class Mlp(nn.Sequential):
+    """A plain MLP as nn.Sequential: the importer's graph is served by the fused MLP path."""
+
+    shape = (6,)
+
+    def __init__(self):
+        super().__init__(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3))
+
+
+MODELS = {"cnn": Cnn, "conv1d": Conv1dNet, "gap": GapNet, "mlp": Mlp}
 
 
 def randomize_batchnorm(model, generator):
