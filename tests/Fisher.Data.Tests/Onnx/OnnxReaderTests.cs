@@ -98,6 +98,18 @@ public sealed class OnnxReaderTests : IDisposable
             ]), "node '/fc/Gemm_1' (op Gemm): initializer 'fc.weight' is already used by layer 'fc'; shared (tied) weights are not supported");
 
     [Fact]
+    public void A_node_reading_a_value_no_earlier_node_made_is_named() =>
+        Refused(Model(nodes: [
+            Node("/act/Relu", "Relu", ["z"], ["y"]),
+            Node("/fc/Gemm", "Gemm", ["input", "fc.weight", "fc.bias"], ["z"], IntAttribute("transB", 1)),
+        ]), "node '/act/Relu' (op Relu): input 0 'z' is not produced by an earlier node; expected a layer's output");
+
+    [Fact]
+    public void A_gemm_with_an_untransposed_weight_is_refused_with_the_export_hint() =>
+        Refused(Model(nodes: [Node("/fc/Gemm", "Gemm", ["input", "fc.weight", "fc.bias"], ["logits"])]),
+            "node '/fc/Gemm' (op Gemm) is not supported (Gemm needs transA 0 and transB 1, as nn.Linear exports it (export with do_constant_folding=False))");
+
+    [Fact]
     public void External_data_is_refused()
     {
         var external = Tensor("fc.weight", [3, 4], new float[12]).Varint(14, 1);
