@@ -23,7 +23,7 @@ internal interface IEstimatorBackend
     Tensor Prepare(Tensor inputs);
 
     /// <summary>How many inputs of a batch one pass may hold (the batch itself for the MLP path).</summary>
-    long MicroBatch(long batch, int streams);
+    long MicroBatch(long batch, int streams, bool residual);
 
     /// <summary>The forward pass of (already prepared) inputs.</summary>
     IBatchRun Start(Tensor x, bool withSecond);
@@ -96,7 +96,7 @@ internal sealed class MlpBackend : IEstimatorBackend
 
     public bool Smooth => _network.Activations.Any(a => !a.IsPiecewiseLinear);
 
-    public long MicroBatch(long batch, int streams) => batch;
+    public long MicroBatch(long batch, int streams, bool residual) => batch;
 
     public Tensor Prepare(Tensor inputs)
     {

@@ -25,6 +25,12 @@ public sealed record EstimatorOptions
     /// <summary>Names of the parameter tensors to compute (null: all). Only the layers they touch are computed.</summary>
     public IReadOnlyCollection<string>? Parameters { get; init; }
 
+    /// <summary>
+    /// Elements of the network dtype one pass of a layer graph may hold (traces, rows, gradients, forms); a batch whose
+    /// inputs need more runs in parts of at least one input (default 2²⁶: 256 MB of float32). Not used by MLPs.
+    /// </summary>
+    public long WorkingElements { get; init; } = Graph.GraphBackend.DefaultWorkingElements;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming every invalid field.</summary>
     public void Validate()
     {
@@ -33,6 +39,8 @@ public sealed record EstimatorOptions
             errors.Add($"DrawsPerInput must be at least 1 (got {DrawsPerInput})");
         if (Quantities == FisherQuantity.None || (Quantities & ~FisherQuantity.Everything) != 0)
             errors.Add($"Quantities must name at least one known quantity (got {Quantities})");
+        if (WorkingElements < 1)
+            errors.Add($"WorkingElements must be at least 1 (got {WorkingElements})");
         if (Parameters is { Count: 0 })
             errors.Add("Parameters must be null (all) or name at least one parameter");
         if (errors.Count > 0)

@@ -29,7 +29,7 @@ public sealed class FisherEstimator
     /// that is a plain MLP runs faster as a <see cref="FeedForwardNetwork"/> (<see cref="Graph.LayerGraph.AsFeedForward"/>).
     /// </summary>
     public FisherEstimator(Graph.LayerGraph graph, Likelihood likelihood, EstimatorOptions options)
-        : this(likelihood, options, graph?.Layout, names => new Graph.GraphBackend(graph!, names))
+        : this(likelihood, options, graph?.Layout, names => new Graph.GraphBackend(graph!, names, options?.WorkingElements ?? Graph.GraphBackend.DefaultWorkingElements))
     {
     }
 
@@ -108,7 +108,8 @@ public sealed class FisherEstimator
 
         // A batch too large for one pass runs in parts, each merged on its own; its output is checked first, so a
         // batch that fails validation still changes nothing.
-        long part = _backend.MicroBatch(batch, PassPlan.Of(_options.Quantities, _options.DrawsPerInput, _likelihood.Outputs, _backend.Smooth).Streams(_likelihood.Outputs, _options.DrawsPerInput));
+        var plan = PassPlan.Of(_options.Quantities, _options.DrawsPerInput, _likelihood.Outputs, _backend.Smooth);
+        long part = _backend.MicroBatch(batch, plan.Streams(_likelihood.Outputs, _options.DrawsPerInput), plan.JacobianResidual || plan.DrawnResidual);
         if (part < batch)
         {
             using var run = _backend.Start(x, withSecond: false);

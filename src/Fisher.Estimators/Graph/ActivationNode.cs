@@ -15,6 +15,8 @@ internal sealed class ActivationNode(LayerSpec spec, int[] inputs, long[] shape,
 
     public override bool Elementwise => true;
 
+    public override long TraceElements => 2 * OutputSize; // σ' and σ
+
     public override NodeTrace Forward(Tensor[] inputs, bool withSecond)
     {
         var (value, first, second) = Activation.Evaluate(inputs[0], withSecond && !Activation.IsPiecewiseLinear);

@@ -75,6 +75,8 @@ internal sealed class BatchNormNode : GraphNode
 
     public override bool Elementwise => true;
 
+    public override long TraceElements => OutputSize; // x̂
+
     public override NodeTrace Forward(Tensor[] inputs, bool withSecond)
     {
         var normalised = inputs[0].Minus(_mean).mul(_scale);

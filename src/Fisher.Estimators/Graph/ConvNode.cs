@@ -76,6 +76,9 @@ internal sealed class ConvNode : GraphNode
 
     public override long BackwardCost => _weight4.shape[0] * InPerGroup * Positions;
 
+    /// <summary>The unfolded input and its square, made when the parameter rows are.</summary>
+    public override long TraceElements => 2 * _inputShape[0] * _s.Kernel[0] * _s.Kernel[1] * Positions;
+
     public override long ParameterGradientCost => BackwardCost + (_parameters.Length > 1 ? OutputSize : 0);
 
     public override NodeTrace Forward(Tensor[] inputs, bool withSecond)

@@ -8,6 +8,15 @@ namespace Fisher.Estimators.Graph;
 /// </summary>
 public sealed record EstimatorCost(double MultiplyAddsPerInput, double SecondOrderPerInput, long BytesPerInput, string DrivingLayer)
 {
+    /// <summary>
+    /// The most working memory one estimator may take whatever the batch size: a batch runs in micro-batches of a bounded
+    /// working set (at least one input each), plus the chunks of unit streams.
+    /// </summary>
+    public long MostBytes { get; init; }
+
+    /// <summary>The working memory of a batch of <paramref name="batch"/> inputs.</summary>
+    public long BytesForBatch(long batch) => Math.Min(checked(batch * BytesPerInput), MostBytes);
+
     /// <summary>Second-order multiply-adds per input by parameter layer, costliest first.</summary>
     public IReadOnlyList<(string Layer, double MultiplyAdds)> SecondOrderByLayer { get; init; } = [];
 }

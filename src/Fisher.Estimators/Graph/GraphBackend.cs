@@ -4,20 +4,23 @@ namespace Fisher.Estimators.Graph;
 
 /// <summary>
 /// The estimator's backend for a <see cref="LayerGraph"/>: forward traces and sweeps of <see cref="GraphPasses"/>; a
-/// batch is processed in micro-batches that keep one pass's working set near <see cref="WorkingElements"/>.
+/// batch is processed in micro-batches that keep one pass's working set near EstimatorOptions.WorkingElements.
 /// </summary>
 internal sealed class GraphBackend : IEstimatorBackend
 {
-    /// <summary>Elements of the network dtype one micro-batch's rows and traces should hold, roughly.</summary>
-    public const long WorkingElements = 1L << 25;
+    /// <summary>Elements of the network dtype one micro-batch's rows and traces should hold by default, roughly (256 MB of float32).</summary>
+    public const long DefaultWorkingElements = 1L << 26;
+
+    private readonly long _workingElements;
 
     private readonly LayerGraph _graph;
     private readonly GraphPasses _passes;
     private readonly ParameterInfo?[][] _infos; // per node, per parameter part: the requested ones
 
-    public GraphBackend(LayerGraph graph, IEnumerable<string> parameters)
+    public GraphBackend(LayerGraph graph, IEnumerable<string> parameters, long workingElements = DefaultWorkingElements)
     {
         _graph = graph;
+        _workingElements = workingElements;
         var nodes = graph.Nodes;
         _infos = new ParameterInfo?[nodes.Count][];
         for (int i = 0; i < nodes.Count; i++)
@@ -48,15 +51,24 @@ internal sealed class GraphBackend : IEstimatorBackend
 
     public Tensor Prepare(Tensor inputs) => _graph.Shaped(inputs);
 
-    /// <summary>Elements one input holds in a pass: the traces, and per stream the gradients at every node and the rows of every parameter.</summary>
-    public long ElementsPerInput(int streams)
+    /// <summary>
+    /// Elements one input holds in a pass with <paramref name="streams"/> streams: the forward trace (outputs, saved
+    /// derivatives, unfolded inputs), the rows of every requested parameter (twice with residual rows), the gradients
+    /// alive during a sweep (a few of the widest node), and the temporaries of one target's forms.
+    /// </summary>
+    public long ElementsPerInput(int streams, bool residual)
     {
-        long activations = _graph.Nodes.Sum(n => n.OutputSize);
-        long rows = _graph.Nodes.Sum(n => n.Factored ? n.OutputSize : n.Parameters.Sum(p => p.Tensor.numel()));
-        return checked(4 * activations + 3 * (long)streams * (activations + rows));
+        var nodes = _graph.Nodes;
+        long trace = nodes.Sum(n => n.OutputSize + n.TraceElements);
+        var widths = Enumerable.Range(0, nodes.Count).Where(i => _infos[i].Any(p => p is not null))
+            .SelectMany(i => nodes[i].Factored ? [nodes[i].OutputSize] : nodes[i].Parameters.Select(p => p.Tensor.numel())).DefaultIfEmpty(0).ToArray();
+        long rows = widths.Sum() * (residual ? 2 : 1);
+        long frontier = 3 * nodes.Max(n => n.OutputSize);
+        long forms = 4 * widths.Max();
+        return checked(trace + (long)streams * (rows + frontier + forms));
     }
 
-    public long MicroBatch(long batch, int streams) => Math.Clamp(WorkingElements / Math.Max(1, ElementsPerInput(streams)), 1, batch);
+    public long MicroBatch(long batch, int streams, bool residual) => Math.Clamp(_workingElements / Math.Max(1, ElementsPerInput(streams, residual)), 1, batch);
 
     public IBatchRun Start(Tensor x, bool withSecond)
     {

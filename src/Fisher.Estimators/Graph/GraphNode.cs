@@ -75,6 +75,9 @@ internal abstract class GraphNode : IDisposable
     public virtual Tensor SquaredParameterGradient(NodeTrace trace, int parameter, Tensor r) =>
         throw new InvalidOperationException($"layer '{Name}' has no parameters");
 
+    /// <summary>Elements per sample the forward trace keeps besides the output (derivatives, indices, unfolded inputs).</summary>
+    public virtual long TraceElements => 0;
+
     /// <summary>Multiply-adds per sample and stream of <see cref="Backward"/> (the planner's cost model).</summary>
     public virtual long BackwardCost => OutputSize;
 

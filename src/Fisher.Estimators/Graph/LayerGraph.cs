@@ -110,7 +110,7 @@ public sealed class LayerGraph : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var backend = new GraphBackend(this, options.Parameters ?? Layout.Parameters.Select(p => p.Name).ToArray());
+        var backend = new GraphBackend(this, options.Parameters ?? Layout.Parameters.Select(p => p.Name).ToArray(), options.WorkingElements);
         int outputs = OutputWidth, draws = options.DrawsPerInput;
         var plan = FisherEstimator.PassPlan.Of(options.Quantities, draws, outputs, backend.Smooth);
         double forward = _nodes.Sum(n => (double)n.BackwardCost);
@@ -121,8 +121,11 @@ public sealed class LayerGraph : IDisposable
         var byLayer = second.Select(kv => (_nodes[kv.Key].Name, kv.Value)).OrderByDescending(x => x.Value).ToArray();
         string driving = byLayer.Length > 0 ? byLayer[0].Name
             : _nodes.Where(n => n.Parameters.Count > 0).MaxBy(n => n.ParameterGradientCost + n.BackwardCost)!.Name;
-        long bytes = checked(backend.ElementsPerInput(streams) * (DType == ScalarType.Float32 ? 4 : 8));
-        return new EstimatorCost(forward + first + byLayer.Sum(x => x.Value), byLayer.Sum(x => x.Value), bytes, driving) { SecondOrderByLayer = byLayer };
+        int size = DType == ScalarType.Float32 ? 4 : 8;
+        long bytes = checked(backend.ElementsPerInput(streams, residualStreams > 0) * size);
+        // A batch runs in micro-batches of at most options.WorkingElements (one input at least); unit streams add chunks of their own.
+        long most = checked(Math.Max(bytes, options.WorkingElements * size) + (residualStreams > 0 ? 4 * GraphPasses.ChunkElements * size : 0));
+        return new EstimatorCost(forward + first + byLayer.Sum(x => x.Value), byLayer.Sum(x => x.Value), bytes, driving) { SecondOrderByLayer = byLayer, MostBytes = most };
     }
 
     /// <summary>

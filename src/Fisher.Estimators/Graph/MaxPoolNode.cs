@@ -34,6 +34,8 @@ internal sealed class MaxPoolNode : GraphNode
         return new MaxPoolNode(spec, inputs, [input[0], plane[0], plane[1]], s, input);
     }
 
+    public override long TraceElements => 2 * OutputSize; // int64 indices
+
     public override NodeTrace Forward(Tensor[] inputs, bool withSecond)
     {
         var (output, indices) = nn.functional.max_pool2d_with_indices(inputs[0], _s.Kernel, _s.Stride, _s.Padding, _s.Dilation);

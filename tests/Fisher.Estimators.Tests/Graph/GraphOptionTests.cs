@@ -70,10 +70,12 @@ public sealed class GraphOptionTests(Xunit.Abstractions.ITestOutputHelper output
         var x = problem.Inputs();
         var y = problem.ObservedLabels();
         var names = graph.Layout.Parameters.Select(p => p.Name).ToArray();
-        long part = new GraphBackend(graph, names).MicroBatch(problem.Batch, Math.Max(lik.Outputs, All.DrawsPerInput) + 1);
+        // A working set of 16 inputs' worth: the batch of 96 runs in six parts.
+        var options = All with { WorkingElements = 16 * new GraphBackend(graph, names).ElementsPerInput(lik.Outputs, residual: true) };
+        long part = new GraphBackend(graph, names, options.WorkingElements).MicroBatch(problem.Batch, lik.Outputs, residual: true);
         Assert.True(part < problem.Batch / 2, $"the batch of {problem.Batch} should run in at least 3 micro-batches, got parts of {part}");
         output.WriteLine($"micro-batch {part} of a batch of {problem.Batch}");
-        var estimator = new FisherEstimator(graph, lik, All);
+        var estimator = new FisherEstimator(graph, lik, options);
         var whole = estimator.Estimate(x, y, 100);
         using var accumulator = new FisherAccumulator();
         for (int start = 0; start < problem.Batch; start += 7)
