@@ -139,10 +139,10 @@ public static class Safetensors
     }
 
     /// <summary>A weights file: with <paramref name="expected"/>, keys and shapes are compared before any tensor is read (<see cref="WeightBudget"/>).</summary>
-    internal static (IReadOnlyDictionary<string, NamedArray> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path, FileStream stream, IReadOnlyList<(string Name, long[] Shape)>? expected) =>
-        Read(path, stream, expected, budget: true);
+    internal static (IReadOnlyDictionary<string, NamedArray> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path, FileStream stream, IReadOnlyList<(string Name, long[] Shape)>? expected, Func<string, bool>? skip = null) =>
+        Read(path, stream, expected, budget: true, skip);
 
-    private static (IReadOnlyDictionary<string, NamedArray> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path, FileStream stream, IReadOnlyList<(string Name, long[] Shape)>? expected, bool budget)
+    private static (IReadOnlyDictionary<string, NamedArray> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path, FileStream stream, IReadOnlyList<(string Name, long[] Shape)>? expected, bool budget, Func<string, bool>? skip = null)
     {
         long length = stream.Length;
         var (entries, metadata, dataStart) = ReadHeader(path, stream, length);
@@ -152,7 +152,7 @@ public static class Safetensors
         var tensors = new Dictionary<string, NamedArray>(StringComparer.Ordinal);
         foreach (var e in entries)
         {
-            if (wanted is not null && !wanted.Contains(e.Name))
+            if ((wanted is not null && !wanted.Contains(e.Name)) || skip?.Invoke(e.Name) == true)
                 continue;
             var raw = new byte[e.End - e.Begin]; // within the file: checked by ReadTensor
             stream.Position = dataStart + e.Begin;

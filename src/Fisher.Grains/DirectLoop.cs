@@ -20,9 +20,9 @@ internal static class DirectLoop
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         var architecture = ModelArchitecture.Read(spec.ArchitecturePath);
         var (quantities, dtype) = JobPlanner.Resolve(spec);
-        using var network = ModelLoader.Load(architecture, spec.ModelPath, dtype);
+        using var network = LoadedNetwork.Load(architecture, spec.ModelPath, dtype);
         using var data = Dataset.Open(spec.InputsPath, spec.LabelsPath);
-        var estimator = new FisherEstimator(network, JobPlanner.CreateLikelihood(spec, architecture), new EstimatorOptions
+        var estimator = network.CreateEstimator(JobPlanner.CreateLikelihood(spec, architecture, network.OutputWidth), new EstimatorOptions
         {
             Quantities = quantities,
             DrawsPerInput = spec.DrawsPerInput,

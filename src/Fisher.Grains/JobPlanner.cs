@@ -28,16 +28,20 @@ internal static class JobPlanner
         return (quantities, spec.Precision.ToScalarType());
     }
 
-    /// <summary>The likelihood of a job: the spec's override, else the architecture file's.</summary>
-    public static Likelihood CreateLikelihood(JobSpec spec, ModelArchitecture architecture)
+    /// <summary>The likelihood of a job over a feed-forward architecture's last width.</summary>
+    public static Likelihood CreateLikelihood(JobSpec spec, ModelArchitecture architecture) =>
+        CreateLikelihood(spec, architecture, architecture?.Widths[^1] ?? throw new ArgumentNullException(nameof(architecture)));
+
+    /// <summary>The likelihood of a job over the network's <paramref name="outputs"/>: the spec's override, else the architecture file's.</summary>
+    public static Likelihood CreateLikelihood(JobSpec spec, ModelArchitecture architecture, int outputs)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(architecture);
         try
         {
             return spec.Likelihood is { } family
-                ? Likelihood.Create(family, architecture.Widths[^1], spec.Variance ?? architecture.Variance)
-                : Likelihood.Create(architecture.Likelihood, architecture.Widths[^1], spec.Variance ?? architecture.Variance);
+                ? Likelihood.Create(family, outputs, spec.Variance ?? architecture.Variance)
+                : Likelihood.Create(architecture.Likelihood, outputs, spec.Variance ?? architecture.Variance);
         }
         catch (ArgumentException e)
         {
@@ -61,18 +65,20 @@ internal static class JobPlanner
         var files = SpecFiles.Resolve(spec, roots);
         var (quantities, _) = Resolve(spec);
         var architecture = Wrap(() => ModelArchitecture.Read(files.Architecture));
-        _ = CreateLikelihood(spec, architecture);
-        ThrowIfOverBudget(MemoryEstimate.Of(spec, architecture), memoryBudget);
-        using (var network = Wrap(() => ModelLoader.Load(architecture, files.Model, ScalarType.Float32)))
+        if (!architecture.IsGraph)
         {
-            long rows, features;
-            using (var data = Wrap(() => Dataset.Open(files.Inputs, files.Labels)))
+            // A feed-forward network's memory is known from its widths: refuse before the weights are read.
+            _ = CreateLikelihood(spec, architecture);
+            ThrowIfOverBudget(MemoryEstimate.Of(spec, architecture), memoryBudget);
+        }
+        using (var network = Wrap(() => LoadedNetwork.Load(architecture, files.Model, ScalarType.Float32)))
+        {
+            if (architecture.IsGraph)
             {
-                rows = data.Rows;
-                features = data.Features;
+                _ = CreateLikelihood(spec, architecture, network.OutputWidth);
+                ThrowIfOverBudget(MemoryEstimate.Of(spec, network), memoryBudget);
             }
-            if (features != network.InputWidth)
-                throw new JobSpecException($"{spec.InputsPath}: rows have {features} values, but the model's first layer expects {network.InputWidth} inputs");
+            long rows = CheckInputs(spec, files, network);
             if (spec.FirstInput >= rows)
                 throw new JobSpecException(new SpecProblem(nameof(JobSpec.FirstInput), $"{spec.FirstInput} is past the end of {spec.InputsPath} ({rows} rows)"));
             var inputs = spec.Inputs == 0 ? rows - spec.FirstInput : spec.Inputs;
@@ -81,7 +87,7 @@ internal static class JobPlanner
             if (JobSpecValidator.ShardsProblem(spec.Shards, inputs) is { } shards)
                 throw new JobSpecException(shards);
 
-            var groups = network.Layout.Groups(spec.Grouping);
+            var groups = network.Groups(spec.Grouping);
             var tasks = new List<PlannedTask>();
             for (int s = 0; s < spec.Shards; s++)
             {
@@ -95,6 +101,20 @@ internal static class JobPlanner
             }
             return new JobPlan(spec.FirstInput, inputs, groups, tasks, quantities);
         }
+    }
+
+    /// <summary>Opens the inputs (and labels) and checks their samples fit the network; returns the row count.</summary>
+    private static long CheckInputs(JobSpec spec, SpecFiles files, LoadedNetwork network)
+    {
+        using var data = Wrap(() => Dataset.Open(files.Inputs, files.Labels));
+        if (data.Features != network.InputSize)
+            throw new JobSpecException($"{spec.InputsPath}: rows have {data.Features} values, but the model's first layer expects {network.InputSize} inputs");
+        Wrap(() =>
+        {
+            data.CheckSampleShape(network.InputShape);
+            return 0;
+        });
+        return data.Rows;
     }
 
     /// <summary>Refuses a job whose task or aggregator estimate is over the budget, naming the largest contributor.</summary>

@@ -35,6 +35,27 @@ internal sealed record MemoryEstimate(MemoryEstimate.Part Task, MemoryEstimate.P
         return new MemoryEstimate(Sum(TaskContributors(spec, architecture, widths, streams, group)), aggregator);
     }
 
+    /// <summary>
+    /// Estimates a spec's job over a loaded layer graph: its parameters, the moments of its largest group and a batch of
+    /// inputs. The per-layer working memory of a graph is the cost estimate's part, not this one's.
+    /// </summary>
+    public static MemoryEstimate Of(JobSpec spec, LoadedNetwork network)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(network);
+        long streams = JobPlanner.Resolve(spec).Quantities.Split().Count();
+        long group = Bounded(() => network.Groups(spec.Grouping).Max(g => g.Size));
+        long parameters = network.Layout.Size, element = spec.Precision == ComputeDType.Float64 ? 8 : 4;
+        var aggregator = Sum([(Text($"moments of a group of {group} parameters x {streams} streams"), () => checked(group * streams * AggregatorMomentBytes))]);
+        var task = Sum(
+        [
+            (Text($"model parameters ({parameters})"), () => checked(parameters * (8 + 8 + element))),
+            (Text($"moment accumulators of a group of {group} parameters x {streams} streams"), () => checked(group * streams * TaskMomentBytes)),
+            (Text($"a batch of {spec.BatchSize} inputs x {network.InputSize} values"), () => checked(spec.BatchSize * network.InputSize * (3 * 8 + element))),
+        ]);
+        return new MemoryEstimate(task, aggregator);
+    }
+
     private static List<(string What, Func<long> Bytes)> TaskContributors(JobSpec spec, ModelArchitecture architecture, long[] widths, long streams, long group)
     {
         long element = spec.Precision == ComputeDType.Float64 ? 8 : 4;
