@@ -250,6 +250,7 @@ public sealed class FeedForwardNetwork : IDisposable
         TorchSharp.Modules.GELU gelu => throw new UnsupportedLayerException(name, $"GELU with the '{gelu.approximate}' approximation (only the exact GELU has a rule)"),
         TorchSharp.Modules.SiLU => Activation.Silu,
         TorchSharp.Modules.LeakyReLU leaky => Activation.LeakyRelu(leaky.negative_slope),
+        TorchSharp.Modules.ELU elu => Activation.Elu(elu.alpha),
         TorchSharp.Modules.Identity => Activation.Identity,
         _ => throw new UnsupportedLayerException(name, module.GetType().Name),
     };

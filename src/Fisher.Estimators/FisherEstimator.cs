@@ -108,7 +108,7 @@ public sealed class FisherEstimator
 
         // A batch too large for one pass runs in parts, each merged on its own; its output is checked first, so a
         // batch that fails validation still changes nothing.
-        long part = _backend.MicroBatch(batch, Math.Max(_likelihood.Outputs, _options.DrawsPerInput) + 1);
+        long part = _backend.MicroBatch(batch, PassPlan.Of(_options.Quantities, _options.DrawsPerInput, _likelihood.Outputs, _backend.Smooth).Streams(_likelihood.Outputs, _options.DrawsPerInput));
         if (part < batch)
         {
             using var run = _backend.Start(x, withSecond: false);
@@ -152,15 +152,13 @@ public sealed class FisherEstimator
         // for any score e the first-order vector is eᵀJ and the residual eᵀR: draws and observed labels need no
         // pass of their own once this one exists.
         // Residuals exist only when some activation is smooth; in ReLU-like networks Î2 = I exactly (§5.3d).
-        bool smooth = _backend.Smooth;
-        bool jacobianPass = _need.Gamma || _need.Exact || _need.V1 || _need.V2 || _need.V1Bounds || _need.V2Bounds;
-        bool jacobianResidual = smooth && (_need.V2 || _need.V2Bounds || (_need.Gamma && draws >= outputs));
+        var plan = PassPlan.Of(_options.Quantities, draws, outputs, _backend.Smooth);
         IStreamRows? jacobian = null;
         Tensor? centering = null; // the Jacobian rows are centred (J − 1pᵀJ for the softmax): same quadratic forms, cheaper
-        if (jacobianPass)
+        if (plan.JacobianPass)
         {
             centering = _likelihood.StreamCentering(f);
-            jacobian = run.Jacobian(centering, jacobianResidual);
+            jacobian = run.Jacobian(centering, plan.JacobianResidual);
         }
 
         // Scores e = ∂ℓ/∂f, (B, draws, outputs), are needed only for a pass of their own or where they are not one of
@@ -171,11 +169,9 @@ public sealed class FisherEstimator
         {
             var y = drawnLabels ?? LabelDraws.Sample(_likelihood, f, _options.Seed, firstSampleIndex, draws);
             drawnStreams = centering is null ? null : _likelihood.CenteredStreamOf(y);
-            // With fewer draws than outputs a residual pass over the draws is cheaper than residuals of all K rows.
-            bool drawnPass = (_need.Scores && jacobian is null) || (_need.Gamma && smooth && !jacobianResidual);
-            score = drawnPass || drawnStreams is null ? _likelihood.Score(f, y) : null;
-            if (drawnPass)
-                drawn = run.Streams(score!, withResidual: _need.Gamma && smooth);
+            score = plan.DrawnPass || drawnStreams is null ? _likelihood.Score(f, y) : null;
+            if (plan.DrawnPass)
+                drawn = run.Streams(score!, withResidual: plan.DrawnResidual);
         }
         Tensor? observedStreams = observed is null || centering is null ? null : _likelihood.CenteredStreamOf(observed);
         Tensor? observedScore = observed is not null && (observedStreams is null || jacobian is null) ? _likelihood.Score(f, observed) : null;
@@ -380,6 +376,30 @@ public sealed class FisherEstimator
         if (!AllFinite(inputs))
             throw new InvalidBatchException("inputs", "contain NaN or infinity");
         return inputs.to(_backend.DType);
+    }
+
+    /// <summary>
+    /// Which backward passes a batch runs, decided in one place for the estimator and its cost estimate
+    /// (<see cref="Graph.LayerGraph.EstimateCost"/>): the pass over the output streams (Jacobian rows) whenever a
+    /// label-free quantity or Î2 is asked for, with residuals when V2 or its bounds are, or Î2 with at least as many
+    /// draws as outputs; otherwise a pass over the K drawn scores (with residuals for Î2 in a smooth network: fewer
+    /// streams than the outputs); a pass over the observed score only without the Jacobian pass.
+    /// </summary>
+    internal readonly record struct PassPlan(bool JacobianPass, bool JacobianResidual, bool DrawnPass, bool DrawnResidual, bool EmpiricalPass)
+    {
+        public static PassPlan Of(FisherQuantity quantities, int draws, int outputs, bool smooth)
+        {
+            var need = new Needs(quantities);
+            bool jacobianPass = need.Gamma || need.Exact || need.V1 || need.V2 || need.V1Bounds || need.V2Bounds;
+            // Residuals exist only when some activation is smooth; in ReLU-like networks Î2 = I exactly (§5.3d).
+            bool jacobianResidual = smooth && (need.V2 || need.V2Bounds || (need.Gamma && draws >= outputs));
+            // With fewer draws than outputs a residual pass over the draws is cheaper than residuals of all K rows.
+            bool drawnPass = (need.Scores && !jacobianPass) || (need.Gamma && smooth && !jacobianResidual);
+            return new PassPlan(jacobianPass, jacobianResidual, drawnPass, drawnPass && need.Gamma && smooth, need.Empirical && !jacobianPass);
+        }
+
+        /// <summary>The streams of all passes together.</summary>
+        public int Streams(int outputs, int draws) => (JacobianPass ? outputs : 0) + (DrawnPass ? draws : 0) + (EmpiricalPass ? 1 : 0);
     }
 
     /// <summary>What the requested quantities need, decided once from <see cref="EstimatorOptions.Quantities"/>.</summary>

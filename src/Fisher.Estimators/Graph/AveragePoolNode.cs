@@ -63,6 +63,8 @@ internal sealed class AveragePoolNode : GraphNode
 
     public override long BackwardCost => _matrix.numel() * _inputShape[0];
 
+    public override bool SampleFree => true;
+
     public override NodeTrace Forward(Tensor[] inputs, bool withSecond) => new(_pool(inputs[0]));
 
     public override Tensor[] Backward(NodeTrace trace, Tensor g)

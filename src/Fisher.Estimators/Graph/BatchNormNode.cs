@@ -71,6 +71,8 @@ internal sealed class BatchNormNode : GraphNode
 
     public override IReadOnlyList<NodeParameter> Parameters => _parameters;
 
+    public override bool SampleFree => true;
+
     public override bool Elementwise => true;
 
     public override NodeTrace Forward(Tensor[] inputs, bool withSecond)

@@ -68,6 +68,8 @@ internal sealed class ConvNode : GraphNode
 
     public override IReadOnlyList<NodeParameter> Parameters => _parameters;
 
+    public override bool SampleFree => true;
+
     private long Positions => _outputPlane[0] * _outputPlane[1];
 
     private long InPerGroup => _inputShape[0] / _groups * _s.Kernel[0] * _s.Kernel[1];

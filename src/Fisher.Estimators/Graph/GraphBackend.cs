@@ -35,6 +35,9 @@ internal sealed class GraphBackend : IEstimatorBackend
         Smooth = nodes.Any(n => n is ActivationNode a && !a.Activation.IsPiecewiseLinear);
     }
 
+    /// <summary>The graph's sweeps for the requested layers.</summary>
+    public GraphPasses Passes => _passes;
+
     public ScalarType DType => _graph.DType;
 
     public int OutputWidth => _graph.OutputWidth;
@@ -45,14 +48,15 @@ internal sealed class GraphBackend : IEstimatorBackend
 
     public Tensor Prepare(Tensor inputs) => _graph.Shaped(inputs);
 
-    /// <summary>Per input: the traces, and per stream the gradients at every node and the rows of every parameter.</summary>
-    public long MicroBatch(long batch, int streams)
+    /// <summary>Elements one input holds in a pass: the traces, and per stream the gradients at every node and the rows of every parameter.</summary>
+    public long ElementsPerInput(int streams)
     {
         long activations = _graph.Nodes.Sum(n => n.OutputSize);
         long rows = _graph.Nodes.Sum(n => n.Factored ? n.OutputSize : n.Parameters.Sum(p => p.Tensor.numel()));
-        long perInput = checked(4 * activations + 3 * (long)streams * (activations + rows));
-        return Math.Clamp(WorkingElements / Math.Max(1, perInput), 1, batch);
+        return checked(4 * activations + 3 * (long)streams * (activations + rows));
     }
+
+    public long MicroBatch(long batch, int streams) => Math.Clamp(WorkingElements / Math.Max(1, ElementsPerInput(streams)), 1, batch);
 
     public IBatchRun Start(Tensor x, bool withSecond)
     {

@@ -42,6 +42,12 @@ internal abstract class GraphNode : IDisposable
     /// </summary>
     public virtual bool Factored => false;
 
+    /// <summary>
+    /// True when the pull-back is the same linear map for every sample (no saved input enters it), so streams that are
+    /// the same for every sample may pass it with a batch dimension of 1.
+    /// </summary>
+    public virtual bool SampleFree => false;
+
     /// <summary>True when the Jacobian with respect to every input is diagonal (element-wise layers).</summary>
     public virtual bool Elementwise => false;
 

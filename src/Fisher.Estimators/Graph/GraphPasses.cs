@@ -15,7 +15,7 @@ namespace Fisher.Estimators.Graph;
 internal sealed class GraphPasses
 {
     /// <summary>Elements (of the network dtype) one chunk of unit streams may hold per tensor.</summary>
-    public const long ChunkElements = 1L << 22;
+    public const long ChunkElements = 1L << 24;
 
     private readonly LayerGraph _graph;
     private readonly IReadOnlyList<GraphNode> _nodes;
@@ -29,6 +29,41 @@ internal sealed class GraphPasses
         _requested = requestedNodes;
         _paths = CountPaths(_nodes);
         Lowest = Array.IndexOf(requestedNodes, true);
+        Curved = Enumerable.Range(0, _nodes.Count)
+            .Where(m => _nodes[m] is ActivationNode a && !a.Activation.IsPiecewiseLinear && _nodes[m].Inputs[0] >= Lowest)
+            .ToDictionary(m => m, PlanCurvature);
+    }
+
+    /// <summary>
+    /// How the curvature of one smooth activation reaches the requested layers: the walk along unique element-wise paths
+    /// (nodes in depth-first order, each with the node and input it was reached from), and the layers left to unit
+    /// streams from the activation's input node down to the lowest of them.
+    /// </summary>
+    internal sealed record CurvaturePlan(int Producer, (int Node, int From, int Input)[] Walk, int[] StreamTargets);
+
+    /// <summary>The plan of every smooth activation above the lowest requested layer, by node index.</summary>
+    internal IReadOnlyDictionary<int, CurvaturePlan> Curved { get; }
+
+    private CurvaturePlan PlanCurvature(int m)
+    {
+        int p = _nodes[m].Inputs[0];
+        var walk = new List<(int, int, int)>();
+        void Visit(int q, int from, int input)
+        {
+            walk.Add((q, from, input));
+            if (!_nodes[q].Elementwise)
+                return;
+            var inputs = _nodes[q].Inputs;
+            for (int k = 0; k < inputs.Length; k++)
+            {
+                if (inputs[k] >= Lowest && _paths[inputs[k], m] == 1)
+                    Visit(inputs[k], q, k);
+            }
+        }
+        Visit(p, -1, -1);
+        var handled = walk.Select(w => w.Item1).Where(q => _requested[q]).ToHashSet();
+        var targets = Enumerable.Range(Lowest, p - Lowest + 1).Where(l => _requested[l] && !handled.Contains(l) && (l == p || _paths[l, m] > 0)).ToArray();
+        return new CurvaturePlan(p, [.. walk], targets);
     }
 
     /// <summary>The lowest requested node: sweeps stop there.</summary>
@@ -55,21 +90,18 @@ internal sealed class GraphPasses
     public GraphRows Run(NodeTrace[] traces, Tensor top, bool withResidual)
     {
         var rows = new GraphRows(_nodes.Count);
-        var curved = new List<(int Node, Tensor R)>();
+        var curved = new List<(CurvaturePlan Plan, Tensor R)>();
         Sweep(traces, _nodes.Count - 1, top, Lowest, (i, g) =>
         {
             if (_requested[i])
                 rows.First[i] = Rows(traces[i], i, g, squared: false);
-            if (withResidual && _nodes[i].Curvature(traces[i]) is { } second && _nodes[i].Inputs[0] >= Lowest)
-                curved.Add((i, g.mul(second.unsqueeze(1))));
+            if (withResidual && Curved.TryGetValue(i, out var plan))
+                curved.Add((plan, g.mul(_nodes[i].Curvature(traces[i])!.unsqueeze(1))));
         });
-        if (!withResidual)
-            return rows;
-        foreach (var (m, r) in curved)
+        foreach (var (plan, r) in curved)
         {
-            var handled = new bool[_nodes.Count];
-            Walk(traces, rows, m, _nodes[m].Inputs[0], r, handled);
-            UnitStreams(traces, rows, m, r, handled);
+            Walk(traces, rows, plan, r);
+            UnitStreams(traces, rows, plan, r);
         }
         return rows;
     }
@@ -77,9 +109,13 @@ internal sealed class GraphPasses
     /// <summary>
     /// Reverse-topological sweep: the gradient of every node's output is complete when the node is reached (its
     /// readers come later in the order); <paramref name="visit"/> sees it, then it is pulled back to the node's inputs.
+    /// Streams that are the same for every sample may start with a batch dimension of 1: they keep it through
+    /// sample-free pull-backs and are expanded to the batch at the first node that reads the sample, or where
+    /// <paramref name="fullBatchAt"/> asks for it.
     /// </summary>
-    private void Sweep(NodeTrace[] traces, int start, Tensor startGradient, int lowest, Action<int, Tensor> visit)
+    private void Sweep(NodeTrace[] traces, int start, Tensor startGradient, int lowest, Action<int, Tensor> visit, Func<int, bool>? fullBatchAt = null)
     {
+        long batch = traces[0].Output.shape[0];
         var grad = new Tensor?[start + 1];
         grad[start] = startGradient;
         for (int i = start; i >= lowest; i--)
@@ -88,6 +124,8 @@ internal sealed class GraphPasses
             if (g is null)
                 continue;
             grad[i] = null;
+            if (g.shape[0] != batch && (!_nodes[i].SampleFree || (fullBatchAt?.Invoke(i) ?? true)))
+                g = g.expand([batch, .. g.shape.Skip(1)]);
             visit(i, g);
             var inputs = _nodes[i].Inputs;
             if (!inputs.Any(j => j >= lowest))
@@ -103,43 +141,37 @@ internal sealed class GraphPasses
     }
 
     /// <summary>
-    /// Carries the diagonal curvature <paramref name="rho"/> of activation <paramref name="m"/> down from node
-    /// <paramref name="q"/>, which reaches m by exactly one path of element-wise layers: requested layers on the way get
-    /// their Hessian-diagonal rows directly and are marked handled.
+    /// Carries the diagonal curvature r of one activation down its walk (nodes reached by exactly one path of
+    /// element-wise layers): each step multiplies it by the squared diagonal Jacobian of the node it passes, and
+    /// requested layers on the way get their Hessian-diagonal rows directly.
     /// </summary>
-    private void Walk(NodeTrace[] traces, GraphRows rows, int m, int q, Tensor rho, bool[] handled)
+    private void Walk(NodeTrace[] traces, GraphRows rows, CurvaturePlan plan, Tensor r)
     {
-        if (q < Lowest)
-            return;
-        if (_requested[q])
+        var rho = new Dictionary<int, Tensor>();
+        foreach (var (q, from, input) in plan.Walk)
         {
-            rows.AddResidual(q, Rows(traces[q], q, rho, squared: true), Widths(q));
-            handled[q] = true;
-        }
-        if (!_nodes[q].Elementwise)
-            return;
-        var inputs = _nodes[q].Inputs;
-        for (int k = 0; k < inputs.Length; k++)
-        {
-            int j = inputs[k];
-            if (j < Lowest || _paths[j, m] != 1)
-                continue;
-            var d = _nodes[q].SquaredDiagonal(traces[q], k);
-            Walk(traces, rows, m, j, d is null ? rho : rho.mul(d), handled);
+            var d = from < 0 ? null : _nodes[from].SquaredDiagonal(traces[from], input);
+            var here = from < 0 ? r : d is null ? rho[from] : rho[from].mul(d);
+            rho[q] = here;
+            if (_requested[q])
+                rows.AddResidual(q, Rows(traces[q], q, here, squared: true), Widths(q));
         }
     }
 
     /// <summary>
-    /// The curvature of activation <paramref name="m"/> at requested layers that the walk did not reach: one-hot streams
+    /// The curvature of one activation (its <paramref name="plan"/>, residual weights <paramref name="r"/>) at requested layers that the walk did not reach: one-hot streams
     /// over its units u (in chunks), swept down; at each such layer the rows Y of the unit streams give
     /// Σ_u r_u Y_u∘2 (a batched product of r with the squared rows).
     /// </summary>
-    private void UnitStreams(NodeTrace[] traces, GraphRows rows, int m, Tensor r, bool[] handled)
+    private void UnitStreams(NodeTrace[] traces, GraphRows rows, CurvaturePlan plan, Tensor r)
     {
-        int p = _nodes[m].Inputs[0];
-        var targets = Enumerable.Range(Lowest, p - Lowest + 1).Where(l => _requested[l] && !handled[l] && _paths[l, m] > 0).ToArray();
+        int p = plan.Producer;
+        var targets = plan.StreamTargets;
         if (targets.Length == 0)
             return;
+        var isTarget = new bool[p + 1];
+        foreach (var l in targets)
+            isTarget[l] = true;
         int lowest = targets.Min();
         long batch = r.shape[0], streams = r.shape[1], units = _nodes[p].OutputSize;
         long widest = Enumerable.Range(lowest, p - lowest + 1).Max(i => Math.Max(_nodes[i].OutputSize, _nodes[i].Parameters.Sum(x => x.Tensor.numel())));
@@ -155,13 +187,14 @@ internal sealed class GraphPasses
             shape[1] = size;
             var basis = zeros([size, units], r.dtype);
             basis.narrow(1, start, size).copy_(eye(size, dtype: r.dtype));
-            var oneHot = basis.unsqueeze(0).expand(batch, size, units).reshape(shape);
+            shape[0] = 1; // the same for every sample: batched only from the first node that reads the sample
+            var oneHot = basis.reshape(shape);
             var weights = flatR.narrow(2, start, size);
             Sweep(traces, p, oneHot, lowest, (i, g) =>
             {
-                if (_requested[i] && !handled[i] && _paths[i, m] > 0)
+                if (isTarget[i])
                     rows.AddSquares(i, Rows(traces[i], i, g, squared: false), weights);
-            });
+            }, i => isTarget[i] && !_nodes[i].Factored);
         }
     }
 
@@ -179,6 +212,33 @@ internal sealed class GraphPasses
         for (int k = 0; k < result.Length; k++)
             result[k] = squared ? node.SquaredParameterGradient(trace, k, g) : node.ParameterGradient(trace, k, g);
         return result;
+    }
+
+    /// <summary>Multiply-adds per input of one first-order sweep of one stream: every pull-back down to the lowest requested node, and the requested parameter gradients.</summary>
+    public double FirstOrderCost() =>
+        Enumerable.Range(Lowest, _nodes.Count - Lowest).Sum(i => (_nodes[i].Inputs.Any(j => j >= Lowest) ? (double)_nodes[i].BackwardCost : 0) + (_requested[i] ? _nodes[i].ParameterGradientCost : 0));
+
+    /// <summary>
+    /// Multiply-adds per input of the residual rows for <paramref name="streams"/> streams, by requested node: per smooth
+    /// activation, its units times the pull-backs of one unit stream from the activation down to each target, the
+    /// target's parameter gradient, and the product of the squared rows with the residual weights.
+    /// </summary>
+    public Dictionary<int, double> SecondOrderCost(int streams)
+    {
+        var cost = new Dictionary<int, double>();
+        foreach (var (m, plan) in Curved)
+        {
+            double units = _nodes[plan.Producer].OutputSize;
+            foreach (var (q, _, _) in plan.Walk.Where(w => _requested[w.Node]))
+                cost[q] = cost.GetValueOrDefault(q) + (double)streams * _nodes[q].ParameterGradientCost;
+            foreach (var t in plan.StreamTargets)
+            {
+                double sweep = Enumerable.Range(t + 1, plan.Producer - t).Where(i => i == plan.Producer || _paths[i, m] > 0).Sum(i => (double)_nodes[i].BackwardCost);
+                double rows = _nodes[t].ParameterGradientCost + 2.0 * streams * Widths(t).Sum();
+                cost[t] = cost.GetValueOrDefault(t) + units * (sweep + rows);
+            }
+        }
+        return cost;
     }
 
     /// <summary>The row widths of a requested node: its units (factored) or the size of each parameter tensor.</summary>

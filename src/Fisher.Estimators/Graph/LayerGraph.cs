@@ -101,6 +101,67 @@ public sealed class LayerGraph : IDisposable
         return output;
     }
 
+    /// <summary>
+    /// The estimated cost per input of a <see cref="FisherEstimator"/> with <paramref name="options"/> on this graph
+    /// (the passes of <see cref="FisherEstimator.PassPlan"/>, the pull-backs and parameter gradients of every stream, and
+    /// the unit streams of exact per-sample Hessian diagonals through convolutions, §9.7).
+    /// </summary>
+    public EstimatorCost EstimateCost(EstimatorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var backend = new GraphBackend(this, options.Parameters ?? Layout.Parameters.Select(p => p.Name).ToArray());
+        int outputs = OutputWidth, draws = options.DrawsPerInput;
+        var plan = FisherEstimator.PassPlan.Of(options.Quantities, draws, outputs, backend.Smooth);
+        double forward = _nodes.Sum(n => (double)n.BackwardCost);
+        int streams = plan.Streams(outputs, draws);
+        double first = streams * backend.Passes.FirstOrderCost();
+        int residualStreams = plan.JacobianResidual ? outputs : plan.DrawnResidual ? draws : 0;
+        var second = residualStreams == 0 ? [] : backend.Passes.SecondOrderCost(residualStreams);
+        var byLayer = second.Select(kv => (_nodes[kv.Key].Name, kv.Value)).OrderByDescending(x => x.Value).ToArray();
+        string driving = byLayer.Length > 0 ? byLayer[0].Name
+            : _nodes.Where(n => n.Parameters.Count > 0).MaxBy(n => n.ParameterGradientCost + n.BackwardCost)!.Name;
+        long bytes = checked(backend.ElementsPerInput(streams) * (DType == ScalarType.Float32 ? 4 : 8));
+        return new EstimatorCost(forward + first + byLayer.Sum(x => x.Value), byLayer.Sum(x => x.Value), bytes, driving) { SecondOrderByLayer = byLayer };
+    }
+
+    /// <summary>
+    /// Per-sample gradients of ∂(vᵀf)/∂θ for every parameter tensor and every stream v: <paramref name="streams"/> is
+    /// (batch, S, outputs), e.g. the identity for the Jacobian or a score for the log-likelihood; returns, by parameter
+    /// name, (batch, S, *shape) fresh tensors.
+    /// </summary>
+    public Dictionary<string, Tensor> PerSampleGradients(Tensor inputs, Tensor streams)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(streams);
+        if (streams.dim() != 3 || streams.shape[0] != inputs.shape[0] || streams.shape[2] != OutputWidth)
+            throw new ArgumentException($"streams: expected shape [{inputs.shape[0]}, S, {OutputWidth}], got [{string.Join(", ", streams.shape)}]", nameof(streams));
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var passes = new GraphPasses(this, _nodes.Select(n => n.Parameters.Count > 0).ToArray());
+        var traces = GraphPasses.Forward(this, Shaped(inputs), withSecond: false);
+        try
+        {
+            var rows = passes.Run(traces, streams.to(DType), withResidual: false);
+            var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (int i in ParameterNodes)
+            {
+                var node = _nodes[i];
+                for (int k = 0; k < node.Parameters.Count; k++)
+                {
+                    var g = node.Factored ? node.ParameterGradient(traces[i], k, rows.First[i]![0]) : rows.First[i]![k];
+                    result[node.Parameters[k].Name] = g.reshape([g.shape[0], g.shape[1], .. node.Parameters[k].Tensor.shape]).MoveToOuterDisposeScope();
+                }
+            }
+            return result;
+        }
+        finally
+        {
+            foreach (var t in traces)
+                t.Dispose();
+        }
+    }
+
     /// <summary>The inputs as (batch, *<see cref="InputShape"/>) in the graph's dtype; throws <see cref="InvalidBatchException"/> on a wrong shape.</summary>
     internal Tensor Shaped(Tensor inputs)
     {

@@ -54,6 +54,8 @@ internal sealed class LinearNode : GraphNode
 
     public override IReadOnlyList<NodeParameter> Parameters => _parameters;
 
+    public override bool SampleFree => true;
+
     public override bool Factored => true;
 
     public override long BackwardCost => Weight.numel();

@@ -9,6 +9,8 @@ internal sealed class FlattenNode(LayerSpec spec, int[] inputs, long[] inputShap
     public static GraphNode Create(LayerSpec spec, int[] inputs, long[][] inputShapes, TensorSource tensors) =>
         new FlattenNode(spec, inputs, inputShapes[0]);
 
+    public override bool SampleFree => true;
+
     public override NodeTrace Forward(Tensor[] inputs, bool withSecond) => new(inputs[0].reshape(inputs[0].shape[0], OutputSize));
 
     public override Tensor[] Backward(NodeTrace trace, Tensor g) => [g.reshape([g.shape[0], g.shape[1], .. inputShape])];
@@ -21,6 +23,8 @@ internal sealed class IdentityNode(LayerSpec spec, int[] inputs, long[] inputSha
         new IdentityNode(spec, inputs, inputShapes[0]);
 
     public override bool Elementwise => true;
+
+    public override bool SampleFree => true;
 
     public override NodeTrace Forward(Tensor[] inputs, bool withSecond) => new(inputs[0].alias());
 
@@ -40,6 +44,8 @@ internal sealed class AddNode(LayerSpec spec, int[] inputs, long[] shape) : Grap
     }
 
     public override bool Elementwise => true;
+
+    public override bool SampleFree => true;
 
     public override NodeTrace Forward(Tensor[] inputs, bool withSecond) => new(inputs[0].Plus(inputs[1]));
 
