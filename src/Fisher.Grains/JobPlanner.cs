@@ -2,6 +2,7 @@ using System.Globalization;
 using Fisher.Contracts;
 using Fisher.Data;
 using Fisher.Estimators;
+using Fisher.Estimators.Graph;
 using Fisher.Results;
 using static TorchSharp.torch;
 
@@ -55,15 +56,16 @@ internal static class JobPlanner
 
     /// <summary>
     /// Reads and checks every file of the spec (each a regular file under <paramref name="roots"/>), refuses a job whose
-    /// estimated memory is over <paramref name="memoryBudget"/> bytes per task or aggregator before the weights or rows
-    /// are read, and plans shards x groups.
+    /// estimated memory is over <paramref name="memoryBudget"/> bytes per task or aggregator (an MLP's before the weights
+    /// or rows are read) or, for a layer graph, whose estimated multiply-adds per input are over
+    /// <paramref name="costBudget"/>, and plans shards x groups.
     /// </summary>
-    public static JobPlan Plan(JobSpec spec, DataRoots roots, long memoryBudget)
+    public static JobPlan Plan(JobSpec spec, DataRoots roots, long memoryBudget, double costBudget = FisherOptions.DefaultCostBudget)
     {
         ArgumentNullException.ThrowIfNull(spec);
         JobSpecValidator.ThrowIfInvalid(spec);
         var files = SpecFiles.Resolve(spec, roots);
-        var (quantities, _) = Resolve(spec);
+        var (quantities, dtype) = Resolve(spec);
         var architecture = Wrap(() => ModelArchitecture.Read(files.Architecture));
         if (!architecture.IsGraph)
         {
@@ -71,12 +73,15 @@ internal static class JobPlanner
             _ = CreateLikelihood(spec, architecture);
             ThrowIfOverBudget(MemoryEstimate.Of(spec, architecture), memoryBudget);
         }
-        using (var network = Wrap(() => LoadedNetwork.Load(architecture, files.Model, ScalarType.Float32)))
+        using (var network = Wrap(() => LoadedNetwork.Load(architecture, files.Model, dtype)))
         {
             if (architecture.IsGraph)
             {
                 _ = CreateLikelihood(spec, architecture, network.OutputWidth);
-                ThrowIfOverBudget(MemoryEstimate.Of(spec, network), memoryBudget);
+                var cost = network.Graph is { } graph ? Wrap(() => graph.EstimateCost(EstimatorOptionsOf(spec, parameters: null))) : null;
+                if (cost is not null)
+                    ThrowIfOverCostBudget(cost, costBudget);
+                ThrowIfOverBudget(MemoryEstimate.Of(spec, network, cost), memoryBudget);
             }
             long rows = CheckInputs(spec, files, network);
             if (spec.FirstInput >= rows)
@@ -101,6 +106,24 @@ internal static class JobPlanner
             }
             return new JobPlan(spec.FirstInput, inputs, groups, tasks, quantities);
         }
+    }
+
+    /// <summary>The estimator options of a spec's tasks (<paramref name="parameters"/>: a task's group; null: all).</summary>
+    public static EstimatorOptions EstimatorOptionsOf(JobSpec spec, IReadOnlyList<string>? parameters, bool doublePrecisionMoments = false) => new()
+    {
+        Quantities = Resolve(spec).Quantities,
+        DrawsPerInput = spec.DrawsPerInput,
+        Seed = spec.Seed,
+        Parameters = parameters?.ToArray(),
+        DoublePrecisionMoments = doublePrecisionMoments,
+    };
+
+    /// <summary>Refuses a layer-graph job whose estimated multiply-adds per input are over the budget, naming the layer that drives them.</summary>
+    internal static void ThrowIfOverCostBudget(EstimatorCost cost, double costBudget)
+    {
+        if (cost.MultiplyAddsPerInput > costBudget)
+            throw new JobSpecException(string.Create(CultureInfo.InvariantCulture,
+                $"cost: the job needs an estimated {cost.MultiplyAddsPerInput:0.###e0} multiply-adds per input ({cost.SecondOrderPerInput:0.###e0} for exact per-sample Hessian diagonals), over the cost budget of {costBudget:0.###e0} ({FisherOptions.SectionName}:{nameof(FisherOptions.CostBudget)}); driving layer: '{cost.DrivingLayer}'"));
     }
 
     /// <summary>Opens the inputs (and labels) and checks their samples fit the network; returns the row count.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using Fisher.Contracts;
 using Fisher.Data;
 using Fisher.Estimators;
+using Fisher.Estimators.Graph;
 
 namespace Fisher.Grains;
 
@@ -36,10 +37,10 @@ internal sealed record MemoryEstimate(MemoryEstimate.Part Task, MemoryEstimate.P
     }
 
     /// <summary>
-    /// Estimates a spec's job over a loaded layer graph: its parameters, the moments of its largest group and a batch of
-    /// inputs. The per-layer working memory of a graph is the cost estimate's part, not this one's.
+    /// Estimates a spec's job over a loaded layer graph: its parameters, the moments of its largest group, a batch of
+    /// inputs and, with the graph's <paramref name="cost"/>, the working values of a batch (bytes per input x batch size).
     /// </summary>
-    public static MemoryEstimate Of(JobSpec spec, LoadedNetwork network)
+    public static MemoryEstimate Of(JobSpec spec, LoadedNetwork network, EstimatorCost? cost = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(network);
@@ -47,12 +48,15 @@ internal sealed record MemoryEstimate(MemoryEstimate.Part Task, MemoryEstimate.P
         long group = Bounded(() => network.Groups(spec.Grouping).Max(g => g.Size));
         long parameters = network.Layout.Size, element = spec.Precision == ComputeDType.Float64 ? 8 : 4;
         var aggregator = Sum([(Text($"moments of a group of {group} parameters x {streams} streams"), () => checked(group * streams * AggregatorMomentBytes))]);
-        var task = Sum(
-        [
+        var parts = new List<(string, Func<long>)>
+        {
             (Text($"model parameters ({parameters})"), () => checked(parameters * (8 + 8 + element))),
             (Text($"moment accumulators of a group of {group} parameters x {streams} streams"), () => checked(group * streams * TaskMomentBytes)),
             (Text($"a batch of {spec.BatchSize} inputs x {network.InputSize} values"), () => checked(spec.BatchSize * network.InputSize * (3 * 8 + element))),
-        ]);
+        };
+        if (cost is not null)
+            parts.Add((Text($"working values of a batch of {spec.BatchSize} inputs (layer '{cost.DrivingLayer}' drives the cost)"), () => checked(spec.BatchSize * cost.BytesPerInput)));
+        var task = Sum(parts);
         return new MemoryEstimate(task, aggregator);
     }
 

@@ -50,13 +50,7 @@ internal sealed class ShardComputation : IDisposable
             _useLabels = quantities.HasFlag(FisherQuantity.Empirical);
             _data = Dataset.Open(files.Inputs, _useLabels ? files.Labels : null);
             _oneHot = _useLabels && _likelihood.TakesOneHotTargets(_data.LabelColumns);
-            _estimator = _network.CreateEstimator(_likelihood, new EstimatorOptions
-            {
-                Quantities = quantities,
-                DrawsPerInput = spec.DrawsPerInput,
-                Seed = spec.Seed,
-                Parameters = task.Parameters.ToArray(),
-            });
+            _estimator = _network.CreateEstimator(_likelihood, JobPlanner.EstimatorOptionsOf(spec, task.Parameters));
         }
         catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException or InvalidNetworkException or UnsupportedLayerException or ArgumentException or JobSpecException)
         {
