@@ -31,12 +31,14 @@ public sealed class GraphArchitectureTests
         Assert.NotEqual(a, ModelArchitecture.Parse(a.ToJson().Replace("\"silu\"", "\"tanh\"", StringComparison.Ordinal), "changed"));
     }
 
-    [Fact]
-    public void StateDictLoadsOntoTheGraphByNameAndMatchesPyTorch()
+    [Theory]
+    [InlineData("small_cnn.pt")]
+    [InlineData("small_cnn.safetensors")] // num_batches_tracked as I64: skipped, never read
+    public void StateDictLoadsOntoTheGraphByNameAndMatchesPyTorch(string weights)
     {
         Support.EnsureTorch();
         var a = ModelArchitecture.Read(Cnn);
-        using var network = LoadedNetwork.Load(a, Support.Fixture("small_cnn.pt"), ScalarType.Float64);
+        using var network = LoadedNetwork.Load(a, Support.Fixture(weights), ScalarType.Float64);
         Assert.False(network.IsFeedForward);
         Assert.Equal(36, network.InputSize);
         Assert.Equal(3, network.OutputWidth);

@@ -4,10 +4,12 @@
 Run with Debian's python3-torch (1.13) from this folder:  /usr/bin/python3 make_graph_fixtures.py
 Outputs (committed; the seed makes them reproducible): small_cnn.json (the architecture's graph form), small_cnn.pt
 (torch.save of the state_dict, float64, with BatchNorm's num_batches_tracked), small_cnn_input.npy (5, 1, 6, 6) and
-small_cnn_logits.npy (PyTorch's outputs in eval mode).
+small_cnn_logits.npy (PyTorch's outputs in eval mode), and small_cnn.safetensors: the same state_dict as safetensors,
+num_batches_tracked included as I64 (what safetensors.torch.save_file writes).
 """
 import json
 import os
+import struct
 
 import numpy as np
 import torch
@@ -50,6 +52,22 @@ ARCHITECTURE = {
 }
 
 
+def write_safetensors(file, tensors):
+    """A minimal safetensors writer (the `safetensors` package may be absent) for float64 and int64 tensors."""
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name].detach().contiguous()
+        raw = t.numpy().tobytes()  # little-endian on this machine
+        header[name] = {"dtype": {torch.float64: "F64", torch.int64: "I64"}[t.dtype], "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(file, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
 def main():
     torch.manual_seed(14)
     net = Net().double()
@@ -62,6 +80,7 @@ def main():
             bn.num_batches_tracked.fill_(7)
     net.eval()
     torch.save(net.state_dict(), os.path.join(HERE, "small_cnn.pt"))
+    write_safetensors(os.path.join(HERE, "small_cnn.safetensors"), net.state_dict())
     x = torch.randn(5, 1, 6, 6, dtype=torch.float64)
     np.save(os.path.join(HERE, "small_cnn_input.npy"), x.numpy())
     np.save(os.path.join(HERE, "small_cnn_logits.npy"), net(x).detach().numpy())
