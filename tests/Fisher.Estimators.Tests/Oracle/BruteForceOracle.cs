@@ -8,7 +8,7 @@ public sealed record ExactTerms(double[] Fisher, double[] ScoreVariance, double[
 
 /// <summary>
 /// Brute-force float64 reference, independent of the library's formulas: per-sample autograd gradients and
-/// Hessian diagonals (double backward, one Hessian row per parameter) of a TorchSharp Sequential, explicit
+/// Hessian diagonals (double backward, one Hessian row per parameter) of a TorchSharp module (an MLP Sequential or a graph's SpecModule), explicit
 /// log-densities, and exact expectations over labels (enumeration of classes and bit vectors, truncated Poisson
 /// sums, Gauss–Hermite quadrature that is exact for the polynomials involved).
 /// </summary>
@@ -179,6 +179,12 @@ public sealed class BruteForceOracle
     public ExactTerms Exact(Tensor x)
     {
         var (f, j, h) = NetworkDerivatives(x);
+        return Exact(f, j, h);
+    }
+
+    /// <summary>As <see cref="Exact(Tensor)"/>, from the input's <see cref="NetworkDerivatives"/>.</summary>
+    public ExactTerms Exact(double[] f, double[][] j, double[][] h)
+    {
         int count = Count;
         var m1 = new double[count];
         var m2 = new double[count];

@@ -13,6 +13,12 @@ public sealed record OracleBounds(double[] V1Upper, double[] V1Lower, double[] V
     public static OracleBounds Compute(BruteForceOracle oracle, Tensor x, bool projectOntoSumZero)
     {
         var (f, j, h) = oracle.NetworkDerivatives(x);
+        return Compute(oracle, f, j, h, projectOntoSumZero);
+    }
+
+    /// <summary>As <see cref="Compute(BruteForceOracle, Tensor, bool)"/>, from the input's network derivatives.</summary>
+    public static OracleBounds Compute(BruteForceOracle oracle, double[] f, double[][] j, double[][] h, bool projectOntoSumZero)
+    {
         int k = f.Length;
         var basis = Basis(k, projectOntoSumZero); // columns: orthonormal basis of U
         int d = basis.GetLength(1);
