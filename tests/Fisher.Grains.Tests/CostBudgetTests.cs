@@ -2,6 +2,7 @@ using System.Globalization;
 using Fisher.Contracts;
 using Fisher.Data;
 using Fisher.Estimators;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Fisher.Grains.Tests;
 
@@ -58,5 +59,53 @@ public sealed class CostBudgetTests
     {
         var spec = TestData.Spec(inputs: 200, shards: 1, grouping: "all");
         Assert.Single(JobPlanner.Plan(spec, Roots, FisherOptions.DefaultMemoryBudget, costBudget: 1).Tasks);
+    }
+}
+
+/// <summary>One silo whose <see cref="FisherOptions.CostBudget"/> is 1e5 multiply-adds per input.</summary>
+public sealed class SmallCostBudgetCluster : IAsyncLifetime
+{
+    public const double Budget = 1e5;
+
+    public Orleans.TestingHost.TestCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        _ = TestRedis.ConnectionString;
+        var builder = new Orleans.TestingHost.TestClusterBuilder(1);
+        builder.AddSiloBuilderConfigurator<Configurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+
+    private sealed class Configurator : Orleans.TestingHost.ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            new FisherSiloConfigurator().Configure(siloBuilder);
+            siloBuilder.Services.Configure<FisherOptions>(o => o.CostBudget = Budget);
+        }
+    }
+}
+
+/// <summary>The silo option reaches the planner: a CNN job over the silo's cost budget is refused at start, one under it runs.</summary>
+[Collection("clusters")]
+public sealed class CostBudgetClusterTests(SmallCostBudgetCluster fixture) : IClassFixture<SmallCostBudgetCluster>
+{
+    [Fact]
+    public async Task A_silo_refuses_a_cnn_job_over_its_cost_budget_and_runs_a_first_order_one()
+    {
+        using var cnn = new ResidualCnn(rows: 40);
+        var grains = fixture.Cluster.GrainFactory;
+        var refused = await grains.GetGrain<IFisherJobGrain>("cost-" + Guid.NewGuid().ToString("N")[..8]).StartAsync(cnn.Spec(inputs: 40, shards: 1, grouping: "all"));
+        Assert.Equal(JobState.Failed, refused.State);
+        Assert.Equal(0, refused.TasksTotal);
+        Assert.Matches(@"^cost: the job needs an estimated [\d.]+e6 multiply-adds per input \([\d.]+e6 for exact per-sample Hessian diagonals\), over the cost budget of 1e5 \(Fisher:Grains:CostBudget\); driving layer: '[\w.]+'$", refused.Error);
+
+        var firstOrder = cnn.Spec(inputs: 40, shards: 2, grouping: "layer") with { Quantities = FisherQuantityNames.Parse("i1,exact,empirical") };
+        var ran = await TestData.RunToEnd(grains, "cost-ok-" + Guid.NewGuid().ToString("N")[..8], firstOrder, TestTimeouts.Job);
+        Assert.True(ran.State == JobState.Completed, ran.Error);
     }
 }
