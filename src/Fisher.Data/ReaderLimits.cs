@@ -51,4 +51,16 @@ public static class ReaderLimits
 
     /// <summary>...or up to this many bytes, whatever its ratio (a small all-zero label file compresses past 256:1).</summary>
     public const long GzipRatioFreeBytes = 64L << 20;
+
+    /// <summary>
+    /// The largest ONNX file: the weights cap (<see cref="MaxParameters"/> elements as float64) plus 16 MiB of graph.
+    /// The file is read whole, then every length inside it is checked against what is left.
+    /// </summary>
+    public const int MaxOnnxBytes = (int)(MaxParameters * sizeof(double)) + (16 << 20);
+
+    /// <summary>The most nodes, and the most initializers, of an ONNX graph.</summary>
+    public const int MaxOnnxNodes = 1 << 16;
+
+    /// <summary>The longest name or string attribute in an ONNX file, in UTF-8 bytes.</summary>
+    public const int MaxOnnxNameBytes = 4096;
 }

@@ -41,6 +41,7 @@ public sealed class NoEchoTests : IDisposable
         NoEcho(passwd, () => Dataset.Open(passwd).Dispose());
         NoEcho(passwd, () => ModelArchitecture.Read(passwd));
         NoEcho(passwd, () => Safetensors.Read(passwd));
+        NoEcho(passwd, () => OnnxModel.Read(passwd).Dispose());
     }
 
     [Fact]
