@@ -14,9 +14,9 @@ namespace Fisher.Client;
 /// </summary>
 internal sealed class JobCommands
 {
-    private readonly Option<string?> _model = new("--model") { Description = "Weights: a PyTorch state_dict saved by torch.save (zip) or a safetensors file, with nn.Sequential key names (0.weight, 0.bias, 2.weight, ...). Default: the bundled Fashion-MNIST MLP." };
-    private readonly Option<string?> _architecture = new("--architecture") { Description = "Architecture JSON (widths, activations, likelihood, variance, input scaling). Default: next to the bundled model." };
-    private readonly Option<string?> _data = new("--data") { Description = "Inputs: IDX (plain or .gz) or NPY. Default: the bundled 2,000 Fashion-MNIST test images." };
+    private readonly Option<string?> _model = new("--model") { Description = "Weights: a PyTorch state_dict saved by torch.save (zip) or a safetensors file, with the architecture's key names (nn.Sequential's 0.weight, 0.bias, ... for an MLP; each graph layer's module name, e.g. conv1.weight). Default: the bundled Fashion-MNIST MLP." };
+    private readonly Option<string?> _architecture = new("--architecture") { Description = "Architecture JSON: widths and activations, or inputShape and layers (a CNN); likelihood, variance, input scaling. Default: next to the bundled model." };
+    private readonly Option<string?> _data = new("--data") { Description = "Inputs: IDX (plain or .gz) or NPY; samples flat or (C, H, W), (H, W), (L) for a graph. Default: the bundled 2,000 Fashion-MNIST test images." };
     private readonly Option<string?> _labels = new("--labels") { Description = "Observed labels (IDX or NPY), for the empirical Fisher. Default: the bundled labels when --data is default." };
     private readonly JobOptions _job = new();
     private readonly Option<int> _maxTasks = new("--max-tasks") { Description = "Tasks running at once (0: two per active silo).", DefaultValueFactory = _ => 0 };

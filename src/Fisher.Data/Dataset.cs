@@ -77,6 +77,25 @@ public sealed class Dataset : IDisposable
     /// <summary>Values per input row: the product of the non-row dimensions.</summary>
     public int Features { get; }
 
+    /// <summary>The shape of one input sample: the file's shape after the row dimension.</summary>
+    public IReadOnlyList<long> SampleShape => _inputs.Header.Shape[1..];
+
+    /// <summary>
+    /// Checks the samples fit a network whose per-sample input shape is <paramref name="networkInput"/>: the same number
+    /// of values, and (for a network with channels or space) a per-sample shape that is flat, equal, or equal but for a
+    /// missing leading channel of 1 ((N, H, W) for [1, H, W]). Throws <see cref="DataFormatException"/> naming both shapes.
+    /// </summary>
+    public void CheckSampleShape(IReadOnlyList<long> networkInput)
+    {
+        ArgumentNullException.ThrowIfNull(networkInput);
+        long size = networkInput.Aggregate(1L, (a, b) => checked(a * b));
+        var sample = SampleShape;
+        bool fits = size == Features && (networkInput.Count == 1 || sample.Count <= 1 || sample.SequenceEqual(networkInput)
+            || (networkInput[0] == 1 && sample.SequenceEqual(networkInput.Skip(1))));
+        if (!fits)
+            throw new DataFormatException(InputsPath, $"shape: samples of shape ({string.Join(", ", sample)}) ({Features} values) do not fit the network's input shape ({string.Join(", ", networkInput)}) ({size} values)");
+    }
+
     /// <summary>True when a labels file was given.</summary>
     public bool HasLabels => _labels is not null;
 

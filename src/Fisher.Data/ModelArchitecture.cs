@@ -2,13 +2,15 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Fisher.Estimators;
+using Fisher.Estimators.Graph;
 
 namespace Fisher.Data;
 
 /// <summary>
-/// The architecture file of a feed-forward network: widths (input first), one activation per hidden layer, the
-/// likelihood, the Gaussian variance σ², the <c>nn.Sequential</c> names of the Linear layers and the input scaling.
-/// Equality compares the contents of the lists.
+/// The architecture file of a network, in one of two forms: a feed-forward network (widths, input first; one
+/// activation per hidden layer; the <c>nn.Sequential</c> names of the Linear layers) or a layer graph
+/// (<see cref="Graph"/>: per-sample input shape and layers, <see cref="ArchitectureGraphJson"/>); both with the
+/// likelihood, the Gaussian variance σ² and the input scaling. Equality compares the contents.
 /// </summary>
 public sealed record ModelArchitecture(
     IReadOnlyList<int> Widths,
@@ -18,7 +20,14 @@ public sealed record ModelArchitecture(
     IReadOnlyList<string> LayerNames,
     InputScaling Input)
 {
-    private static readonly string[] KnownFields = ["widths", "activations", "activation", "likelihood", "variance", "layerNames", "input"];
+    private static readonly string[] KnownFields = ["widths", "activations", "activation", "likelihood", "variance", "layerNames", "input", .. ArchitectureGraphJson.Fields];
+    private static readonly string[] MlpFields = ["widths", "activations", "activation", "layerNames"];
+
+    /// <summary>The layer graph of the graph form; null for the feed-forward form (then the lists above describe it).</summary>
+    public NetworkSpec? Graph { get; init; }
+
+    /// <summary>True for the graph form.</summary>
+    public bool IsGraph => Graph is not null;
 
     private static readonly JsonDocumentOptions DocumentOptions = new()
     {
@@ -81,33 +90,14 @@ public sealed record ModelArchitecture(
                     throw Error(source, property.Name, "given twice");
             }
 
+            if (ArchitectureGraphJson.Fields.Any(fields.ContainsKey))
+                return ParseGraphForm(source, fields);
             var widths = ParseWidths(source, fields);
             int hidden = widths.Length - 2;
             var activations = ParseActivations(source, fields, hidden);
 
-            double variance = 1.0;
-            if (fields.TryGetValue("variance", out var v))
-            {
-                variance = Number(source, "variance", v);
-                if (!(variance > 0) || double.IsInfinity(variance))
-                    throw Error(source, "variance", $"expected a finite number > 0 (the Gaussian σ²), got {Format(variance)}");
-            }
-
-            if (!fields.TryGetValue("likelihood", out var l))
-                throw Error(source, "likelihood", "missing; expected gaussian, categorical, bernoulli or poisson");
-            if (l.ValueKind != JsonValueKind.String)
-                throw Error(source, "likelihood", $"expected a string, got {Kind(l)}");
-            string likelihood;
-            try
-            {
-                likelihood = Fisher.Estimators.Likelihood.Create(l.GetString()!, widths[^1], variance).Name;
-            }
-            catch (ArgumentException e)
-            {
-                // An unknown name is not quoted (it is file content); a bad output width is.
-                throw Error(source, "likelihood", e is ArgumentOutOfRangeException ? e.Message.Split(" (Parameter")[0]
-                    : $"unknown likelihood; expected {string.Join(", ", SpecNames.Likelihoods.Keys)}");
-            }
+            double variance = ParseVariance(source, fields);
+            var likelihood = ParseLikelihood(source, fields, widths[^1], variance);
 
             var layerNames = ParseLayerNames(source, fields, widths.Length - 1);
             var input = ParseInput(source, fields);
@@ -115,16 +105,61 @@ public sealed record ModelArchitecture(
         }
     }
 
+    private static ModelArchitecture ParseGraphForm(string source, Dictionary<string, JsonElement> fields)
+    {
+        if (MlpFields.FirstOrDefault(fields.ContainsKey) is { } mlp)
+            throw Error(source, mlp, "a field of the feed-forward form; a graph ('inputShape' and 'layers') takes none of widths, activations, activation, layerNames");
+        var graph = ArchitectureGraphJson.Parse(source, fields);
+        double variance = ParseVariance(source, fields);
+        var likelihood = ParseLikelihood(source, fields, outputs: null, variance);
+        return new ModelArchitecture([], [], likelihood, variance, [], ParseInput(source, fields)) { Graph = graph };
+    }
+
+    private static double ParseVariance(string source, Dictionary<string, JsonElement> fields)
+    {
+        if (!fields.TryGetValue("variance", out var v))
+            return 1.0;
+        double variance = Number(source, "variance", v);
+        if (!(variance > 0) || double.IsInfinity(variance))
+            throw Error(source, "variance", $"expected a finite number > 0 (the Gaussian σ²), got {Format(variance)}");
+        return variance;
+    }
+
+    /// <summary>The likelihood's canonical name, checked against the output width when the form declares it.</summary>
+    private static string ParseLikelihood(string source, Dictionary<string, JsonElement> fields, int? outputs, double variance)
+    {
+        if (!fields.TryGetValue("likelihood", out var l))
+            throw Error(source, "likelihood", "missing; expected gaussian, categorical, bernoulli or poisson");
+        if (l.ValueKind != JsonValueKind.String)
+            throw Error(source, "likelihood", $"expected a string, got {Kind(l)}");
+        try
+        {
+            // A graph's output width comes from its weights: the name is checked here, the width when the graph is built.
+            return Fisher.Estimators.Likelihood.Create(l.GetString()!, outputs ?? 2, variance).Name;
+        }
+        catch (ArgumentException e)
+        {
+            // An unknown name is not quoted (it is file content); a bad output width is.
+            throw Error(source, "likelihood", e is ArgumentOutOfRangeException ? e.Message.Split(" (Parameter")[0]
+                : $"unknown likelihood; expected {string.Join(", ", SpecNames.Likelihoods.Keys)}");
+        }
+    }
+
     /// <summary>The default <c>nn.Sequential</c> names of <paramref name="layers"/> Linear layers: "0", "2", "4", ...</summary>
     public static IReadOnlyList<string> DefaultLayerNames(int layers) =>
         Enumerable.Range(0, layers).Select(i => (2 * i).ToString(CultureInfo.InvariantCulture)).ToArray();
 
-    /// <summary>The likelihood over the last width (the network outputs).</summary>
-    public Likelihood CreateLikelihood() => Fisher.Estimators.Likelihood.Create(Likelihood, Widths[^1], Variance);
+    /// <summary>The likelihood over the last width (the network outputs); feed-forward form only (a graph's width comes from its weights: <see cref="CreateLikelihood(int)"/>).</summary>
+    public Likelihood CreateLikelihood() => CreateLikelihood(Graph is null ? Widths[^1] : throw new InvalidOperationException("a graph architecture's output width comes from its weights"));
 
-    /// <summary>The parameter tensors a state dict must hold: <c>0.weight</c> [w1, w0], <c>0.bias</c> [w1], ...</summary>
+    /// <summary>The likelihood over <paramref name="outputs"/> network outputs.</summary>
+    public Likelihood CreateLikelihood(int outputs) => Fisher.Estimators.Likelihood.Create(Likelihood, outputs, Variance);
+
+    /// <summary>The parameter tensors a state dict must hold: <c>0.weight</c> [w1, w0], <c>0.bias</c> [w1], ...; feed-forward form only.</summary>
     public IReadOnlyList<(string Name, long[] Shape)> ExpectedParameters()
     {
+        if (Graph is not null)
+            throw new InvalidOperationException("a graph architecture's parameter shapes come from its weights");
         var result = new List<(string, long[])>(2 * (Widths.Count - 1));
         for (int i = 0; i + 1 < Widths.Count; i++)
         {
@@ -141,20 +176,12 @@ public sealed record ModelArchitecture(
         using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
             writer.WriteStartObject();
-            writer.WriteStartArray("widths");
-            foreach (var w in Widths)
-                writer.WriteNumberValue(w);
-            writer.WriteEndArray();
-            writer.WriteStartArray("activations");
-            foreach (var a in Activations)
-                writer.WriteStringValue(ActivationText(a));
-            writer.WriteEndArray();
-            writer.WriteString("likelihood", Likelihood);
-            writer.WriteNumber("variance", Variance);
-            writer.WriteStartArray("layerNames");
-            foreach (var n in LayerNames)
-                writer.WriteStringValue(n);
-            writer.WriteEndArray();
+            if (Graph is not null)
+                ArchitectureGraphJson.Write(writer, Graph);
+            else
+                WriteFeedForward(writer);
+            if (Graph is not null)
+                WriteLikelihood(writer);
             writer.WriteStartObject("input");
             writer.WriteNumber("scale", Input.Scale);
             writer.WriteNumber("shift", Input.Shift);
@@ -162,6 +189,30 @@ public sealed record ModelArchitecture(
             writer.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>The feed-forward form's fields, in the order earlier versions wrote them (summary.json keeps its text).</summary>
+    private void WriteFeedForward(Utf8JsonWriter writer)
+    {
+        writer.WriteStartArray("widths");
+        foreach (var w in Widths)
+            writer.WriteNumberValue(w);
+        writer.WriteEndArray();
+        writer.WriteStartArray("activations");
+        foreach (var a in Activations)
+            writer.WriteStringValue(ActivationText(a));
+        writer.WriteEndArray();
+        WriteLikelihood(writer);
+        writer.WriteStartArray("layerNames");
+        foreach (var n in LayerNames)
+            writer.WriteStringValue(n);
+        writer.WriteEndArray();
+    }
+
+    private void WriteLikelihood(Utf8JsonWriter writer)
+    {
+        writer.WriteString("likelihood", Likelihood);
+        writer.WriteNumber("variance", Variance);
     }
 
     /// <inheritdoc />
@@ -172,7 +223,9 @@ public sealed record ModelArchitecture(
         && string.Equals(Likelihood, other.Likelihood, StringComparison.Ordinal)
         && Variance.Equals(other.Variance)
         && LayerNames.SequenceEqual(other.LayerNames, StringComparer.Ordinal)
-        && Input == other.Input;
+        && Input == other.Input
+        && (Graph is null) == (other.Graph is null)
+        && (Graph is null || string.Equals(ToJson(), other.ToJson(), StringComparison.Ordinal));
 
     /// <inheritdoc />
     public override int GetHashCode()
@@ -187,10 +240,11 @@ public sealed record ModelArchitecture(
         foreach (var n in LayerNames)
             hash.Add(n, StringComparer.Ordinal);
         hash.Add(Input);
+        hash.Add(Graph?.Layers.Count);
         return hash.ToHashCode();
     }
 
-    private static string ActivationText(Activation a) =>
+    internal static string ActivationText(Activation a) =>
         a.Kind == ActivationKind.LeakyRelu && a.NegativeSlope != 0.01
             ? $"leaky_relu:{a.NegativeSlope.ToString("R", CultureInfo.InvariantCulture)}"
             : a.Name;
@@ -259,7 +313,7 @@ public sealed record ModelArchitecture(
         return result.ToArray();
     }
 
-    private static Activation ParseActivation(string source, string field, string text)
+    internal static Activation ParseActivation(string source, string field, string text)
     {
         // "leaky_relu:0.2" carries a negative slope; every other name is passed to Activation.Parse as is.
         double slope = 0.01;
@@ -337,19 +391,19 @@ public sealed record ModelArchitecture(
         return new InputScaling(scale, shift);
     }
 
-    private static double Number(string source, string field, JsonElement e)
+    internal static double Number(string source, string field, JsonElement e)
     {
         if (e.ValueKind != JsonValueKind.Number || !e.TryGetDouble(out var value))
             throw Error(source, field, $"expected a number, got {Raw(e)}");
         return value;
     }
 
-    private static DataFormatException Error(string source, string field, string detail) => new(source, $"{field}: {detail}");
+    internal static DataFormatException Error(string source, string field, string detail) => new(source, $"{field}: {detail}");
 
-    private static string Kind(JsonElement e) => e.ValueKind.ToString().ToLowerInvariant();
+    internal static string Kind(JsonElement e) => e.ValueKind.ToString().ToLowerInvariant();
 
     /// <summary>What a value is (never its text: errors do not echo file content).</summary>
-    private static string Raw(JsonElement e) => $"a {Kind(e)}";
+    internal static string Raw(JsonElement e) => $"a {Kind(e)}";
 
     private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

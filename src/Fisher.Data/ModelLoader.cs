@@ -1,4 +1,5 @@
 using Fisher.Estimators;
+using Fisher.Estimators.Graph;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,7 +21,7 @@ public static class ModelLoader
     /// header before any tensor is read (a difference throws <see cref="ModelMismatchException"/>), and only those
     /// tensors are read. Without it, at most <see cref="ReaderLimits.MaxParameters"/> elements are read.
     /// </summary>
-    internal static IReadOnlyDictionary<string, NamedArray> ReadStateDict(string path, IReadOnlyList<(string Name, long[] Shape)>? expected)
+    internal static IReadOnlyDictionary<string, NamedArray> ReadStateDict(string path, IReadOnlyList<(string Name, long[] Shape)>? expected, Func<string, bool>? skip = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         using var stream = RegularFile.OpenRead(path);
@@ -28,9 +29,9 @@ public static class ModelLoader
         int read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         head = head[..read];
         if (read >= 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4)
-            return PyTorchZip.Read(path, stream, expected);
+            return PyTorchZip.Read(path, stream, expected, skip);
         if (Safetensors.LooksLikeSafetensors(head, stream.Length))
-            return Safetensors.Read(path, stream, expected).Tensors;
+            return Safetensors.Read(path, stream, expected, skip).Tensors;
         if (read >= 2 && head[0] == 0x80 && head[1] <= 5)
             throw new DataFormatException(path, "offset 0: a bare pickle: the legacy torch.save format (torch < 1.6 or _use_new_zipfile_serialization=False) is not supported; re-save with the default zip format or as safetensors");
         throw new DataFormatException(path, "offset 0: expected a PyTorch state_dict zip file (magic 'PK\\x03\\x04') or a safetensors file (8-byte little-endian header length, then '{')");
@@ -67,6 +68,55 @@ public static class ModelLoader
         {
             throw new DataFormatException(weightsPath, e.Message, e);
         }
+    }
+
+    /// <summary>
+    /// Builds the layer graph of a graph architecture with the tensors of <paramref name="weightsPath"/>, taken by name
+    /// (<c>{layer}.weight</c>, ...). Missing and unexpected tensors throw one <see cref="ModelMismatchException"/>
+    /// listing all of them (BatchNorm's <c>num_batches_tracked</c> is ignored, never read); a wrong shape or value is a
+    /// <see cref="DataFormatException"/> naming the tensor.
+    /// </summary>
+    public static LayerGraph LoadGraph(ModelArchitecture architecture, string weightsPath, ScalarType dtype = ScalarType.Float32)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(weightsPath);
+        var spec = architecture.Graph ?? throw new ArgumentException("a feed-forward architecture: use Load", nameof(architecture));
+        var counters = spec.Layers.Where(l => l.Op == LayerOp.BatchNorm).Select(l => l.TensorName("num_batches_tracked")).ToHashSet(StringComparer.Ordinal);
+        var state = ReadStateDict(weightsPath, expected: null, counters.Contains);
+        var names = GraphTensorNames(spec);
+        var problems = names.Where(n => !state.ContainsKey(n)).Select(n => $"missing {n}")
+            .Concat(state.Keys.Where(k => !names.Contains(k)).Order(StringComparer.Ordinal).Select(k => $"unexpected {k} {Shapes.Format(state[k].Shape)}"))
+            .ToArray();
+        if (problems.Length > 0)
+            throw new ModelMismatchException(weightsPath, problems);
+        using var scope = NewDisposeScope();
+        var tensors = state.ToDictionary(p => p.Key, p => ToTensor(p.Value), StringComparer.Ordinal);
+        try
+        {
+            return LayerGraph.Build(spec, tensors, dtype);
+        }
+        catch (Exception e) when (e is InvalidNetworkException or UnsupportedLayerException)
+        {
+            throw new DataFormatException(weightsPath, e.Message, e);
+        }
+    }
+
+    /// <summary>The tensors a graph's layers read: weight and bias of Linear and Conv, running statistics (and the affine weight and bias) of BatchNorm.</summary>
+    private static HashSet<string> GraphTensorNames(NetworkSpec spec)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var layer in spec.Layers)
+        {
+            string[] roles = layer.Op switch
+            {
+                LayerOp.Linear or LayerOp.Conv1d or LayerOp.Conv2d => layer.Bias ? ["weight", "bias"] : ["weight"],
+                LayerOp.BatchNorm => layer.Bias ? ["weight", "bias", "running_mean", "running_var"] : ["running_mean", "running_var"],
+                _ => [],
+            };
+            foreach (var role in roles)
+                names.Add(layer.TensorName(role));
+        }
+        return names;
     }
 
     internal static void Check(string path, IReadOnlyDictionary<string, long[]> state, IReadOnlyList<(string Name, long[] Shape)> expected)

@@ -13,9 +13,10 @@ internal static class PyTorchZip
 {
     /// <summary>
     /// Reads the state dict of <paramref name="stream"/>. With <paramref name="expected"/> (an architecture's parameters),
-    /// keys and shapes are compared before any storage is read, and only those tensors are read.
+    /// keys and shapes are compared before any storage is read, and only those tensors are read; keys
+    /// <paramref name="skip"/> accepts are never read.
     /// </summary>
-    public static IReadOnlyDictionary<string, NamedArray> Read(string path, FileStream stream, IReadOnlyList<(string Name, long[] Shape)>? expected)
+    public static IReadOnlyDictionary<string, NamedArray> Read(string path, FileStream stream, IReadOnlyList<(string Name, long[] Shape)>? expected, Func<string, bool>? skip = null)
     {
         var zip = ZipDirectory.Read(path, stream);
         var pickles = zip.Entries.Where(e => e.Name.EndsWith("/data.pkl", StringComparison.Ordinal) && e.Name.Count(c => c == '/') == 1).ToArray();
@@ -36,7 +37,7 @@ internal static class PyTorchZip
         long storageElements = 0;
         foreach (var (key, tensor) in tensors)
         {
-            if (wanted is not null && !wanted.Contains(key))
+            if ((wanted is not null && !wanted.Contains(key)) || skip?.Invoke(key) == true)
                 continue;
             int size = ElementSize(path, key, tensor.Storage.DType);
             if (!storages.TryGetValue(tensor.Storage.Key, out var data))

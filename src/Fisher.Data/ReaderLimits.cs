@@ -13,6 +13,9 @@ public static class ReaderLimits
     /// <summary>The largest layer width an architecture may declare.</summary>
     public const int MaxWidth = 1 << 24;
 
+    /// <summary>The most layers of an architecture's graph form.</summary>
+    public const int MaxGraphLayers = 4096;
+
     /// <summary>The most entries of <c>widths</c> (layers + 1).</summary>
     public const int MaxWidths = 1024;
 

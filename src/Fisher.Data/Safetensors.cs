@@ -139,20 +139,20 @@ public static class Safetensors
     }
 
     /// <summary>A weights file: with <paramref name="expected"/>, keys and shapes are compared before any tensor is read (<see cref="WeightBudget"/>).</summary>
-    internal static (IReadOnlyDictionary<string, NamedArray> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path, FileStream stream, IReadOnlyList<(string Name, long[] Shape)>? expected) =>
-        Read(path, stream, expected, budget: true);
+    internal static (IReadOnlyDictionary<string, NamedArray> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path, FileStream stream, IReadOnlyList<(string Name, long[] Shape)>? expected, Func<string, bool>? skip = null) =>
+        Read(path, stream, expected, budget: true, skip);
 
-    private static (IReadOnlyDictionary<string, NamedArray> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path, FileStream stream, IReadOnlyList<(string Name, long[] Shape)>? expected, bool budget)
+    private static (IReadOnlyDictionary<string, NamedArray> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path, FileStream stream, IReadOnlyList<(string Name, long[] Shape)>? expected, bool budget, Func<string, bool>? skip = null)
     {
         long length = stream.Length;
-        var (entries, metadata, dataStart) = ReadHeader(path, stream, length);
+        var (entries, metadata, dataStart) = ReadHeader(path, stream, length, skip);
         if (budget)
             WeightBudget.Check(path, entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal), expected);
         var wanted = expected?.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
         var tensors = new Dictionary<string, NamedArray>(StringComparer.Ordinal);
         foreach (var e in entries)
         {
-            if (wanted is not null && !wanted.Contains(e.Name))
+            if ((wanted is not null && !wanted.Contains(e.Name)) || skip?.Invoke(e.Name) == true)
                 continue;
             var raw = new byte[e.End - e.Begin]; // within the file: checked by ReadTensor
             stream.Position = dataStart + e.Begin;
@@ -165,7 +165,7 @@ public static class Safetensors
     private sealed record Entry(string Name, string DType, long[] Shape, long Count, long Begin, long End);
 
     /// <summary>The header's entries, each checked against the data section, and the metadata.</summary>
-    private static (List<Entry> Entries, Dictionary<string, string> Metadata, long DataStart) ReadHeader(string path, FileStream stream, long length)
+    private static (List<Entry> Entries, Dictionary<string, string> Metadata, long DataStart) ReadHeader(string path, FileStream stream, long length, Func<string, bool>? skip = null)
     {
         if (length < 8)
             throw new DataFormatException(path, $"header length: the file has {length} bytes, fewer than the 8-byte header length");
@@ -207,7 +207,7 @@ public static class Safetensors
                 }
                 if (!names.Add(property.Name))
                     throw new DataFormatException(path, $"{property.Name}: tensor given twice in the header");
-                entries.Add(ReadTensor(path, property.Name, property.Value, length - dataStart));
+                entries.Add(ReadTensor(path, property.Name, property.Value, length - dataStart, skip?.Invoke(property.Name) == true));
             }
         }
         CheckNoOverlap(path, entries.Select(e => (e.Begin, e.End, e.Name)).ToList());
@@ -228,7 +228,8 @@ public static class Safetensors
     }
 
     /// <summary>One tensor's header entry, validated against the <paramref name="dataLength"/>-byte data section, with checked arithmetic.</summary>
-    private static Entry ReadTensor(string path, string name, JsonElement value, long dataLength)
+    /// <remarks>A <paramref name="skipped"/> entry (never read, e.g. BatchNorm's int64 <c>num_batches_tracked</c>) may have an integer dtype.</remarks>
+    private static Entry ReadTensor(string path, string name, JsonElement value, long dataLength, bool skipped = false)
     {
         if (value.ValueKind != JsonValueKind.Object)
             throw new DataFormatException(path, $"{name}: expected an object with dtype, shape and data_offsets, got {value.ValueKind}");
@@ -239,7 +240,7 @@ public static class Safetensors
         var offsets = ReadLongs(path, name, "data_offsets", value);
         if (offsets.Length != 2)
             throw new DataFormatException(path, $"{name}: data_offsets: expected [begin, end], got {offsets.Length} numbers");
-        int size = ElementSize(path, name, dtype);
+        int size = skipped && IntegerSize(dtype) is { } integer ? integer : ElementSize(path, name, dtype);
         long count = WeightBudget.ElementCount(path, name, shape);
         long begin = offsets[0], end = offsets[1];
         if (begin < 0 || end < begin || end > dataLength)
@@ -275,6 +276,15 @@ public static class Safetensors
         }
         return result.ToArray();
     }
+
+    private static int? IntegerSize(string dtype) => dtype switch
+    {
+        "I64" or "U64" => 8,
+        "I32" or "U32" => 4,
+        "I16" or "U16" => 2,
+        "I8" or "U8" or "BOOL" => 1,
+        _ => null,
+    };
 
     private static int ElementSize(string path, string name, string dtype) => dtype switch
     {

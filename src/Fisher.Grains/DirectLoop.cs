@@ -19,16 +19,11 @@ internal static class DirectLoop
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         var architecture = ModelArchitecture.Read(spec.ArchitecturePath);
-        var (quantities, dtype) = JobPlanner.Resolve(spec);
-        using var network = ModelLoader.Load(architecture, spec.ModelPath, dtype);
+        var (_, dtype) = JobPlanner.Resolve(spec);
+        using var network = LoadedNetwork.Load(architecture, spec.ModelPath, dtype);
         using var data = Dataset.Open(spec.InputsPath, spec.LabelsPath);
-        var estimator = new FisherEstimator(network, JobPlanner.CreateLikelihood(spec, architecture), new EstimatorOptions
-        {
-            Quantities = quantities,
-            DrawsPerInput = spec.DrawsPerInput,
-            Seed = spec.Seed,
-            DoublePrecisionMoments = doublePrecisionMoments,
-        });
+        var estimator = network.CreateEstimator(JobPlanner.CreateLikelihood(spec, architecture, network.OutputWidth),
+            JobPlanner.EstimatorOptionsOf(spec, parameters: null, doublePrecisionMoments));
         using var accumulator = new FisherAccumulator();
         var x = new double[batchSize * data.Features];
         var y = new double[batchSize];

@@ -57,7 +57,7 @@ internal sealed partial class FisherJobGrain(
         JobPlan plan;
         try
         {
-            plan = await Task.Run(() => JobPlanner.Plan(spec, dataRoots, _options.MemoryBudget), cancellationToken); // nothing is written before the plan
+            plan = await Task.Run(() => JobPlanner.Plan(spec, dataRoots, _options.MemoryBudget, _options.CostBudget), cancellationToken); // nothing is written before the plan
         }
         catch (JobSpecException e)
         {

@@ -73,4 +73,15 @@ public sealed class FisherOptions
 
     /// <summary>The default <see cref="MemoryBudget"/>: 2 GiB.</summary>
     public const long DefaultMemoryBudget = 2L << 30;
+
+    /// <summary>
+    /// Multiply-adds per input a layer-graph job may need by the estimator's own estimate
+    /// (<c>LayerGraph.EstimateCost</c>: exact per-sample Î2 through convolutions costs far more than the other
+    /// quantities); a job over it is refused at start with the estimate and the layer that drives it. MLPs are not
+    /// weighed (their cost is a few passes). Default 2e9: a LeNet-style tanh CNN with every quantity fits.
+    /// </summary>
+    public double CostBudget { get; set; } = DefaultCostBudget;
+
+    /// <summary>The default <see cref="CostBudget"/>: 2e9 multiply-adds per input.</summary>
+    public const double DefaultCostBudget = 2e9;
 }

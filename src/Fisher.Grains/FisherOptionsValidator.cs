@@ -49,6 +49,8 @@ internal sealed class FisherOptionsValidator : IValidateOptions<FisherOptions>
         }
         if (options.MemoryBudget < MinMemoryBudget)
             failures.Add($"{Key(nameof(FisherOptions.MemoryBudget))} must be at least {MinMemoryBudget.ToString(CultureInfo.InvariantCulture)} bytes (1 MiB), got {options.MemoryBudget.ToString(CultureInfo.InvariantCulture)}");
+        if (!(options.CostBudget > 0) || !double.IsFinite(options.CostBudget))
+            failures.Add($"{Key(nameof(FisherOptions.CostBudget))} must be a positive number of multiply-adds per input, got {options.CostBudget.ToString(CultureInfo.InvariantCulture)}");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Fisher.Contracts;
 using Fisher.Data;
 using Fisher.Estimators;
+using Fisher.Estimators.Graph;
 using Fisher.Results;
 using static TorchSharp.torch;
 
@@ -28,16 +29,20 @@ internal static class JobPlanner
         return (quantities, spec.Precision.ToScalarType());
     }
 
-    /// <summary>The likelihood of a job: the spec's override, else the architecture file's.</summary>
-    public static Likelihood CreateLikelihood(JobSpec spec, ModelArchitecture architecture)
+    /// <summary>The likelihood of a job over a feed-forward architecture's last width.</summary>
+    public static Likelihood CreateLikelihood(JobSpec spec, ModelArchitecture architecture) =>
+        CreateLikelihood(spec, architecture, architecture?.Widths[^1] ?? throw new ArgumentNullException(nameof(architecture)));
+
+    /// <summary>The likelihood of a job over the network's <paramref name="outputs"/>: the spec's override, else the architecture file's.</summary>
+    public static Likelihood CreateLikelihood(JobSpec spec, ModelArchitecture architecture, int outputs)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(architecture);
         try
         {
             return spec.Likelihood is { } family
-                ? Likelihood.Create(family, architecture.Widths[^1], spec.Variance ?? architecture.Variance)
-                : Likelihood.Create(architecture.Likelihood, architecture.Widths[^1], spec.Variance ?? architecture.Variance);
+                ? Likelihood.Create(family, outputs, spec.Variance ?? architecture.Variance)
+                : Likelihood.Create(architecture.Likelihood, outputs, spec.Variance ?? architecture.Variance);
         }
         catch (ArgumentException e)
         {
@@ -51,28 +56,34 @@ internal static class JobPlanner
 
     /// <summary>
     /// Reads and checks every file of the spec (each a regular file under <paramref name="roots"/>), refuses a job whose
-    /// estimated memory is over <paramref name="memoryBudget"/> bytes per task or aggregator before the weights or rows
-    /// are read, and plans shards x groups.
+    /// estimated memory is over <paramref name="memoryBudget"/> bytes per task or aggregator (an MLP's before the weights
+    /// or rows are read) or, for a layer graph, whose estimated multiply-adds per input are over
+    /// <paramref name="costBudget"/>, and plans shards x groups.
     /// </summary>
-    public static JobPlan Plan(JobSpec spec, DataRoots roots, long memoryBudget)
+    public static JobPlan Plan(JobSpec spec, DataRoots roots, long memoryBudget, double costBudget = FisherOptions.DefaultCostBudget)
     {
         ArgumentNullException.ThrowIfNull(spec);
         JobSpecValidator.ThrowIfInvalid(spec);
         var files = SpecFiles.Resolve(spec, roots);
-        var (quantities, _) = Resolve(spec);
+        var (quantities, dtype) = Resolve(spec);
         var architecture = Wrap(() => ModelArchitecture.Read(files.Architecture));
-        _ = CreateLikelihood(spec, architecture);
-        ThrowIfOverBudget(MemoryEstimate.Of(spec, architecture), memoryBudget);
-        using (var network = Wrap(() => ModelLoader.Load(architecture, files.Model, ScalarType.Float32)))
+        if (!architecture.IsGraph)
         {
-            long rows, features;
-            using (var data = Wrap(() => Dataset.Open(files.Inputs, files.Labels)))
+            // A feed-forward network's memory is known from its widths: refuse before the weights are read.
+            _ = CreateLikelihood(spec, architecture);
+            ThrowIfOverBudget(MemoryEstimate.Of(spec, architecture), memoryBudget);
+        }
+        using (var network = Wrap(() => LoadedNetwork.Load(architecture, files.Model, dtype)))
+        {
+            if (architecture.IsGraph)
             {
-                rows = data.Rows;
-                features = data.Features;
+                _ = CreateLikelihood(spec, architecture, network.OutputWidth);
+                var cost = network.Graph is { } graph ? Wrap(() => graph.EstimateCost(EstimatorOptionsOf(spec, parameters: null))) : null;
+                if (cost is not null)
+                    ThrowIfOverCostBudget(cost, costBudget);
+                ThrowIfOverBudget(MemoryEstimate.Of(spec, network, cost), memoryBudget);
             }
-            if (features != network.InputWidth)
-                throw new JobSpecException($"{spec.InputsPath}: rows have {features} values, but the model's first layer expects {network.InputWidth} inputs");
+            long rows = CheckInputs(spec, files, network);
             if (spec.FirstInput >= rows)
                 throw new JobSpecException(new SpecProblem(nameof(JobSpec.FirstInput), $"{spec.FirstInput} is past the end of {spec.InputsPath} ({rows} rows)"));
             var inputs = spec.Inputs == 0 ? rows - spec.FirstInput : spec.Inputs;
@@ -81,7 +92,7 @@ internal static class JobPlanner
             if (JobSpecValidator.ShardsProblem(spec.Shards, inputs) is { } shards)
                 throw new JobSpecException(shards);
 
-            var groups = network.Layout.Groups(spec.Grouping);
+            var groups = network.Groups(spec.Grouping);
             var tasks = new List<PlannedTask>();
             for (int s = 0; s < spec.Shards; s++)
             {
@@ -95,6 +106,38 @@ internal static class JobPlanner
             }
             return new JobPlan(spec.FirstInput, inputs, groups, tasks, quantities);
         }
+    }
+
+    /// <summary>The estimator options of a spec's tasks (<paramref name="parameters"/>: a task's group; null: all).</summary>
+    public static EstimatorOptions EstimatorOptionsOf(JobSpec spec, IReadOnlyList<string>? parameters, bool doublePrecisionMoments = false) => new()
+    {
+        Quantities = Resolve(spec).Quantities,
+        DrawsPerInput = spec.DrawsPerInput,
+        Seed = spec.Seed,
+        Parameters = parameters?.ToArray(),
+        DoublePrecisionMoments = doublePrecisionMoments,
+    };
+
+    /// <summary>Refuses a layer-graph job whose estimated multiply-adds per input are over the budget, naming the layer that drives them.</summary>
+    internal static void ThrowIfOverCostBudget(EstimatorCost cost, double costBudget)
+    {
+        if (cost.MultiplyAddsPerInput > costBudget)
+            throw new JobSpecException(string.Create(CultureInfo.InvariantCulture,
+                $"cost: the job needs an estimated {cost.MultiplyAddsPerInput:0.###e0} multiply-adds per input ({cost.SecondOrderPerInput:0.###e0} for exact per-sample Hessian diagonals), over the cost budget of {costBudget:0.###e0} ({FisherOptions.SectionName}:{nameof(FisherOptions.CostBudget)}); driving layer: '{cost.DrivingLayer}'"));
+    }
+
+    /// <summary>Opens the inputs (and labels) and checks their samples fit the network; returns the row count.</summary>
+    private static long CheckInputs(JobSpec spec, SpecFiles files, LoadedNetwork network)
+    {
+        using var data = Wrap(() => Dataset.Open(files.Inputs, files.Labels));
+        if (data.Features != network.InputSize)
+            throw new JobSpecException($"{spec.InputsPath}: rows have {data.Features} values, but the model's first layer expects {network.InputSize} inputs");
+        Wrap(() =>
+        {
+            data.CheckSampleShape(network.InputShape);
+            return 0;
+        });
+        return data.Rows;
     }
 
     /// <summary>Refuses a job whose task or aggregator estimate is over the budget, naming the largest contributor.</summary>

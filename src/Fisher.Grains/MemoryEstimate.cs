@@ -2,6 +2,7 @@ using System.Globalization;
 using Fisher.Contracts;
 using Fisher.Data;
 using Fisher.Estimators;
+using Fisher.Estimators.Graph;
 
 namespace Fisher.Grains;
 
@@ -33,6 +34,30 @@ internal sealed record MemoryEstimate(MemoryEstimate.Part Task, MemoryEstimate.P
         long group = Bounded(() => LargestGroup(widths, spec.Grouping));
         var aggregator = Sum([(Text($"moments of a group of {group} parameters x {streams} streams"), () => checked(group * streams * AggregatorMomentBytes))]);
         return new MemoryEstimate(Sum(TaskContributors(spec, architecture, widths, streams, group)), aggregator);
+    }
+
+    /// <summary>
+    /// Estimates a spec's job over a loaded layer graph: its parameters, the moments of its largest group, a batch of
+    /// inputs and, with the graph's <paramref name="cost"/>, the working values of a batch (bytes per input x batch size).
+    /// </summary>
+    public static MemoryEstimate Of(JobSpec spec, LoadedNetwork network, EstimatorCost? cost = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(network);
+        long streams = JobPlanner.Resolve(spec).Quantities.Split().Count();
+        long group = Bounded(() => network.Groups(spec.Grouping).Max(g => g.Size));
+        long parameters = network.Layout.Size, element = spec.Precision == ComputeDType.Float64 ? 8 : 4;
+        var aggregator = Sum([(Text($"moments of a group of {group} parameters x {streams} streams"), () => checked(group * streams * AggregatorMomentBytes))]);
+        var parts = new List<(string, Func<long>)>
+        {
+            (Text($"model parameters ({parameters})"), () => checked(parameters * (8 + 8 + element))),
+            (Text($"moment accumulators of a group of {group} parameters x {streams} streams"), () => checked(group * streams * TaskMomentBytes)),
+            (Text($"a batch of {spec.BatchSize} inputs x {network.InputSize} values"), () => checked(spec.BatchSize * network.InputSize * (3 * 8 + element))),
+        };
+        if (cost is not null)
+            parts.Add((Text($"working values of a batch of {spec.BatchSize} inputs (layer '{cost.DrivingLayer}' drives the cost)"), () => checked(spec.BatchSize * cost.BytesPerInput)));
+        var task = Sum(parts);
+        return new MemoryEstimate(task, aggregator);
     }
 
     private static List<(string What, Func<long> Bytes)> TaskContributors(JobSpec spec, ModelArchitecture architecture, long[] widths, long streams, long group)

@@ -16,7 +16,7 @@ namespace Fisher.Grains;
 internal sealed class ShardComputation : IDisposable
 {
     private readonly TaskAssignment _task;
-    private readonly FeedForwardNetwork _network;
+    private readonly LoadedNetwork _network;
     private readonly Dataset _data;
     private readonly FisherEstimator _estimator;
     private readonly FisherAccumulator _accumulator = new();
@@ -45,20 +45,14 @@ internal sealed class ShardComputation : IDisposable
         {
             var architecture = ModelArchitecture.Read(files.Architecture);
             _scaling = architecture.Input;
-            _likelihood = JobPlanner.CreateLikelihood(spec, architecture);
-            _network = ModelLoader.Load(architecture, files.Model, dtype);
+            _network = LoadedNetwork.Load(architecture, files.Model, dtype);
+            _likelihood = JobPlanner.CreateLikelihood(spec, architecture, _network.OutputWidth);
             _useLabels = quantities.HasFlag(FisherQuantity.Empirical);
             _data = Dataset.Open(files.Inputs, _useLabels ? files.Labels : null);
             _oneHot = _useLabels && _likelihood.TakesOneHotTargets(_data.LabelColumns);
-            _estimator = new FisherEstimator(_network, _likelihood, new EstimatorOptions
-            {
-                Quantities = quantities,
-                DrawsPerInput = spec.DrawsPerInput,
-                Seed = spec.Seed,
-                Parameters = task.Parameters.ToArray(),
-            });
+            _estimator = _network.CreateEstimator(_likelihood, JobPlanner.EstimatorOptionsOf(spec, task.Parameters));
         }
-        catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException or InvalidNetworkException or UnsupportedLayerException or ArgumentException)
+        catch (Exception e) when (e is DataFormatException or IOException or UnauthorizedAccessException or InvalidNetworkException or UnsupportedLayerException or ArgumentException or JobSpecException)
         {
             _network?.Dispose();
             _data?.Dispose();

@@ -15,14 +15,18 @@ namespace Fisher.Results;
 public static class JobResultAssembler
 {
     /// <summary>Assembles the result of <paramref name="status"/> from its groups' moments.</summary>
-    /// <param name="architecture">The job's architecture (parameter shapes; written into summary.json).</param>
-    public static JobResult Assemble(JobStatus status, ModelArchitecture architecture, IReadOnlyList<GroupMoments> groups)
+    /// <param name="architecture">The job's architecture (written into summary.json; a feed-forward one also gives the parameter shapes).</param>
+    /// <param name="groups">The merged moments of every group.</param>
+    /// <param name="shapes">The parameter shapes (a graph's come from its weights: <see cref="LoadedNetwork.ParameterShapes"/>); null: the architecture's.</param>
+    public static JobResult Assemble(JobStatus status, ModelArchitecture architecture, IReadOnlyList<GroupMoments> groups, IReadOnlyDictionary<string, long[]>? shapes = null)
     {
         ArgumentNullException.ThrowIfNull(status);
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(groups);
         var spec = status.Spec ?? throw new ArgumentException($"job '{status.JobId}' has no spec", nameof(status));
-        var shapes = architecture.ExpectedParameters().ToDictionary(p => p.Name, p => p.Shape);
+        shapes ??= architecture.IsGraph
+            ? throw new ArgumentException("a graph architecture's parameter shapes come from its weights", nameof(shapes))
+            : architecture.ExpectedParameters().ToDictionary(p => p.Name, p => p.Shape);
         var summary = new SummaryFile
         {
             JobId = status.JobId,

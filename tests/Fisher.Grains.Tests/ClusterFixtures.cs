@@ -72,3 +72,5 @@ public sealed class OneSiloCluster() : ClusterFixture(1);
 public sealed class ThreeSiloCluster() : ClusterFixture(3);
 
 public sealed class FaultCluster() : ClusterFixture(3);
+
+public sealed class TwoSiloCluster() : ClusterFixture(2);

@@ -34,6 +34,8 @@ public sealed class FisherOptionsValidatorTests
         { "DataRoots=relative", "Fisher:Grains:DataRoots: data root 'data' is not an absolute path" },
         { "DataRoots=missing", "Fisher:Grains:DataRoots: data root '/no/such/fisher/root' is not an existing folder" },
         { "MemoryBudget=1KiB", "Fisher:Grains:MemoryBudget must be at least 1048576 bytes (1 MiB), got 1024" },
+        { "CostBudget=0", "Fisher:Grains:CostBudget must be a positive number of multiply-adds per input, got 0" },
+        { "CostBudget=NaN", "Fisher:Grains:CostBudget must be a positive number of multiply-adds per input, got NaN" },
     };
 
     [Theory]
@@ -115,6 +117,8 @@ public sealed class FisherOptionsValidatorTests
         "DataRoots=relative" => new() { DataRoots = ["data"] },
         "DataRoots=missing" => new() { DataRoots = ["/no/such/fisher/root"] },
         "MemoryBudget=1KiB" => new() { MemoryBudget = 1024 },
+        "CostBudget=0" => new() { CostBudget = 0 },
+        "CostBudget=NaN" => new() { CostBudget = double.NaN },
         _ => throw new ArgumentOutOfRangeException(nameof(setting), setting, "no such row"),
     };
 }
