@@ -83,7 +83,7 @@ public static class ModelLoader
         var spec = architecture.Graph ?? throw new ArgumentException("a feed-forward architecture: use Load", nameof(architecture));
         var counters = spec.Layers.Where(l => l.Op == LayerOp.BatchNorm).Select(l => l.TensorName("num_batches_tracked")).ToHashSet(StringComparer.Ordinal);
         var state = ReadStateDict(weightsPath, expected: null, counters.Contains);
-        var names = GraphTensorNames(spec);
+        var names = spec.TensorNames();
         var problems = names.Where(n => !state.ContainsKey(n)).Select(n => $"missing {n}")
             .Concat(state.Keys.Where(k => !names.Contains(k)).Order(StringComparer.Ordinal).Select(k => $"unexpected {k} {Shapes.Format(state[k].Shape)}"))
             .ToArray();
@@ -102,23 +102,6 @@ public static class ModelLoader
     }
 
     /// <summary>The tensors a graph's layers read: weight and bias of Linear and Conv, running statistics (and the affine weight and bias) of BatchNorm.</summary>
-    private static HashSet<string> GraphTensorNames(NetworkSpec spec)
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var layer in spec.Layers)
-        {
-            string[] roles = layer.Op switch
-            {
-                LayerOp.Linear or LayerOp.Conv1d or LayerOp.Conv2d => layer.Bias ? ["weight", "bias"] : ["weight"],
-                LayerOp.BatchNorm => layer.Bias ? ["weight", "bias", "running_mean", "running_var"] : ["running_mean", "running_var"],
-                _ => [],
-            };
-            foreach (var role in roles)
-                names.Add(layer.TensorName(role));
-        }
-        return names;
-    }
-
     internal static void Check(string path, IReadOnlyDictionary<string, long[]> state, IReadOnlyList<(string Name, long[] Shape)> expected)
     {
         var problems = new List<string>();

@@ -38,7 +38,8 @@ internal sealed record MemoryEstimate(MemoryEstimate.Part Task, MemoryEstimate.P
 
     /// <summary>
     /// Estimates a spec's job over a loaded layer graph: its parameters, the moments of its largest group, a batch of
-    /// inputs and, with the graph's <paramref name="cost"/>, the working values of a batch (bytes per input x batch size).
+    /// inputs and, with the graph's <paramref name="cost"/>, the working values of a batch (bytes per input x batch size,
+    /// at most what one micro-batch of the estimator holds: EstimatorCost.BytesForBatch).
     /// </summary>
     public static MemoryEstimate Of(JobSpec spec, LoadedNetwork network, EstimatorCost? cost = null)
     {
@@ -55,7 +56,7 @@ internal sealed record MemoryEstimate(MemoryEstimate.Part Task, MemoryEstimate.P
             (Text($"a batch of {spec.BatchSize} inputs x {network.InputSize} values"), () => checked(spec.BatchSize * network.InputSize * (3 * 8 + element))),
         };
         if (cost is not null)
-            parts.Add((Text($"working values of a batch of {spec.BatchSize} inputs (layer '{cost.DrivingLayer}' drives the cost)"), () => checked(spec.BatchSize * cost.BytesPerInput)));
+            parts.Add((Text($"working values of a batch of {spec.BatchSize} inputs (layer '{cost.DrivingLayer}' drives the cost)"), () => cost.BytesForBatch(spec.BatchSize)));
         var task = Sum(parts);
         return new MemoryEstimate(task, aggregator);
     }

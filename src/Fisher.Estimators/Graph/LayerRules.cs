@@ -27,4 +27,15 @@ internal static class LayerRules
         Factories.TryGetValue(spec.Op, out var factory)
             ? factory(spec, inputs, inputShapes, tensors)
             : throw new UnsupportedLayerException(spec.Name, spec.Op.ToString());
+
+    /// <summary>
+    /// The roles of the tensors a layer reads (its parameters first, then buffers): what its rule takes from the
+    /// weights with <see cref="TensorSource.Take"/>, which checks it against this list.
+    /// </summary>
+    public static IReadOnlyList<string> Roles(LayerSpec spec) => spec.Op switch
+    {
+        LayerOp.Linear or LayerOp.Conv1d or LayerOp.Conv2d => spec.Bias ? ["weight", "bias"] : ["weight"],
+        LayerOp.BatchNorm => spec.Bias ? ["weight", "bias", "running_mean", "running_var"] : ["running_mean", "running_var"],
+        _ => [],
+    };
 }

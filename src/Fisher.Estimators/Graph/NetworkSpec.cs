@@ -11,6 +11,10 @@ public sealed record NetworkSpec(IReadOnlyList<long> InputShape, IReadOnlyList<L
     /// <summary>The name by which a layer reads the network input.</summary>
     public const string InputName = "input";
 
+    /// <summary>The names of every tensor the layers read (parameters and BatchNorm's running statistics).</summary>
+    public IReadOnlySet<string> TensorNames() =>
+        Layers.SelectMany(l => LayerRules.Roles(l).Select(l.TensorName)).ToHashSet(StringComparer.Ordinal);
+
     /// <summary>The last layer: its output is f.</summary>
     public LayerSpec Output => Layers[^1];
 

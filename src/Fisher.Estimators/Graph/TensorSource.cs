@@ -13,6 +13,8 @@ internal sealed class TensorSource(IReadOnlyDictionary<string, Tensor> tensors, 
     /// <summary>The tensor of <paramref name="role"/> for <paramref name="layer"/>, or null when absent and optional.</summary>
     public Tensor? Take(LayerSpec layer, string role, bool required)
     {
+        if (!LayerRules.Roles(layer).Contains(role))
+            throw new InvalidOperationException($"layer '{layer.Name}': its rule reads '{role}', which LayerRules.Roles does not list");
         var name = layer.TensorName(role);
         if (!tensors.TryGetValue(name, out var t))
         {
