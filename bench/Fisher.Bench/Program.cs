@@ -4,4 +4,10 @@ using Fisher.Bench;
 var options = BenchOptions.Parse(args);
 if (options is null)
     return 2;
+if (options.Phases)
+{
+    Fisher.Estimators.TorchRuntime.Configure(options.Threads);
+    Fisher.Bench.CnnPhases.Run(options);
+    return 0;
+}
 return EstimatorBenchmark.Run(options);
