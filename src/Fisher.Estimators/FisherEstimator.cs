@@ -106,15 +106,11 @@ public sealed class FisherEstimator
         }
         ArgumentOutOfRangeException.ThrowIfNegative(firstSampleIndex);
 
-        // A batch too large for one pass runs in parts, each merged on its own; its output is checked first, so a
-        // batch that fails validation still changes nothing.
+        // A batch too large for one pass (layer graphs only) runs in parts, each merged on its own. Inputs and labels are
+        // checked above for the whole batch; only an output that overflows in a later part can fail after earlier parts
+        // were merged (the caller then fails the job, as for any invalid batch).
         var plan = PassPlan.Of(_options.Quantities, _options.DrawsPerInput, _likelihood.Outputs, _backend.Smooth);
         long part = _backend.MicroBatch(batch, plan.Streams(_likelihood.Outputs, _options.DrawsPerInput), plan.JacobianResidual || plan.DrawnResidual);
-        if (part < batch)
-        {
-            using var run = _backend.Start(x, withSecond: false);
-            ThrowIfNotFinite(run.Output);
-        }
         for (long start = 0; start < batch; start += part)
         {
             using var partScope = NewDisposeScope();

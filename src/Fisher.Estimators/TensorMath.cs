@@ -17,7 +17,7 @@ namespace Fisher.Estimators;
 public static class TensorMath
 {
     /// <summary>alpha = 1 for add/sub, rooted by this static field for the life of the process.</summary>
-    private static readonly Scalar One = 1.ToScalar();
+    internal static readonly Scalar One = 1.ToScalar();
 
     /// <summary>t + other (no temporary Scalar).</summary>
     public static Tensor Plus(this Tensor t, Tensor other) => t.add(other, One);

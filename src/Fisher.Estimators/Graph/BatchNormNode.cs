@@ -14,6 +14,7 @@ internal sealed class BatchNormNode : GraphNode
     private readonly Tensor _mean;   // (C, 1, ...) broadcast over positions
     private readonly Tensor _scale;  // 1/√(σ² + ε)
     private readonly Tensor _gain;   // γ/√(σ² + ε), the Jacobian
+    private readonly Tensor _shift;  // β − μ·gain
     private readonly long[] _channelShape;
 
     private BatchNormNode(LayerSpec spec, int[] inputs, long[] shape, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance)
@@ -25,9 +26,12 @@ internal sealed class BatchNormNode : GraphNode
         {
             _scale = variance.Plus(spec.Epsilon).rsqrt().reshape(_channelShape).MoveToOuterDisposeScope();
             _gain = (weight is null ? _scale.clone() : _scale.mul(weight.reshape(_channelShape))).MoveToOuterDisposeScope();
+            var shift = _mean.mul(_gain).neg();
+            _shift = (bias is null ? shift : shift.Plus(bias.reshape(_channelShape))).MoveToOuterDisposeScope();
         }
         _scale.DetachFromDisposeScope();
         _gain.DetachFromDisposeScope();
+        _shift.DetachFromDisposeScope();
         mean.Dispose();
         variance.Dispose();
         var list = new List<NodeParameter>();
@@ -75,26 +79,27 @@ internal sealed class BatchNormNode : GraphNode
 
     public override bool Elementwise => true;
 
-    public override long TraceElements => OutputSize; // x̂
+    public override long TraceElements => 2 * OutputSize; // x̂ and x̂², when γ's rows are made
 
-    public override NodeTrace Forward(Tensor[] inputs, bool withSecond)
-    {
-        var normalised = inputs[0].Minus(_mean).mul(_scale);
-        var z = normalised;
-        if (_parameters.Length == 2)
-            z = normalised.mul(_parameters[0].Tensor.reshape(_channelShape)).Plus(_parameters[1].Tensor.reshape(_channelShape));
-        return new NodeTrace(z) { Saved = normalised };
-    }
+    /// <summary>z = x · gain + shift, one fused multiply-add; x̂ is made from the saved input only when γ's rows are.</summary>
+    public override NodeTrace Forward(Tensor[] inputs, bool withSecond) =>
+        new(addcmul(_shift, inputs[0], _gain, TensorMath.One)) { Input = inputs[0] };
+
+    /// <summary>x̂ = (x − μ)/√(σ² + ε) of the trace, once.</summary>
+    private Tensor Normalised(NodeTrace trace) => trace.Cached(() => trace.Input!.Minus(_mean).mul(_scale));
+
+    /// <summary>x̂², once.</summary>
+    private Tensor NormalisedSquared(NodeTrace trace) => trace.CachedSquare(() => trace.Input!.Minus(_mean).mul(_scale));
 
     public override Tensor[] Backward(NodeTrace trace, Tensor g) => [g.mul(_gain)];
 
     public override Tensor? SquaredDiagonal(NodeTrace trace, int input) => _gain.Sq();
 
     public override Tensor ParameterGradient(NodeTrace trace, int parameter, Tensor g) =>
-        PositionSum(parameter == 0 ? g.mul(trace.Saved!.unsqueeze(1)) : g);
+        PositionSum(parameter == 0 ? g.mul(Normalised(trace).unsqueeze(1)) : g);
 
     public override Tensor SquaredParameterGradient(NodeTrace trace, int parameter, Tensor r) =>
-        PositionSum(parameter == 0 ? r.mul(trace.Saved!.Sq().unsqueeze(1)) : r);
+        PositionSum(parameter == 0 ? r.mul(NormalisedSquared(trace).unsqueeze(1)) : r);
 
     private Tensor PositionSum(Tensor g) =>
         OutputShape.Length == 1 ? g.clone() : g.reshape(g.shape[0], g.shape[1], OutputShape[0], -1).sum(3);
@@ -104,6 +109,7 @@ internal sealed class BatchNormNode : GraphNode
         _mean.Dispose();
         _scale.Dispose();
         _gain.Dispose();
+        _shift.Dispose();
         base.Dispose();
     }
 }
