@@ -12,7 +12,7 @@ namespace Fisher.Client;
 /// </summary>
 internal sealed class JobOptions
 {
-    public Option<string?> Likelihood { get; } = new("--likelihood") { Description = $"Override the architecture's likelihood: {Names(SpecNames.Likelihoods.Keys)}." };
+    public Option<string?> Likelihood { get; } = new("--likelihood") { Description = $"Override the architecture's likelihood: {Names(SpecNames.Likelihoods.Keys)}; with an ONNX model and no --architecture, the likelihood (inputs unscaled)." };
     public Option<double?> Variance { get; } = new("--variance") { Description = "Override the Gaussian likelihood's fixed variance σ²." };
     public Option<string?> Estimators { get; } = new("--estimators")
     {
