@@ -82,11 +82,17 @@ internal static class Cli
         var architecturePath = result.GetValue(architecture);
         var dataPath = result.GetValue(data);
         var labelsPath = result.GetValue(labels);
-        if (modelPath is null || architecturePath is null || dataPath is null)
+        // An ONNX model defines its layers: its likelihood comes from --architecture (the head form) or --likelihood, never
+        // from a model.json found next to it or the bundled MLP's.
+        bool onnx = modelPath is not null && ModelSource.IsOnnx(modelPath);
+        if (onnx && architecturePath is null && result.GetValue(job.Likelihood) is null)
+            throw new ArgumentException($"--model {modelPath}: an ONNX model needs --architecture (a JSON of likelihood, variance and input scaling) or --likelihood");
+        if (modelPath is null || (architecturePath is null && !onnx) || dataPath is null)
         {
             var sample = Sample.Find();
             modelPath ??= sample.Model;
-            architecturePath ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "model.json");
+            if (!onnx)
+                architecturePath ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "model.json");
             if (dataPath is null)
             {
                 dataPath = sample.Images;

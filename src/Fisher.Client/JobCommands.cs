@@ -14,8 +14,8 @@ namespace Fisher.Client;
 /// </summary>
 internal sealed class JobCommands
 {
-    private readonly Option<string?> _model = new("--model") { Description = "Weights: a PyTorch state_dict saved by torch.save (zip) or a safetensors file, with the architecture's key names (nn.Sequential's 0.weight, 0.bias, ... for an MLP; each graph layer's module name, e.g. conv1.weight). Default: the bundled Fashion-MNIST MLP." };
-    private readonly Option<string?> _architecture = new("--architecture") { Description = "Architecture JSON: widths and activations, or inputShape and layers (a CNN); likelihood, variance, input scaling. Default: next to the bundled model." };
+    private readonly Option<string?> _model = new("--model") { Description = "Weights: a PyTorch state_dict saved by torch.save (zip) or a safetensors file, with the architecture's key names (nn.Sequential's 0.weight, 0.bias, ... for an MLP; each graph layer's module name, e.g. conv1.weight), or an ONNX model (.onnx) as torch.onnx.export wrote it. Default: the bundled Fashion-MNIST MLP." };
+    private readonly Option<string?> _architecture = new("--architecture") { Description = "Architecture JSON: widths and activations, or inputShape and layers (a CNN); likelihood, variance, input scaling. For an ONNX model only likelihood, variance and input scaling (or give --likelihood instead). Default: model.json next to a state_dict model." };
     private readonly Option<string?> _data = new("--data") { Description = "Inputs: IDX (plain or .gz) or NPY; samples flat or (C, H, W), (H, W), (L) for a graph. Default: the bundled 2,000 Fashion-MNIST test images." };
     private readonly Option<string?> _labels = new("--labels") { Description = "Observed labels (IDX or NPY), for the empirical Fisher. Default: the bundled labels when --data is default." };
     private readonly JobOptions _job = new();

@@ -12,7 +12,7 @@ namespace Fisher.Client;
 /// </summary>
 internal sealed class JobOptions
 {
-    public Option<string?> Likelihood { get; } = new("--likelihood") { Description = $"Override the architecture's likelihood: {Names(SpecNames.Likelihoods.Keys)}." };
+    public Option<string?> Likelihood { get; } = new("--likelihood") { Description = $"Override the architecture's likelihood: {Names(SpecNames.Likelihoods.Keys)}; with an ONNX model and no --architecture, the likelihood (inputs unscaled)." };
     public Option<double?> Variance { get; } = new("--variance") { Description = "Override the Gaussian likelihood's fixed variance σ²." };
     public Option<string?> Estimators { get; } = new("--estimators")
     {
@@ -55,13 +55,13 @@ internal sealed class JobOptions
     };
 
     /// <summary>The spec of a job on these files (made absolute) with the parsed options; text options that name nothing known throw naming their flag.</summary>
-    public JobSpec ToSpec(ParseResult result, string model, string architecture, string data, string? labels)
+    public JobSpec ToSpec(ParseResult result, string model, string? architecture, string data, string? labels)
     {
         ArgumentNullException.ThrowIfNull(result);
         return new JobSpec
         {
             ModelPath = Path.GetFullPath(model),
-            ArchitecturePath = Path.GetFullPath(architecture),
+            ArchitecturePath = architecture is null ? "" : Path.GetFullPath(architecture),
             InputsPath = Path.GetFullPath(data),
             LabelsPath = labels is null ? null : Path.GetFullPath(labels),
             Likelihood = result.GetValue(Likelihood) is { } likelihood ? Parse(Likelihood, likelihood, SpecNames.Likelihoods.Parse) : null,

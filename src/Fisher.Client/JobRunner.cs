@@ -94,19 +94,18 @@ internal static class JobRunner
         if (status.State != JobState.Completed)
             throw new JobFailedException($"job '{status.JobId}' is {status.State}{(status.Error is null ? "" : ": " + status.Error)}");
         var groups = await JobResults.Fetch(client, status, token);
-        var architecture = ModelArchitecture.Read(status.Spec!.ArchitecturePath);
-        var result = JobResultAssembler.Assemble(status, architecture, groups, ParameterShapes(architecture, status.Spec.ModelPath));
+        var spec = status.Spec!;
+        var architecture = ModelSource.ReadArchitecture(spec.ModelPath, spec.ArchitecturePath, spec.Likelihood);
+        IReadOnlyDictionary<string, long[]>? shapes = null;
+        if (!architecture.IsFeedForward)
+        {
+            // A graph's parameter shapes come from its weights; an ONNX model's graph from its file (summary.json records it).
+            using var network = LoadedNetwork.Load(architecture, spec.ModelPath);
+            (architecture, shapes) = (network.Architecture, network.ParameterShapes());
+        }
+        var result = JobResultAssembler.Assemble(status, architecture, groups, shapes);
         ResultFolder.Write(folder, result);
         return result;
-    }
-
-    /// <summary>A graph's parameter shapes, read from its weights (a feed-forward architecture declares its own: null).</summary>
-    private static IReadOnlyDictionary<string, long[]>? ParameterShapes(ModelArchitecture architecture, string modelPath)
-    {
-        if (!architecture.IsGraph)
-            return null;
-        using var network = LoadedNetwork.Load(architecture, modelPath);
-        return network.ParameterShapes();
     }
 
     /// <summary>Prints <paramref name="result"/>'s per-group table, the target check and where the files are.</summary>

@@ -19,10 +19,10 @@ namespace Fisher.Contracts;
 [GenerateSerializer, Immutable, Alias("fisher.JobSpec")]
 public sealed record JobSpec
 {
-    /// <summary>Weights: a PyTorch <c>state_dict</c> saved by <c>torch.save</c>, or a safetensors file.</summary>
+    /// <summary>Weights: a PyTorch <c>state_dict</c> saved by <c>torch.save</c>, a safetensors file, or an ONNX model (<c>.onnx</c>).</summary>
     [Id(0)] public required string ModelPath { get; init; }
 
-    /// <summary>The architecture file (JSON: widths, activations, likelihood, input scaling).</summary>
+    /// <summary>The architecture file (JSON: widths or a layer graph, likelihood, input scaling; for an ONNX model only likelihood, variance and input scaling, or empty: none).</summary>
     [Id(1)] public required string ArchitecturePath { get; init; }
 
     /// <summary>Inputs: IDX (plain or .gz) or NPY.</summary>

@@ -14,31 +14,64 @@ public sealed class LoadedNetwork : IDisposable
     private readonly FeedForwardNetwork? _mlp;
     private readonly LayerGraph? _graph;
 
-    private LoadedNetwork(FeedForwardNetwork? mlp, LayerGraph? graph, IReadOnlyList<long> inputShape)
+    private LoadedNetwork(FeedForwardNetwork? mlp, LayerGraph? graph, IReadOnlyList<long> inputShape, ModelArchitecture architecture)
     {
         _mlp = mlp;
         _graph = graph;
+        Architecture = architecture;
         InputShape = inputShape;
         InputSize = inputShape.Aggregate(1L, (a, b) => checked(a * b));
     }
 
-    /// <summary>Loads <paramref name="weightsPath"/> onto <paramref name="architecture"/> in <paramref name="dtype"/> (<see cref="ModelLoader"/>'s errors).</summary>
+    /// <summary>
+    /// Loads <paramref name="weightsPath"/> onto <paramref name="architecture"/> in <paramref name="dtype"/>: a state_dict
+    /// or safetensors file onto the layers the architecture describes (<see cref="ModelLoader"/>'s errors), or, for the
+    /// head form, the ONNX model the file is (<see cref="OnnxModel.Read"/>'s errors). Pair them with <see cref="ModelSource"/>.
+    /// </summary>
     public static LoadedNetwork Load(ModelArchitecture architecture, string weightsPath, ScalarType dtype = ScalarType.Float32)
     {
         ArgumentNullException.ThrowIfNull(architecture);
-        if (!architecture.IsGraph)
+        if (architecture.IsFeedForward)
         {
             var network = ModelLoader.Load(architecture, weightsPath, dtype);
-            return new LoadedNetwork(network, null, [network.InputWidth]);
+            return new LoadedNetwork(network, null, [network.InputWidth], architecture);
         }
-        var graph = ModelLoader.LoadGraph(architecture, weightsPath, dtype);
+        if (architecture.IsHead)
+            return LoadOnnx(architecture, weightsPath, dtype);
+        return FromGraph(ModelLoader.LoadGraph(architecture, weightsPath, dtype), architecture);
+    }
+
+    private static LoadedNetwork LoadOnnx(ModelArchitecture head, string path, ScalarType dtype)
+    {
+        using var model = OnnxModel.Read(path);
+        LayerGraph graph;
+        try
+        {
+            graph = LayerGraph.Build(model.Spec, model.Tensors, dtype);
+        }
+        catch (Exception e) when (e is InvalidNetworkException or UnsupportedLayerException)
+        {
+            throw new DataFormatException(path, e.Message, e);
+        }
+        return FromGraph(graph, head with { Graph = model.Spec });
+    }
+
+    /// <summary>The fused path when <see cref="LayerGraph.AsFeedForward"/> allows (the graph is then disposed), else the graph.</summary>
+    private static LoadedNetwork FromGraph(LayerGraph graph, ModelArchitecture used)
+    {
         var mlp = graph.AsFeedForward();
         if (mlp is null)
-            return new LoadedNetwork(null, graph, graph.InputShape);
+            return new LoadedNetwork(null, graph, graph.InputShape, used);
         var shape = graph.InputShape;
         graph.Dispose();
-        return new LoadedNetwork(mlp, null, shape);
+        return new LoadedNetwork(mlp, null, shape, used);
     }
+
+    /// <summary>
+    /// The architecture as used: the one given, or for an ONNX model its head with the graph read from the file (what
+    /// summary.json records).
+    /// </summary>
+    public ModelArchitecture Architecture { get; }
 
     /// <summary>True when the fused feed-forward path runs (per-layer groups are then <c>layer{i}</c>).</summary>
     public bool IsFeedForward => _mlp is not null;

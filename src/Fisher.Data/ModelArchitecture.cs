@@ -7,10 +7,11 @@ using Fisher.Estimators.Graph;
 namespace Fisher.Data;
 
 /// <summary>
-/// The architecture file of a network, in one of two forms: a feed-forward network (widths, input first; one
-/// activation per hidden layer; the <c>nn.Sequential</c> names of the Linear layers) or a layer graph
-/// (<see cref="Graph"/>: per-sample input shape and layers, <see cref="ArchitectureGraphJson"/>); both with the
-/// likelihood, the Gaussian variance σ² and the input scaling. Equality compares the contents.
+/// The architecture file of a network, in one of three forms: a feed-forward network (widths, input first; one
+/// activation per hidden layer; the <c>nn.Sequential</c> names of the Linear layers), a layer graph
+/// (<see cref="Graph"/>: per-sample input shape and layers, <see cref="ArchitectureGraphJson"/>), or a head
+/// (<see cref="IsHead"/>: no layers, for an ONNX model, whose file defines them); each with the likelihood, the
+/// Gaussian variance σ² and the input scaling. Equality compares the contents.
 /// </summary>
 public sealed record ModelArchitecture(
     IReadOnlyList<int> Widths,
@@ -28,6 +29,12 @@ public sealed record ModelArchitecture(
 
     /// <summary>True for the graph form.</summary>
     public bool IsGraph => Graph is not null;
+
+    /// <summary>True for the head form: likelihood, variance and input scaling only (the layers come from an ONNX model).</summary>
+    public bool IsHead => Graph is null && Widths.Count == 0;
+
+    /// <summary>True for the feed-forward form (widths).</summary>
+    public bool IsFeedForward => Graph is null && Widths.Count > 0;
 
     private static readonly JsonDocumentOptions DocumentOptions = new()
     {
@@ -92,6 +99,8 @@ public sealed record ModelArchitecture(
 
             if (ArchitectureGraphJson.Fields.Any(fields.ContainsKey))
                 return ParseGraphForm(source, fields);
+            if (!MlpFields.Any(fields.ContainsKey))
+                return ParseHead(source, fields);
             var widths = ParseWidths(source, fields);
             int hidden = widths.Length - 2;
             var activations = ParseActivations(source, fields, hidden);
@@ -114,6 +123,21 @@ public sealed record ModelArchitecture(
         var likelihood = ParseLikelihood(source, fields, outputs: null, variance);
         return new ModelArchitecture([], [], likelihood, variance, [], ParseInput(source, fields)) { Graph = graph };
     }
+
+    /// <summary>The head form: no network fields at all (an ONNX model defines the layers).</summary>
+    private static ModelArchitecture ParseHead(string source, Dictionary<string, JsonElement> fields)
+    {
+        double variance = ParseVariance(source, fields);
+        var likelihood = ParseLikelihood(source, fields, outputs: null, variance);
+        return new ModelArchitecture([], [], likelihood, variance, [], ParseInput(source, fields));
+    }
+
+    /// <summary>
+    /// The head of an ONNX model given without an architecture file: <paramref name="likelihood"/> (the job's override),
+    /// σ² = 1 (the job's override applies on top) and no input scaling.
+    /// </summary>
+    public static ModelArchitecture Head(LikelihoodFamily likelihood) =>
+        new([], [], SpecNames.Likelihoods.Key(likelihood), 1.0, [], new InputScaling());
 
     private static double ParseVariance(string source, Dictionary<string, JsonElement> fields)
     {
@@ -178,9 +202,9 @@ public sealed record ModelArchitecture(
             writer.WriteStartObject();
             if (Graph is not null)
                 ArchitectureGraphJson.Write(writer, Graph);
-            else
+            else if (!IsHead)
                 WriteFeedForward(writer);
-            if (Graph is not null)
+            if (IsGraph || IsHead)
                 WriteLikelihood(writer);
             writer.WriteStartObject("input");
             writer.WriteNumber("scale", Input.Scale);

@@ -18,7 +18,7 @@ internal static class DirectLoop
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        var architecture = ModelArchitecture.Read(spec.ArchitecturePath);
+        var architecture = ModelSource.ReadArchitecture(spec.ModelPath, spec.ArchitecturePath, spec.Likelihood);
         var (_, dtype) = JobPlanner.Resolve(spec);
         using var network = LoadedNetwork.Load(architecture, spec.ModelPath, dtype);
         using var data = Dataset.Open(spec.InputsPath, spec.LabelsPath);

@@ -66,8 +66,8 @@ internal static class JobPlanner
         JobSpecValidator.ThrowIfInvalid(spec);
         var files = SpecFiles.Resolve(spec, roots);
         var (quantities, dtype) = Resolve(spec);
-        var architecture = Wrap(() => ModelArchitecture.Read(files.Architecture));
-        if (!architecture.IsGraph)
+        var architecture = Wrap(() => ModelSource.ReadArchitecture(files.Model, files.Architecture, spec.Likelihood));
+        if (architecture.IsFeedForward)
         {
             // A feed-forward network's memory is known from its widths: refuse before the weights are read.
             _ = CreateLikelihood(spec, architecture);
@@ -75,7 +75,7 @@ internal static class JobPlanner
         }
         using (var network = Wrap(() => LoadedNetwork.Load(architecture, files.Model, dtype)))
         {
-            if (architecture.IsGraph)
+            if (!architecture.IsFeedForward)
             {
                 _ = CreateLikelihood(spec, architecture, network.OutputWidth);
                 var cost = network.Graph is { } graph ? Wrap(() => graph.EstimateCost(EstimatorOptionsOf(spec, parameters: null))) : null;

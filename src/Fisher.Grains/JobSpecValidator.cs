@@ -38,7 +38,6 @@ public static class JobSpecValidator
         void AtMost(int value, int limit, string field) => Check(value <= limit, field, $"must be at most {limit}, got {value}");
 
         Check(!string.IsNullOrWhiteSpace(spec.ModelPath), nameof(JobSpec.ModelPath), "is empty");
-        Check(!string.IsNullOrWhiteSpace(spec.ArchitecturePath), nameof(JobSpec.ArchitecturePath), "is empty");
         Check(!string.IsNullOrWhiteSpace(spec.InputsPath), nameof(JobSpec.InputsPath), "is empty");
         var estimates = QuantityCatalog.EstimatesIn(spec.Quantities);
         Check(spec.Quantities != FisherQuantity.None, nameof(JobSpec.Quantities), "name at least one quantity");

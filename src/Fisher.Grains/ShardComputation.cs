@@ -43,7 +43,7 @@ internal sealed class ShardComputation : IDisposable
         var files = SpecFiles.Resolve(spec, roots);
         try
         {
-            var architecture = ModelArchitecture.Read(files.Architecture);
+            var architecture = ModelSource.ReadArchitecture(files.Model, files.Architecture, spec.Likelihood);
             _scaling = architecture.Input;
             _network = LoadedNetwork.Load(architecture, files.Model, dtype);
             _likelihood = JobPlanner.CreateLikelihood(spec, architecture, _network.OutputWidth);

@@ -31,8 +31,8 @@ public static class Trainer
         Validate(options);
         TorchRuntime.Configure(Environment.ProcessorCount);
         var architecture = ModelArchitecture.Read(options.ArchitecturePath);
-        if (architecture.IsGraph)
-            throw new ArgumentException($"architecture: {options.ArchitecturePath} describes a layer graph; training takes the feed-forward form (widths)");
+        if (!architecture.IsFeedForward)
+            throw new ArgumentException($"architecture: {options.ArchitecturePath} describes {(architecture.IsGraph ? "a layer graph" : "no layers")}; training takes the feed-forward form (widths)");
         var likelihood = architecture.CreateLikelihood();
         var total = Stopwatch.StartNew();
 

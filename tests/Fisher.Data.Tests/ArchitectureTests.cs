@@ -77,7 +77,7 @@ public sealed class ArchitectureTests
 
     [Theory]
     [InlineData("""{"widths": [10], "likelihood": "categorical"}""", "widths", "at least 2")]
-    [InlineData("""{"likelihood": "categorical"}""", "widths", "missing")]
+    [InlineData("""{"activation": "tanh", "likelihood": "categorical"}""", "widths", "missing")] // no network field at all is the head form (ModelSourceTests)
     [InlineData("""{"widths": [10, 0, 3], "activation": "tanh", "likelihood": "categorical"}""", "widths[1]", "positive")]
     [InlineData("""{"widths": [10, -4, 3], "activation": "tanh", "likelihood": "categorical"}""", "widths[1]", "positive")]
     [InlineData("""{"widths": [10, 2.5, 3], "activation": "tanh", "likelihood": "categorical"}""", "widths[1]", "positive integer")]
