@@ -27,6 +27,16 @@ internal sealed class ShardComputation : IDisposable
     private readonly bool _useLabels;
     private readonly Likelihood _likelihood;
     private readonly bool _oneHot;
+    private readonly bool _adaptive;
+    private int _rowsPerCall;
+
+    /// <summary>
+    /// Estimated multiply-adds of the first call into the estimator for a layer graph: a graph whose inputs are expensive
+    /// (exact per-sample Î2 through convolutions: LayerGraph.EstimateCost) starts with fewer rows than the batch size,
+    /// and later calls take as many rows as fit in a slice at the speed measured so far, so a slice (and its heartbeat)
+    /// never waits for a batch of minutes.
+    /// </summary>
+    internal const double MultiplyAddsPerCall = 2e8;
 
     /// <summary>
     /// Loads the replica and opens the rows of a task, each file checked against <paramref name="roots"/> again (this
@@ -60,6 +70,13 @@ internal sealed class ShardComputation : IDisposable
         }
         int batch = (int)Math.Min(spec.BatchSize, task.Rows);
         _inputs = new double[batch * _data.Features];
+        if (_network.Graph is { } graph)
+        {
+            double perInput = graph.EstimateCost(JobPlanner.EstimatorOptionsOf(spec, task.Parameters)).MultiplyAddsPerInput;
+            batch = (int)Math.Clamp(Math.Floor(MultiplyAddsPerCall / Math.Max(perInput, 1)), 1, batch);
+            _adaptive = true;
+        }
+        _rowsPerCall = batch;
         _labels = new double[_useLabels ? batch * _data.LabelColumns : 0];
     }
 
@@ -75,7 +92,7 @@ internal sealed class ShardComputation : IDisposable
         var clock = Stopwatch.StartNew();
         while (!IsDone && clock.Elapsed < budget)
         {
-            int count = (int)Math.Min(_task.Spec.BatchSize, _task.Rows - RowsDone);
+            int count = (int)Math.Min(_rowsPerCall, _task.Rows - RowsDone);
             long first = _task.FirstRow + RowsDone;
             long started = Stopwatch.GetTimestamp();
             try
@@ -90,7 +107,10 @@ internal sealed class ShardComputation : IDisposable
                     $"{file}, rows {first}..{first + count - 1}: {e.Message}"), e);
             }
             RowsDone += count;
-            WorkerMetrics.BatchMerged(_task.GroupName, count, Stopwatch.GetElapsedTime(started));
+            var took = Stopwatch.GetElapsedTime(started);
+            WorkerMetrics.BatchMerged(_task.GroupName, count, took);
+            if (_adaptive)
+                _rowsPerCall = (int)Math.Clamp(Math.Floor(budget.TotalSeconds * count / Math.Max(took.TotalSeconds, 1e-6)), 1, _task.Spec.BatchSize);
         }
         return IsDone;
     }

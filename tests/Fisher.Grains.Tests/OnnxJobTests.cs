@@ -49,5 +49,30 @@ public sealed class OnnxJobTests(TwoSiloCluster two) : IClassFixture<TwoSiloClus
         Assert.Contains($"{spec.ModelPath}: an ONNX model needs a likelihood", refused.Error, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Exact per-sample Î2 on the sample CNN costs about a second per input here, so one batch of 12 would hold a worker
+    /// for many times the test cluster's 3 s lease without a heartbeat; the worker merges fewer rows per call (as many as
+    /// fit in a slice at the speed measured so far) and the job completes with the moments of the direct loop, which runs
+    /// the whole batch at once.
+    /// </summary>
+    [Fact]
+    public async Task AnExpensiveBatchRunsInCallsShorterThanTheLease()
+    {
+        var spec = TestData.Spec(inputs: 12, shards: 1, grouping: "all", quantities: "i2", draws: 1) with
+        {
+            ModelPath = Copy("model.onnx"),
+            ArchitecturePath = Copy("model.json"),
+            BatchSize = 12,
+        };
+        using (var network = Fisher.Data.LoadedNetwork.Load(Fisher.Data.ModelSource.ReadArchitecture(spec.ModelPath, spec.ArchitecturePath, null), spec.ModelPath, TorchSharp.torch.ScalarType.Float64))
+        {
+            double perInput = network.Graph!.EstimateCost(JobPlanner.EstimatorOptionsOf(spec, null)).MultiplyAddsPerInput;
+            Assert.True(12 * perInput > 6e9, $"a batch costs {12 * perInput:E2} multiply-adds: too cheap to need smaller calls");
+        }
+        var status = await TestData.RunToEnd(two.Cluster.GrainFactory, "onnx-i2-" + Guid.NewGuid().ToString("N")[..8], spec, TestTimeouts.Job);
+        Assert.True(status.State == JobState.Completed, status.Error);
+        TestData.AssertSame(TestData.Direct(spec), TestData.Flatten(await Submitter.Fetch(two.Cluster.GrainFactory, status)), 1e-10, "i2 in small calls vs the direct loop");
+    }
+
     public void Dispose() => _folder.Delete(recursive: true);
 }
