@@ -68,16 +68,16 @@ internal sealed class ShardComputation : IDisposable
             _data?.Dispose();
             throw new JobSpecException(e.Message, e);
         }
-        int batch = (int)Math.Min(spec.BatchSize, task.Rows);
+        int batch = (int)Math.Min(spec.BatchSize, task.Rows); // the buffers hold a whole batch: calls may grow to it
         _inputs = new double[batch * _data.Features];
+        _labels = new double[_useLabels ? batch * _data.LabelColumns : 0];
+        _rowsPerCall = batch;
         if (_network.Graph is { } graph)
         {
             double perInput = graph.EstimateCost(JobPlanner.EstimatorOptionsOf(spec, task.Parameters)).MultiplyAddsPerInput;
-            batch = (int)Math.Clamp(Math.Floor(MultiplyAddsPerCall / Math.Max(perInput, 1)), 1, batch);
+            _rowsPerCall = (int)Math.Clamp(Math.Floor(MultiplyAddsPerCall / Math.Max(perInput, 1)), 1, batch);
             _adaptive = true;
         }
-        _rowsPerCall = batch;
-        _labels = new double[_useLabels ? batch * _data.LabelColumns : 0];
     }
 
     /// <summary>Rows of the task merged so far.</summary>
