@@ -11,13 +11,8 @@ cross-entropy), then writes model.pt (state_dict), model.onnx (torch.onnx.export
 own node and initializer names equal to the state_dict keys) and reference.json (test accuracy, the accuracy, mean
 cross-entropy and first logits on the 2,000 test images that samples/fashion-mnist ships, sha256 of every file).
 """
-import argparse
-import gzip
-import hashlib
-import io
 import json
 import os
-import struct
 import sys
 import time
 
@@ -25,9 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from fashion_mnist import IMAGES_MAGIC, LABELS_MAGIC, deterministic, load, options, read_idx, sha256
+
 SCALE = 1.0 / 255.0
-IMAGES_MAGIC = 0x00000803
-LABELS_MAGIC = 0x00000801
 SAMPLE_IMAGES = "samples/fashion-mnist/t10k-2000-images-idx3-ubyte.gz"
 SAMPLE_LABELS = "samples/fashion-mnist/t10k-2000-labels-idx1-ubyte.gz"
 OPSET = 13
@@ -58,25 +53,6 @@ class FashionCnn(nn.Module):
         s = self.pool1(self.act(self.bn1(self.conv1(x))))
         r = self.bn3(self.conv3(self.act(self.bn2(self.conv2(s)))))
         return self.fc(self.flatten(self.pool2(self.act(s + r))))
-
-
-def read_idx(path, magic):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    got, = struct.unpack(">I", data[:4])
-    if got != magic:
-        sys.exit(f"{path}: magic 0x{got:08x}, expected 0x{magic:08x}")
-    ndim = magic & 0xFF
-    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(dims)):
-        sys.exit(f"{path}: {body.size} bytes of data for dims {dims}")
-    return body.reshape(dims)
-
-
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def to_input(images_u8, dtype=torch.float32):
@@ -179,24 +155,11 @@ def check_onnx(path, state):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", default="/usr/share/datasets/fashion-mnist",
-                        help="folder with the four Fashion-MNIST *-ubyte.gz files")
-    parser.add_argument("--out", default="samples/fashion-cnn", help="output folder")
-    parser.add_argument("--epochs", type=int, default=2)
-    args = parser.parse_args()
+    args = options(__doc__, "samples/fashion-cnn", 2)
 
     t0 = time.time()
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-
-    src = lambda name: os.path.join(args.source, name)
-    train_x = read_idx(src("train-images-idx3-ubyte.gz"), IMAGES_MAGIC)
-    train_y = read_idx(src("train-labels-idx1-ubyte.gz"), LABELS_MAGIC)
-    test_x = read_idx(src("t10k-images-idx3-ubyte.gz"), IMAGES_MAGIC)
-    test_y = read_idx(src("t10k-labels-idx1-ubyte.gz"), LABELS_MAGIC)
-    assert train_x.shape == (60000, 28, 28) and test_x.shape == (10000, 28, 28)
+    deterministic()
+    train_x, train_y, test_x, test_y = load(args.source)
     xtr, ytr = to_input(train_x), torch.from_numpy(train_y.astype(np.int64))
     xte, yte = to_input(test_x), torch.from_numpy(test_y.astype(np.int64))
 

@@ -10,24 +10,21 @@ batch 128, 3 epochs on the 60,000 training images (pixels * 1/255, cross-entropy
 model.pt (state_dict, float32), model.json, the first 2,000 test images/labels as gzipped IDX files and
 reference.json (hashes, accuracies and reference logits for a C# forward check).
 """
-import argparse
 import gzip
-import hashlib
 import json
 import os
 import struct
-import sys
 import time
 
 import numpy as np
 import torch
 from torch import nn
 
+from fashion_mnist import IMAGES_MAGIC, LABELS_MAGIC, deterministic, load, options, read_idx, sha256
+
 SAMPLE_COUNT = 2000
 SCALE = 1.0 / 255.0  # 0.00392156862745098
 SHIFT = 0.0
-IMAGES_MAGIC = 0x00000803
-LABELS_MAGIC = 0x00000801
 
 MODEL_JSON = """{
   "widths": [784, 128, 64, 10],
@@ -40,34 +37,12 @@ MODEL_JSON = """{
 """
 
 
-def read_idx(path, magic):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    got, = struct.unpack(">I", data[:4])
-    if got != magic:
-        sys.exit(f"{path}: magic 0x{got:08x}, expected 0x{magic:08x}")
-    ndim = magic & 0xFF
-    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(dims)):
-        sys.exit(f"{path}: {body.size} bytes of data for dims {dims}")
-    return body.reshape(dims)
-
-
 def write_idx_gz(path, array, magic):
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = struct.pack(">I", magic) + struct.pack(">" + "I" * array.ndim, *array.shape)
     # mtime=0 and no file name in the gzip header, so the bytes depend only on the content.
     with open(path, "wb") as f:
         f.write(gzip.compress(header + array.tobytes(), compresslevel=9, mtime=0))
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def to_input(images_u8, dtype=torch.float32):
@@ -89,25 +64,11 @@ def evaluate(model, x, y):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", default="/usr/share/datasets/fashion-mnist",
-                        help="folder with the four Fashion-MNIST *-ubyte.gz files")
-    parser.add_argument("--out", default="samples/fashion-mnist", help="output folder")
-    parser.add_argument("--epochs", type=int, default=3)
-    args = parser.parse_args()
+    args = options(__doc__, "samples/fashion-mnist", 3)
 
     t0 = time.time()
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-
-    src = lambda name: os.path.join(args.source, name)
-    train_x = read_idx(src("train-images-idx3-ubyte.gz"), IMAGES_MAGIC)
-    train_y = read_idx(src("train-labels-idx1-ubyte.gz"), LABELS_MAGIC)
-    test_x = read_idx(src("t10k-images-idx3-ubyte.gz"), IMAGES_MAGIC)
-    test_y = read_idx(src("t10k-labels-idx1-ubyte.gz"), LABELS_MAGIC)
-    assert train_x.shape == (60000, 28, 28) and train_y.shape == (60000,)
-    assert test_x.shape == (10000, 28, 28) and test_y.shape == (10000,)
+    deterministic()
+    train_x, train_y, test_x, test_y = load(args.source)
 
     xtr, ytr = to_input(train_x), torch.from_numpy(train_y.astype(np.int64))
     xte, yte = to_input(test_x), torch.from_numpy(test_y.astype(np.int64))
