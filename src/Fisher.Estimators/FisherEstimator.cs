@@ -17,6 +17,7 @@ public sealed class FisherEstimator
     private readonly Likelihood _likelihood;
     private readonly EstimatorOptions _options;
     private readonly Needs _need;
+    private readonly PassPlan _plan;
 
     /// <summary>Creates an estimator; validates that the likelihood reads as many outputs as the network has.</summary>
     public FisherEstimator(FeedForwardNetwork network, Likelihood likelihood, EstimatorOptions options)
@@ -48,6 +49,7 @@ public sealed class FisherEstimator
         _likelihood = likelihood;
         _options = options;
         _need = new Needs(options.Quantities);
+        _plan = PassPlan.Of(options.Quantities, options.DrawsPerInput, likelihood.Outputs, _backend.Smooth);
     }
 
     /// <summary>The options this estimator runs with.</summary>
@@ -109,8 +111,7 @@ public sealed class FisherEstimator
         // A batch too large for one pass (layer graphs only) runs in parts, each merged on its own. Inputs and labels are
         // checked above for the whole batch; only an output that overflows in a later part can fail after earlier parts
         // were merged (the caller then fails the job, as for any invalid batch).
-        var plan = PassPlan.Of(_options.Quantities, _options.DrawsPerInput, _likelihood.Outputs, _backend.Smooth);
-        long part = _backend.MicroBatch(batch, plan.Streams(_likelihood.Outputs, _options.DrawsPerInput), plan.JacobianResidual || plan.DrawnResidual);
+        long part = _backend.MicroBatch(batch, _plan.Streams(_likelihood.Outputs, _options.DrawsPerInput), _plan.JacobianResidual || _plan.DrawnResidual);
         for (long start = 0; start < batch; start += part)
         {
             using var partScope = NewDisposeScope();
@@ -149,13 +150,12 @@ public sealed class FisherEstimator
         // for any score e the first-order vector is eᵀJ and the residual eᵀR: draws and observed labels need no
         // pass of their own once this one exists.
         // Residuals exist only when some activation is smooth; in ReLU-like networks Î2 = I exactly (§5.3d).
-        var plan = PassPlan.Of(_options.Quantities, draws, outputs, _backend.Smooth);
         IStreamRows? jacobian = null;
         Tensor? centering = null; // the Jacobian rows are centred (J − 1pᵀJ for the softmax): same quadratic forms, cheaper
-        if (plan.JacobianPass)
+        if (_plan.JacobianPass)
         {
             centering = _likelihood.StreamCentering(f);
-            jacobian = run.Jacobian(centering, plan.JacobianResidual);
+            jacobian = run.Jacobian(centering, _plan.JacobianResidual);
         }
 
         // Scores e = ∂ℓ/∂f, (B, draws, outputs), are needed only for a pass of their own or where they are not one of
@@ -166,9 +166,9 @@ public sealed class FisherEstimator
         {
             var y = drawnLabels ?? LabelDraws.Sample(_likelihood, f, _options.Seed, firstSampleIndex, draws);
             drawnStreams = centering is null ? null : _likelihood.CenteredStreamOf(y);
-            score = plan.DrawnPass || drawnStreams is null ? _likelihood.Score(f, y) : null;
-            if (plan.DrawnPass)
-                drawn = run.Streams(score!, withResidual: plan.DrawnResidual);
+            score = _plan.DrawnPass || drawnStreams is null ? _likelihood.Score(f, y) : null;
+            if (_plan.DrawnPass)
+                drawn = run.Streams(score!, withResidual: _plan.DrawnResidual);
         }
         Tensor? observedStreams = observed is null || centering is null ? null : _likelihood.CenteredStreamOf(observed);
         Tensor? observedScore = observed is not null && (observedStreams is null || jacobian is null) ? _likelihood.Score(f, observed) : null;

@@ -90,29 +90,6 @@ internal abstract class GraphNode : IDisposable
         foreach (var p in Parameters)
             p.Tensor.Dispose();
     }
-
-    /// <summary>(batch·S, *shape) view of streams (batch, S, *shape).</summary>
-    protected static Tensor Flat(Tensor g) => g.reshape(FlatShape(g));
-
-    private static long[] FlatShape(Tensor g)
-    {
-        var shape = new long[g.dim() - 1];
-        shape[0] = g.shape[0] * g.shape[1];
-        for (int i = 2; i < g.dim(); i++)
-            shape[i - 1] = g.shape[i];
-        return shape;
-    }
-
-    /// <summary>(batch, S, *shape) view of (batch·S, *shape).</summary>
-    protected static Tensor Unflat(Tensor t, long batch, long streams)
-    {
-        var shape = new long[t.dim() + 1];
-        shape[0] = batch;
-        shape[1] = streams;
-        for (int i = 1; i < t.dim(); i++)
-            shape[i + 1] = t.shape[i];
-        return t.reshape(shape);
-    }
 }
 
 /// <summary>A parameter tensor of a node: its role (<c>weight</c>, <c>bias</c>), PyTorch name, kind and tensor.</summary>

@@ -17,14 +17,12 @@ internal sealed class GraphPasses
     /// <summary>Elements (of the network dtype) one chunk of unit streams may hold per tensor.</summary>
     public const long ChunkElements = 1L << 24;
 
-    private readonly LayerGraph _graph;
     private readonly IReadOnlyList<GraphNode> _nodes;
     private readonly int[,] _paths;
     private readonly bool[] _requested; // per node
 
     public GraphPasses(LayerGraph graph, bool[] requestedNodes)
     {
-        _graph = graph;
         _nodes = graph.Nodes;
         _requested = requestedNodes;
         _paths = CountPaths(_nodes);
