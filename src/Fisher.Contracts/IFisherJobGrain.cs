@@ -60,4 +60,11 @@ public interface IFisherJobGrain : IGrainWithStringKey
     /// <summary>A worker met bad input: the job fails with this message (only from the current attempt, under its key).</summary>
     [Alias("TaskFailedWithLease")]
     Task TaskFailedAsync(string taskId, int attempt, string leaseKey, string message, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A worker on a stopping silo (<paramref name="silo"/>) gives its task back: the attempt's lease ends now, and the
+    /// task is dispatched again at once, elsewhere (only the current attempt, under its key; it does not count as lost).
+    /// </summary>
+    [Alias("TaskHandedBackWithLease")]
+    Task TaskHandedBackAsync(string taskId, int attempt, string leaseKey, SiloAddress silo, CancellationToken cancellationToken = default);
 }

@@ -21,6 +21,9 @@ public sealed record JobStatus
     /// <summary>Re-dispatches after a lost lease, summed over tasks.</summary>
     [Id(9)] public int Redispatches { get; init; }
 
+    /// <summary>Tasks handed back by workers of stopping silos and dispatched again at once (not counted in <see cref="Redispatches"/>).</summary>
+    [Id(17)] public int HandedBack { get; init; }
+
     [Id(10)] public string? Error { get; init; }
 
     /// <summary>Parameter groups in order (the aggregator of group i has key <c>jobId/i</c>).</summary>

@@ -65,6 +65,9 @@ public static class FisherHosting
         silo.Services.TryAddSingleton<IPartialLeases, CoordinatorLeases>();
         silo.Services.AddSingleton(services => new DataRoots(services.GetRequiredService<IOptions<FisherOptions>>().Value.DataRoots, DataRootsSetting));
         silo.Services.AddSingleton(services => new ComputeThreads(services.GetRequiredService<IOptions<FisherOptions>>().Value.ComputeThreadCount));
+        // A stop request makes this silo's workers hand their tasks back before Orleans stops (scale-down, SIGTERM).
+        silo.Services.AddSingleton<SiloDrain>();
+        silo.Services.AddHostedService(services => services.GetRequiredService<SiloDrain>());
         return silo;
     }
 

@@ -44,7 +44,7 @@ internal sealed partial class FisherJobGrain
             Log.LeaseExpired(logger, JobId, task.TaskId, task.Attempt);
             // Only attempts lost while computing count: a worker that only ships its partial sends no heartbeats, and a
             // slow merge must not pass for a task that takes its silo down.
-            if (task.Attempt >= _options.MaxTaskAttempts && task.RowsDone < task.Rows)
+            if (task.Attempt - task.HandedBack >= _options.MaxTaskAttempts && task.RowsDone < task.Rows)
             {
                 // A task that keeps losing its worker may be what takes the silos down: it ends here, and the job's
                 // persisted Failed state keeps a restarted cluster from running it again.
@@ -135,7 +135,7 @@ internal sealed partial class FisherJobGrain
 
     private async Task<int> ActiveSilos()
     {
-        if (DateTimeOffset.UtcNow - _silosCheckedAt < TimeSpan.FromSeconds(10))
+        if (DateTimeOffset.UtcNow - _silosCheckedAt < _options.SiloCountPeriod)
             return _placement.SiloCount;
         try
         {

@@ -181,6 +181,30 @@ internal sealed partial class FisherJobGrain(
         await Persist();
     }
 
+    public async Task TaskHandedBackAsync(string taskId, int attempt, string leaseKey, SiloAddress silo, CancellationToken cancellationToken = default)
+    {
+        if (state.State.State != JobState.Running || Find(taskId) is not { } task)
+            return;
+        if (!Leased(task, attempt, leaseKey))
+        {
+            JobMetrics.ForgedMessage("handback");
+            return;
+        }
+        if (task.Phase != TaskPhase.Running || task.Attempt != attempt)
+            return; // superseded already (its lease expired and another attempt runs)
+        task.Phase = TaskPhase.Pending;
+        task.RowsDone = 0;
+        task.HandedBack++;
+        state.State.HandedBack++;
+        JobMetrics.TaskHandedBack();
+        _leases.Remove(taskId);
+        _placement.Release(taskId);
+        _placement.Avoid(silo, _options.LeaseDuration); // it stops: place nothing there while it leaves the membership
+        Log.TaskHandedBack(logger, JobId, taskId, attempt, silo.ToString());
+        await Persist();
+        await Dispatch();
+    }
+
     /// <summary>
     /// After a round of shards is merged in every group: stop when every group's requested estimates reach the
     /// target (Chebyshev, §7.1), else open the next round.
@@ -237,6 +261,7 @@ internal sealed partial class FisherJobGrain(
             TasksCompleted = s.Tasks.Count(t => t.Phase == TaskPhase.Done),
             TasksRunning = s.Tasks.Count(t => t.Phase == TaskPhase.Running),
             Redispatches = s.Redispatches,
+            HandedBack = s.HandedBack,
             Error = s.Error,
             Groups = s.Groups.ToArray(),
             StartedAt = s.StartedAt,
@@ -264,6 +289,9 @@ internal sealed partial class FisherJobGrain(
 
         [LoggerMessage(5, LogLevel.Information, "Job {Job}: could not count silos; keeping {Silos}")]
         public static partial void SilosNotCounted(ILogger logger, Exception exception, string job, int silos);
+
+        [LoggerMessage(7, LogLevel.Information, "Job {Job}: task {Task} attempt {Attempt} handed back by stopping silo {Silo}; dispatching it again")]
+        public static partial void TaskHandedBack(ILogger logger, string job, string task, int attempt, string silo);
 
         [LoggerMessage(6, LogLevel.Error, "Job {Job}: the state store no longer holds this job's state as it was read; deactivating")]
         public static partial void StateLost(ILogger logger, Exception exception, string job);

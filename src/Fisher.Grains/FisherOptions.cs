@@ -52,6 +52,18 @@ public sealed class FisherOptions
     /// </summary>
     public int MaxTaskAttempts { get; set; } = 5;
 
+    /// <summary>
+    /// How often a coordinator asks the membership for the active silos (where tasks go, and how many run at once): a
+    /// silo added mid-job gets tasks from the next count on; a stopping one is avoided as soon as its workers hand back.
+    /// </summary>
+    public TimeSpan SiloCountPeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a stopping silo waits for its workers to hand their tasks back to their coordinators before Orleans
+    /// stops (<see cref="SiloDrain"/>); a worker hands its task back within one slice, so the default leaves room.
+    /// </summary>
+    public TimeSpan HandBackTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Test-only faults (refused outside a test run, see <see cref="Grains.TestFaults"/>); none by default.</summary>
     public TestFaults TestFaults { get; set; } = new();
 

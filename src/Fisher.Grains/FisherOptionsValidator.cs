@@ -27,6 +27,8 @@ internal sealed class FisherOptionsValidator : IValidateOptions<FisherOptions>
         Positive(failures, nameof(FisherOptions.DispatchPeriod), options.DispatchPeriod);
         Positive(failures, nameof(FisherOptions.WorkerSlice), options.WorkerSlice);
         Positive(failures, nameof(FisherOptions.StateExpiry), options.StateExpiry);
+        Positive(failures, nameof(FisherOptions.HandBackTimeout), options.HandBackTimeout);
+        Positive(failures, nameof(FisherOptions.SiloCountPeriod), options.SiloCountPeriod);
         if (options.WorkerSlice > TimeSpan.Zero && options.LeaseDuration > TimeSpan.Zero && options.LeaseDuration <= options.WorkerSlice)
         {
             // A worker reports once per slice: a lease no longer than a slice expires before every report.

@@ -24,4 +24,7 @@ internal sealed class JobGrainState
 
     /// <summary>SHA-256 of the job's access token (null in states persisted before tokens: nobody can read such a job).</summary>
     [Id(13)] public byte[]? TokenHash { get; set; }
+
+    /// <summary>Tasks handed back by workers of stopping silos (<see cref="SiloDrain"/>).</summary>
+    [Id(14)] public int HandedBack { get; set; }
 }

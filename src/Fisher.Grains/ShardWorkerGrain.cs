@@ -11,11 +11,12 @@ namespace Fisher.Grains;
 /// thread, and the grain reports progress between slices, so no call or turn lasts long. The next slice starts before
 /// the progress report of the last one, so the compute thread never waits for the grain (a report that ends the task
 /// costs at most one slice of wasted work). When its rows are done it ships the partial moments to the group's
-/// aggregator in chunks, then tells the coordinator.
+/// aggregator in chunks, then tells the coordinator. On a stopping silo (<see cref="SiloDrain"/>) it hands its task back
+/// to the coordinator instead, which dispatches it again elsewhere at once.
 /// </summary>
 // The coordinator chooses each attempt's silo (TaskPlacement, as a placement hint); without a hint, activation count.
 [Orleans.Placement.ActivationCountBasedPlacement]
-internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, DataRoots dataRoots, ComputeThreads computeThreads, ILogger<ShardWorkerGrain> logger)
+internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, DataRoots dataRoots, ComputeThreads computeThreads, SiloDrain drain, ILogger<ShardWorkerGrain> logger)
     : Grain, IShardWorkerGrain
 {
     private readonly FisherOptions _options = options.Value;
@@ -24,6 +25,7 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
     private IGrainTimer? _timer;
     private Task<bool>? _slice; // the slice in flight, started before the previous one was reported
     private bool _stopped;
+    private bool _holding; // counted in the silo's drain from adoption until the worker stops
     private WorkerMetrics.TaskTelemetry? _telemetry;
 
     /// <summary>The key of the worker of one task attempt.</summary>
@@ -44,6 +46,8 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
             return;
         }
         _task = assignment;
+        _holding = true;
+        drain.Hold();
         _telemetry = WorkerMetrics.TaskStarted(assignment);
         _timer = this.RegisterGrainTimer(Step, new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromMilliseconds(1)) { KeepAlive = true });
     }
@@ -69,6 +73,12 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
         if (_stopped || _task is not { } task)
             return;
         var coordinator = GrainFactory.GetGrain<IFisherJobGrain>(task.JobId);
+        if (drain.Draining)
+        {
+            // Every step starts computing (a task whose rows are done ships and ends within its step): hand it back.
+            await HandBack(task, "silo stopping");
+            return;
+        }
         try
         {
             if (_compute is null)
@@ -144,7 +154,40 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
         _timer = null;
         await DisposeCompute();
         _telemetry?.Dispose();
+        Release();
         DeactivateOnIdle();
+    }
+
+    /// <summary>
+    /// Gives the task back to its coordinator, which ends this attempt's lease and dispatches the task again on another
+    /// silo at once, then stops. If the coordinator cannot be told (it is moving), the lease expires as after a crash.
+    /// </summary>
+    private async Task HandBack(TaskAssignment task, string why)
+    {
+        _stopped = true;
+        _timer?.Dispose();
+        _timer = null;
+        try
+        {
+            await GrainFactory.GetGrain<IFisherJobGrain>(task.JobId)
+                .TaskHandedBackAsync(task.TaskId, task.Attempt, task.LeaseKey, GrainContext.Address.SiloAddress!, CancellationToken.None);
+            Log.HandedBack(logger, task.TaskId, task.JobId, why);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException)
+        {
+            Log.HandBackFailed(logger, e, task.TaskId, task.JobId);
+        }
+        await Stop();
+    }
+
+    /// <summary>Counts the task out of the silo's drain, once.</summary>
+    private void Release()
+    {
+        if (_holding)
+        {
+            _holding = false;
+            drain.Released();
+        }
     }
 
     /// <summary>Frees the replica and rows once no slice runs on them any more.</summary>
@@ -169,9 +212,16 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // Deactivated while holding its task (the silo stops before every worker handed back, say): hand it back now.
+        if (!_stopped && _task is { } task)
+        {
+            await HandBack(task, $"deactivated: {reason.ReasonCode}");
+            return;
+        }
         _timer?.Dispose();
         await DisposeCompute();
         _telemetry?.Dispose();
+        Release();
     }
 
     /// <summary>The worker's log events (source-generated).</summary>
@@ -191,5 +241,11 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
 
         [LoggerMessage(5, LogLevel.Warning, "Task {Task} of job {Job}: refused an assignment its coordinator did not issue")]
         public static partial void AssignmentRefused(ILogger logger, string task, string job);
+
+        [LoggerMessage(6, LogLevel.Information, "Task {Task} of job {Job} handed back to its coordinator ({Why})")]
+        public static partial void HandedBack(ILogger logger, string task, string job, string why);
+
+        [LoggerMessage(7, LogLevel.Warning, "Task {Task} of job {Job}: could not hand it back; its lease will expire")]
+        public static partial void HandBackFailed(ILogger logger, Exception exception, string task, string job);
     }
 }

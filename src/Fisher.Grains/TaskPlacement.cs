@@ -37,6 +37,9 @@ internal sealed class TaskPlacement
     /// <summary>The task no longer computes (its rows are done, it was merged, or its lease expired).</summary>
     public void Release(string taskId) => _placed.Remove(taskId);
 
+    /// <summary>No task is placed on <paramref name="silo"/> (it is stopping) for <paramref name="avoidFor"/> while another silo is trusted.</summary>
+    public void Avoid(SiloAddress silo, TimeSpan avoidFor) => _suspects[silo] = DateTimeOffset.UtcNow + avoidFor;
+
     /// <summary>
     /// The task's worker stopped reporting: its silo may be down though the membership has not said so yet (that takes
     /// some seconds), so no task is placed there for <paramref name="avoidFor"/> while another silo is trusted.

@@ -20,4 +20,7 @@ internal sealed class TaskRecord
 
     /// <summary>SHA-256 of the lease key of each attempt dispatched, attempt n at index n - 1 (empty: none issued).</summary>
     [Id(11)] public List<byte[]> LeaseKeyHashes { get; set; } = [];
+
+    /// <summary>Attempts handed back by a stopping silo's worker: they were not lost, so they do not count against <c>MaxTaskAttempts</c>.</summary>
+    [Id(12)] public int HandedBack { get; set; }
 }

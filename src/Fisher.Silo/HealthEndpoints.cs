@@ -14,6 +14,23 @@ internal static class HealthEndpoints
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<SiloHealthOptions>().Bind(configuration.GetSection(SiloHealthOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SiloHealthOptions>, SiloHealthOptionsValidator>());
+        // The whole stop (drain delay, hand-back of tasks, Orleans' stop) is bounded by Fisher:Health:ShutdownTimeout.
+        // The host reads its options as it is built, before the validator reports bad settings: bind a copy here, and
+        // leave a value that does not bind or is not positive to the validator's report.
+        services.AddOptions<HostOptions>().Configure(host =>
+        {
+            var health = new SiloHealthOptions();
+            try
+            {
+                configuration.GetSection(SiloHealthOptions.SectionName).Bind(health);
+            }
+            catch (InvalidOperationException)
+            {
+                return;
+            }
+            if (health.ShutdownTimeout > TimeSpan.Zero)
+                host.ShutdownTimeout = health.ShutdownTimeout;
+        });
         services.AddSingleton<SiloHealth>();
         services.AddHostedService(sp => sp.GetRequiredService<SiloHealth>());
         return services;

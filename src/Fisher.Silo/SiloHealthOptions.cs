@@ -9,6 +9,13 @@ internal sealed class SiloHealthOptions
     /// <summary>How long /health/ready answers 503 before the server and the silo stop, so load balancers stop sending work first.</summary>
     public TimeSpan DrainDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The most a stop (SIGTERM) may take, from the request to the process's exit: the drain delay, the workers' hand-back
+    /// of their tasks (<c>Fisher:Grains:HandBackTimeout</c>) and Orleans' stop; the host's <c>HostOptions.ShutdownTimeout</c>.
+    /// A Kubernetes pod's <c>terminationGracePeriodSeconds</c> must be longer.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Answer /health/live to any caller; by default only loopback callers get 200 (others 403).</summary>
     public bool LiveFromAnyAddress { get; set; }
 

@@ -11,6 +11,8 @@ internal sealed class SiloHealthOptionsValidator : IValidateOptions<SiloHealthOp
         var failures = new List<string>();
         if (options.DrainDelay < TimeSpan.Zero)
             failures.Add($"{SiloHealthOptions.SectionName}:{nameof(SiloHealthOptions.DrainDelay)} must not be negative, got {options.DrainDelay}");
+        if (options.ShutdownTimeout <= TimeSpan.Zero || options.ShutdownTimeout <= options.DrainDelay)
+            failures.Add($"{SiloHealthOptions.SectionName}:{nameof(SiloHealthOptions.ShutdownTimeout)} must be positive and longer than {SiloHealthOptions.SectionName}:{nameof(SiloHealthOptions.DrainDelay)} ({options.DrainDelay}), got {options.ShutdownTimeout}");
         if (options.MembershipProbeTimeout <= TimeSpan.Zero)
             failures.Add($"{SiloHealthOptions.SectionName}:{nameof(SiloHealthOptions.MembershipProbeTimeout)} must be positive, got {options.MembershipProbeTimeout}");
         if (options.MembershipProbeInterval < TimeSpan.Zero)

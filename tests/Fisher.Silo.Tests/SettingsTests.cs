@@ -17,6 +17,8 @@ public sealed class SettingsTests
             "--Fisher:Grains:TasksPerSilo=0",
             "--Fisher:Grains:TorchThreads=0",
             "--Fisher:Health:DrainDelay=-00:00:01",
+            "--Fisher:Health:ShutdownTimeout=00:00:00",
+            "--Fisher:Grains:HandBackTimeout=00:00:00",
             "--Fisher:Grains:DataRoots:0=relative/data",
             "--Fisher:Grains:DataRoots:1=/no/such/fisher/root",
             "--Fisher:Grains:MemoryBudget=1000",
@@ -26,6 +28,8 @@ public sealed class SettingsTests
         Assert.Contains("Fisher:Grains:TasksPerSilo must be at least 1, got 0", output, StringComparison.Ordinal);
         Assert.Contains("Fisher:Grains:TorchThreads must be at least 1, got 0", output, StringComparison.Ordinal);
         Assert.Contains("Fisher:Health:DrainDelay must not be negative, got -00:00:01", output, StringComparison.Ordinal);
+        Assert.Contains("Fisher:Health:ShutdownTimeout must be positive and longer than Fisher:Health:DrainDelay (-00:00:01), got 00:00:00", output, StringComparison.Ordinal);
+        Assert.Contains("Fisher:Grains:HandBackTimeout must be positive, got 00:00:00", output, StringComparison.Ordinal);
         Assert.Contains("Fisher:Grains:DataRoots: data root 'relative/data' is not an absolute path", output, StringComparison.Ordinal);
         Assert.Contains("Fisher:Grains:DataRoots: data root '/no/such/fisher/root' is not an existing folder", output, StringComparison.Ordinal);
         Assert.Contains("Fisher:Grains:MemoryBudget must be at least 1048576 bytes (1 MiB), got 1000", output, StringComparison.Ordinal);

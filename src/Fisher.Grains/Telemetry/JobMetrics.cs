@@ -26,6 +26,9 @@ internal static class JobMetrics
     private static readonly Counter<long> Redispatched = Meter.CreateCounter<long>("fisher.job.tasks.redispatched", "{task}",
         "Running tasks whose worker stopped reporting within the lease and were dispatched again.");
 
+    private static readonly Counter<long> HandedBack = Meter.CreateCounter<long>("fisher.job.tasks.handed_back", "{task}",
+        "Running tasks a stopping silo's worker handed back, dispatched again at once (no lease wait).");
+
     private static readonly Counter<long> Failed = Meter.CreateCounter<long>("fisher.job.tasks.failed", "{task}",
         "Tasks that failed their job (bad input, or repeated unexpected errors).");
 
@@ -98,6 +101,8 @@ internal static class JobMetrics
     public static void TaskCompleted(string group) => Completed.Add(1, FisherTelemetry.Group(group));
 
     public static void TaskRedispatched() => Redispatched.Add(1);
+
+    public static void TaskHandedBack() => HandedBack.Add(1);
 
     public static void TaskFailed() => Failed.Add(1);
 

@@ -1,0 +1,102 @@
+using Fisher.Contracts;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime;
+using Orleans.TestingHost;
+
+namespace Fisher.Grains.Tests;
+
+/// <summary>
+/// Scaling a running cluster (docs: deploy/README.md). A silo stopped gracefully mid-job (SIGTERM, a Kubernetes
+/// scale-down) hands its tasks back: the coordinator dispatches them again at once, so with a lease far longer than the
+/// job no task waits for its lease, and the estimates are those of an undisturbed run. A silo added mid-job gets tasks.
+/// Each test deploys its own cluster (they change its membership).
+/// </summary>
+[Collection("clusters")]
+public sealed class ScalingTests
+{
+    // A job of about 10 s on two test silos: every quantity, 4 draws, small batches, 4 shards x 3 layers = 12 tasks.
+    private static readonly JobSpec Spec = TestData.Spec(inputs: 2000, shards: 4, grouping: "layer", quantities: "all", draws: 4) with { BatchSize = 16 };
+
+    [Fact]
+    public async Task A_silo_stopped_mid_job_hands_its_tasks_back_at_once_and_the_estimates_are_unchanged()
+    {
+        await using var cluster = await Deploy(silos: 3);
+        var id = "scale-down-" + Guid.NewGuid().ToString("N")[..8];
+        var job = cluster.GrainFactory.GetGrain<IFisherJobGrain>(id);
+        var status = await job.StartAsync(Spec);
+        Assert.True(status.State == JobState.Running, status.Error);
+
+        var victim = await WaitForWorkerOn(cluster, job, cluster.SecondarySilos.Select(s => s.SiloAddress));
+        await cluster.StopSiloAsync(cluster.SecondarySilos.First(s => s.SiloAddress.Equals(victim))); // graceful: the host's stop, as on SIGTERM
+
+        status = await TestData.RunToEnd(cluster.GrainFactory, id, Spec, TestTimeouts.Job);
+        Assert.True(status.State == JobState.Completed, status.Error);
+        Assert.True(status.HandedBack >= 1, "the stopped silo handed no task back, though a worker of the job ran on it");
+        // The lease (LongLease) outlasts the job: a task the stop did not hand back would have waited for it and counted here.
+        Assert.Equal(0, status.Redispatches);
+        TestData.AssertSame(TestData.Direct(Spec), TestData.Flatten(await Submitter.Fetch(cluster.GrainFactory, status)), 1e-10, "after a graceful silo stop vs undisturbed direct run");
+    }
+
+    [Fact]
+    public async Task A_silo_added_mid_job_gets_tasks()
+    {
+        await using var cluster = await Deploy(silos: 1);
+        var id = "scale-up-" + Guid.NewGuid().ToString("N")[..8];
+        var job = cluster.GrainFactory.GetGrain<IFisherJobGrain>(id);
+        var status = await job.StartAsync(Spec);
+        Assert.True(status.State == JobState.Running, status.Error);
+
+        var added = await cluster.StartAdditionalSiloAsync();
+        await WaitForWorkerOn(cluster, job, [added.SiloAddress]);
+
+        status = await TestData.RunToEnd(cluster.GrainFactory, id, Spec, TestTimeouts.Job);
+        Assert.True(status.State == JobState.Completed, status.Error);
+        TestData.AssertSame(TestData.Direct(Spec), TestData.Flatten(await Submitter.Fetch(cluster.GrainFactory, status)), 1e-10, "after a silo joined mid-job vs direct run");
+    }
+
+    private static readonly TimeSpan LongLease = TimeSpan.FromMinutes(10);
+
+    private static async Task<TestCluster> Deploy(int silos)
+    {
+        _ = TestRedis.ConnectionString;
+        var builder = new TestClusterBuilder((short)silos);
+        builder.AddSiloBuilderConfigurator<ScalingConfigurator>();
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    /// <summary>Waits until a worker of the running <paramref name="job"/> is active on one of <paramref name="silos"/>, and returns that silo.</summary>
+    private static async Task<SiloAddress> WaitForWorkerOn(TestCluster cluster, IFisherJobGrain job, IEnumerable<SiloAddress> silos)
+    {
+        var wanted = silos.ToHashSet();
+        var management = cluster.GrainFactory.GetGrain<IManagementGrain>(0);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            Assert.True(clock.Elapsed < TestTimeouts.Settle, TestTimeouts.Exceeded(TestTimeouts.Settle, "a worker of the job to run on " + string.Join(", ", wanted)));
+            var status = await job.GetStatusAsync();
+            Assert.False(status.IsFinished, $"the job ended ({status.State}{(status.Error is null ? "" : ": " + status.Error)}) before a worker ran on {string.Join(", ", wanted)}");
+            var stats = await management.GetSimpleGrainStatistics();
+            var silo = stats.Where(s => s.GrainType.Contains(nameof(ShardWorkerGrain), StringComparison.Ordinal) && s.ActivationCount > 0)
+                .Select(s => s.SiloAddress).FirstOrDefault(wanted.Contains);
+            if (silo is not null && status.TasksRunning > 0)
+                return silo;
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>The test silos with a lease longer than any job, and the membership counted every half second.</summary>
+    private sealed class ScalingConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            new FisherSiloConfigurator().Configure(siloBuilder);
+            siloBuilder.Services.Configure<FisherOptions>(o =>
+            {
+                o.LeaseDuration = LongLease;
+                o.SiloCountPeriod = TimeSpan.FromMilliseconds(500);
+            });
+        }
+    }
+}
