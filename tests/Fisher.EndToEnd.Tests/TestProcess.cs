@@ -207,6 +207,9 @@ public sealed class TestProcess : IDisposable
         Kill();
     }
 
+    /// <summary>Sends <paramref name="signal"/> (15: SIGTERM) to the process, as a kubelet stopping a pod does.</summary>
+    public void Signal(int signal) => _ = SendSignal(_process.Id, signal);
+
     public void Kill()
     {
         try

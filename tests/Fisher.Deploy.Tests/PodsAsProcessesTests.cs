@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using Fisher.Data;
+using Xunit.Abstractions;
+
+namespace Fisher.Deploy.Tests;
+
+/// <summary>
+/// Issue 15 acceptance 3, "pods as processes": the prod overlay, rendered as the guide renders it, run without a cluster.
+/// Redis and the silos start with exactly the environment, arguments, ports and volumes the rendered StatefulSet and
+/// Deployment give their containers (<see cref="PodRuntime"/>: each pod a loopback address, each volume a folder, the
+/// secrets made by the guide's own <c>kubectl create secret</c> commands); the Job's container command runs the sample
+/// job against them and its result is bit for bit the embedded run's. Then a second Job (the same manifest under
+/// another name) runs while one silo gets SIGTERM mid-job: the silo exits by itself within the pod's termination grace
+/// period, the job completes with the same result, and its status shows the task handed back, not re-dispatched after
+/// the lease (the prod lease is far longer than the job).
+/// </summary>
+public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("fisher-pods-");
+    private readonly HttpClient _http = new() { Timeout = TestTimeouts.Request };
+
+    [Fact]
+    public async Task The_prod_overlay_run_as_processes_gives_the_embedded_result_and_a_sigtermed_silo_hands_its_task_back()
+    {
+        var objects = await Kustomize.Render(Guide.ProdOverlay);
+        var jobManifest = Kustomize.Load(Guide.JobManifest).Single(o => (string?)o["kind"] == "Job");
+        using var pods = new PodRuntime(objects, _scratch.FullName);
+        pods.Programs["redis-server"] = Requirements.Program("redis-server", "redis-server");
+        pods.Programs[Guide.SiloProgram] = TestProcess.SiloPath;
+        pods.Programs[Guide.CliProgram] = TestProcess.FisherPath;
+        foreach (var secret in await Guide.Secrets(_scratch.FullName))
+            pods.AddSecret(secret);
+
+        // The dataset claim is the volume the silos mount at their data root; here it is the repository's samples/.
+        var silos = objects.Find("Deployment", Guide.SiloDeployment);
+        var siloContainer = silos.Container(Guide.SiloContainer);
+        var dataRoot = EnvValue(siloContainer, "Fisher__Grains__DataRoots__0");
+        pods.AddClaim(ClaimMountedAt(silos, siloContainer, dataRoot), Path.Combine(TestProcess.RepoRoot, "samples"));
+
+        // Redis first (its Service name must resolve when the silos' environment is expanded), on its pod address.
+        var redisWorkload = objects.Single(o => (string?)o["kind"] is "StatefulSet" or "Deployment" && (string?)o["metadata"]!["name"] == Guide.RedisWorkload);
+        var redisIp = pods.NextPodIp();
+        var redis = pods.Start(redisWorkload, redisWorkload.PodSpec()["containers"]![0]!["name"]!.GetValue<string>(), 0, redisIp,
+            ["--bind", redisIp.ToString(), "--daemonize", "no"]); // the pod's own network namespace
+
+        int replicas = (int)silos["spec"]!["replicas"]!;
+        Assert.True(replicas >= 3, $"Deployment {Guide.SiloDeployment} of the prod overlay has {replicas} replicas; this test runs 3 and SIGTERMs one");
+        var siloPods = Enumerable.Range(0, 3).Select(i => pods.Start(silos, Guide.SiloContainer, i, pods.NextPodIp())).ToList();
+        foreach (var pod in siloPods)
+            await Probe(pod, "readinessProbe", TestTimeouts.Startup, redis, siloPods);
+        output.WriteLine($"redis at {redisIp}, silos at {string.Join(", ", siloPods.Select(p => p.Ip))}: ready");
+
+        // The Job as written; the embedded reference is the same estimate without the cluster.
+        var first = pods.Start(jobManifest, Container(jobManifest), 0, pods.NextPodIp());
+        var reference = Embedded(first);
+        var run = await first.Process.WaitForExit(TestTimeouts.Job);
+        Assert.True(run.ExitCode == 0, run.Describe() + Logs(redis, siloPods));
+        var referenceRun = await reference;
+        Assert.True(referenceRun.ExitCode == 0, referenceRun.Describe());
+        AssertBitIdentical(Path.Combine(_scratch.FullName, "embedded"), first.Local(first.Option("--out")));
+
+        // The same Job under another name; SIGTERM to a silo that runs one of its tasks.
+        var second = jobManifest.DeepClone().AsObject();
+        second["metadata"]!["name"] = (string)jobManifest["metadata"]!["name"]! + "-sigterm";
+        var sigtermed = pods.Start(second, Container(second), 0, pods.NextPodIp());
+        Assert.NotEqual(first.Option("--job-id"), sigtermed.Option("--job-id"));
+        var victim = await SiloRunningATask(siloPods, sigtermed);
+        var grace = TimeSpan.FromSeconds((long)silos.PodSpec()["terminationGracePeriodSeconds"]!);
+        var clock = Stopwatch.StartNew();
+        victim.Process.Signal(15);
+        var stopped = await victim.Process.WaitForExit(grace);
+        output.WriteLine($"SIGTERM to {victim.Name} ({victim.Ip}): exited with {stopped.ExitCode} after {clock.Elapsed.TotalSeconds:F1} s (grace {grace.TotalSeconds} s)");
+        Assert.True(stopped.ExitCode == 0, "the SIGTERMed silo did not exit cleanly:\n" + stopped.Describe());
+
+        run = await sigtermed.Process.WaitForExit(TestTimeouts.Job);
+        Assert.True(run.ExitCode == 0, run.Describe() + Logs(redis, siloPods));
+        AssertBitIdentical(Path.Combine(_scratch.FullName, "embedded"), sigtermed.Local(sigtermed.Option("--out")));
+
+        var status = await TestProcess.Run(TestProcess.FisherPath, ["status", sigtermed.Option("--job-id"), "--cluster", sigtermed.Option("--cluster")],
+            TestTimeouts.Request, environment: sigtermed.Env.ToDictionary(p => p.Key, p => (string?)p.Value));
+        output.WriteLine(status.Stdout);
+        Assert.True(status.ExitCode == 0, status.Describe());
+        var counts = System.Text.RegularExpressions.Regex.Match(status.Stdout, @"(\d+) re-dispatched, (\d+) handed back");
+        Assert.True(counts.Success, "fisher status printed no re-dispatch counts:\n" + status.Stdout);
+        Assert.True(int.Parse(counts.Groups[2].Value, CultureInfo.InvariantCulture) >= 1, "the SIGTERMed silo handed no task back:\n" + status.Stdout + Logs(redis, siloPods));
+        Assert.True(counts.Groups[1].Value == "0", "a task waited for its lease to expire instead of being handed back:\n" + status.Stdout);
+    }
+
+    /// <summary>The embedded run of the Job's estimate: its arguments without the cluster, job id and output folder.</summary>
+    private Task<ProcessResult> Embedded(PodRuntime.Pod job)
+    {
+        var args = new List<string>();
+        for (int i = 0; i < job.Args.Count; i++)
+        {
+            if (job.Args[i] is "--cluster" or "--gateway" or "--job-id" or "--out")
+                i++;
+            else
+                args.Add(job.Args[i]);
+        }
+        return TestProcess.Run(TestProcess.FisherPath, [.. args, "--out", Path.Combine(_scratch.FullName, "embedded")], TestTimeouts.Job);
+    }
+
+    /// <summary>Polls the pod's probe (an httpGet on a named or numbered port) until it answers 200.</summary>
+    private async Task Probe(PodRuntime.Pod pod, string probe, TimeSpan timeout, PodRuntime.Pod redis, IEnumerable<PodRuntime.Pod> silos)
+    {
+        var get = pod.Container[probe]?["httpGet"] ?? throw new InvalidOperationException($"{pod.Name}: no {probe}.httpGet");
+        var port = get["port"]!.GetValueKind() == System.Text.Json.JsonValueKind.Number ? (int)get["port"]! : pod.Port((string)get["port"]!);
+        var url = $"http://{pod.Ip}:{port}{(string)get["path"]!}";
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var response = await _http.GetAsync(url);
+                if (response.StatusCode == HttpStatusCode.OK)
+                    return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            if (clock.Elapsed > timeout)
+                throw new TimeoutException($"{TestTimeouts.Exceeded(timeout, $"{url} ({probe}) to answer 200")}{Logs(redis, silos)}");
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>Waits (the job running) until a silo's /metrics shows a task attempt running on it.</summary>
+    private async Task<PodRuntime.Pod> SiloRunningATask(IReadOnlyList<PodRuntime.Pod> silos, PodRuntime.Pod job)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            Assert.False(job.Process.HasExited, "the job ended before a silo could be stopped mid-job:\n" + job.Process.Describe());
+            foreach (var silo in silos)
+            {
+                if (await Metric(silo, "fisher_worker_tasks_active") > 0)
+                    return silo;
+            }
+            Assert.True(clock.Elapsed < TestTimeouts.Settle, TestTimeouts.Exceeded(TestTimeouts.Settle, "a silo to run a task of the job"));
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>A metric's value on the silo's scrape target (the pod template's prometheus.io annotations).</summary>
+    private async Task<double> Metric(PodRuntime.Pod silo, string name)
+    {
+        var annotations = silo.Container.Parent?.Parent?.Parent?["metadata"]?["annotations"];
+        var port = annotations?["prometheus.io/port"] is { } p ? int.Parse((string)p!, CultureInfo.InvariantCulture) : silo.Port("http");
+        var path = (string?)annotations?["prometheus.io/path"] ?? "/metrics";
+        try
+        {
+            var text = await _http.GetStringAsync($"http://{silo.Ip}:{port}{path}");
+            return text.Split('\n').Where(l => l.StartsWith(name + " ", StringComparison.Ordinal) || l.StartsWith(name + "{", StringComparison.Ordinal))
+                .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        }
+        catch (HttpRequestException)
+        {
+            return 0;
+        }
+    }
+
+    private static string Container(JsonObject workload) => (string)workload.PodSpec()["containers"]![0]!["name"]!;
+
+    /// <summary>The literal value of a container's environment variable.</summary>
+    private static string EnvValue(JsonObject container, string name) =>
+        (string?)container["env"]?.AsArray().OfType<JsonObject>().SingleOrDefault(e => (string?)e["name"] == name)?["value"]
+        ?? throw new InvalidOperationException($"container {(string?)container["name"]} sets no {name}");
+
+    /// <summary>The claim of the volume <paramref name="container"/> mounts at <paramref name="path"/>.</summary>
+    private static string ClaimMountedAt(JsonObject workload, JsonObject container, string path)
+    {
+        var mount = container["volumeMounts"]!.AsArray().OfType<JsonObject>().Single(m => (string?)m["mountPath"] == path);
+        var volume = workload.PodSpec()["volumes"]!.AsArray().OfType<JsonObject>().Single(v => (string?)v["name"] == (string?)mount["name"]);
+        return (string?)volume["persistentVolumeClaim"]?["claimName"] ?? throw new InvalidOperationException($"the volume at {path} is not a claim");
+    }
+
+    private static string Logs(PodRuntime.Pod redis, IEnumerable<PodRuntime.Pod> silos) =>
+        "\n" + string.Join("\n", new[] { redis }.Concat(silos).Select(p => $"=== {p.Name}\n{TestProcess.Tail(p.Process.Stdout + p.Process.Stderr, 30)}"));
+
+    /// <summary>The same tensor names, shapes and float32 values, bit for bit.</summary>
+    private static void AssertBitIdentical(string expectedFolder, string actualFolder)
+    {
+        var expected = Safetensors.Read(Path.Combine(expectedFolder, "fisher.safetensors")).Tensors;
+        var actual = Safetensors.Read(Path.Combine(actualFolder, "fisher.safetensors")).Tensors;
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, tensor) in expected)
+        {
+            Assert.Equal(tensor.Shape, actual[name].Shape);
+            int differing = tensor.Data.Zip(actual[name].Data).Count(p => BitConverter.SingleToInt32Bits((float)p.First) != BitConverter.SingleToInt32Bits((float)p.Second));
+            Assert.True(differing == 0, $"{name}: {differing} of {tensor.Data.Length} values differ from the embedded run");
+        }
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        try
+        {
+            _scratch.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
