@@ -26,7 +26,6 @@ need mmdebstrap mmdebstrap
 need umoci umoci
 need hardlink util-linux
 need dpkg-deb dpkg
-need jq jq
 need git git
 command -v dotnet >/dev/null || fail "dotnet is missing (the .NET SDK of global.json)"
 
@@ -82,7 +81,7 @@ for p in "Fisher.Silo silo" "Fisher.Client cli"; do
 done
 ln -s silo/Fisher.Silo "$app/opt/fisher/Fisher.Silo"
 ln -s cli/fisher "$app/opt/fisher/fisher"
-hardlink --quiet --content "$app/opt/fisher"
+hardlink --quiet --respect-name --ignore-time "$app/opt/fisher"
 chown -R 0:0 "$app/opt"
 chmod -R u+rwX,go+rX,go-w "$app/opt"
 # The plain-copy cache volume: FISHER_CACHE_DIR is a folder below it, which the silo creates private (0700); the silo
