@@ -33,9 +33,12 @@ command -v dotnet >/dev/null || fail "dotnet is missing (the .NET SDK of global.
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
 [ -n "$version" ] || fail "Directory.Build.props: no <Version> element"
 revision=$(git rev-parse HEAD 2>/dev/null) || fail "not a git checkout: the image's revision label is the commit"
+[ -z "$(git status --porcelain --untracked-files=no)" ] \
+  || echo "deploy/image/build.sh: warning: uncommitted changes are built in, the revision label names $revision" >&2
 if [ -z "$source" ]; then
   source=$(git config --get remote.origin.url || true)
-  source=$(printf '%s' "$source" | sed -E 's#^([a-z+]+://)[^/@]*@#\1#') # never a user or token in a label
+  # never a user or token in a label; git@host:path (scp form) as https://host/path, a path as file://
+  source=$(printf '%s' "$source" | sed -E -e 's#^([a-z+]+://)[^/@]*@#\1#' -e 's#^[^/@:]+@([^/:]+):#https://\1/#' -e 's#^/#file:///#')
   [ -n "$source" ] || source="file://$repo"
 fi
 # The image's release is the host's: the TorchSharp ELF step (Directory.Build.targets) checks the native shim against

@@ -152,6 +152,3 @@ public sealed class OciArchive
         throw new InvalidDataException($"{path}: layer blob {name} vanished");
     }
 }
-
-/// <summary>One entry of an image layer: its path relative to the root (no leading "./" or "/").</summary>
-public sealed record LayerEntry(int Layer, string Path, TarEntryType Type, long Length, string LinkName);
