@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The tests, on a Debian 12 machine that has the .NET SDK: installs the Debian packages the tests start or call
-# when they are missing (redis-server, prometheus, python3-torch, python3-numpy), then runs
+# when they are missing (redis-server, prometheus, python3-torch, python3-numpy; mmdebstrap, umoci, skopeo for the
+# container image), then runs
 #   dotnet test Fisher.Distributed.sln -c Release [extra arguments]
 # from the repository root. Extra arguments go to dotnet test (e.g. --filter ..., --logger ...).
 # FISHER_TEST_TIMEOUT_SCALE (default 1) multiplies every wait in the tests (tests/Shared/TestTimeouts.cs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages="redis-server prometheus python3-torch python3-numpy"
+packages="redis-server prometheus python3-torch python3-numpy mmdebstrap umoci skopeo"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
