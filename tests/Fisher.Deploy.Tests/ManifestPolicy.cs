@@ -21,6 +21,11 @@ public static partial class ManifestPolicy
             v.Add($"{Manifests.Describe(secret)}: a Secret in the manifests; secrets are created with kubectl create secret, never committed");
         foreach (var (workload, template) in objects.PodTemplates())
             PodSecurity(objects, workload, template, v);
+        foreach (var ns in objects.OfKind("Namespace"))
+        {
+            if (S(ns["metadata"]?["labels"]?["pod-security.kubernetes.io/enforce"]) != "restricted")
+                v.Add($"{Manifests.Describe(ns)}: label pod-security.kubernetes.io/enforce: expected restricted");
+        }
         Silo(overlay, objects, v);
         Services(objects, v);
         NetworkPolicies(objects, v);
@@ -37,7 +42,9 @@ public static partial class ManifestPolicy
         var pod = template["spec"] as JsonObject ?? new JsonObject();
         if (B(pod["automountServiceAccountToken"]) != false)
             v.Add($"{w}: pod spec automountServiceAccountToken: expected false");
-        if (S(pod["serviceAccountName"]) is { } account && objects.Find("ServiceAccount", account) is { } sa && B(sa["automountServiceAccountToken"]) != false)
+        if (S(pod["serviceAccountName"]) is not { } account || objects.Find("ServiceAccount", account) is not { } sa)
+            v.Add($"{w}: pod spec serviceAccountName: expected a ServiceAccount of the manifests (not the namespace's default)");
+        else if (B(sa["automountServiceAccountToken"]) != false)
             v.Add($"{Manifests.Describe(sa)}: automountServiceAccountToken: expected false");
         foreach (var key in new[] { "hostNetwork", "hostPID", "hostIPC" })
         {

@@ -113,6 +113,8 @@ public sealed class ManifestTests
         var job = prod.Find("Job", "fisher-estimate")!["spec"]!["template"]!["spec"]!.AsObject();
         job["automountServiceAccountToken"] = true;
         job["containers"]![0]!["securityContext"]!["runAsNonRoot"] = false;
+        job.Remove("serviceAccountName");
+        prod.Find("Namespace", "fisher")!["metadata"]!["labels"]!.AsObject().Remove("pod-security.kubernetes.io/enforce");
         var redis = prod.Find("StatefulSet", "fisher-redis")!;
         redis["spec"]!["template"]!["spec"]!["containers"]![0]!["securityContext"]!["readOnlyRootFilesystem"] = false;
         var config = prod.Find("ConfigMap", "fisher-redis")!["data"]!.AsObject();
@@ -137,6 +139,8 @@ public sealed class ManifestTests
             "Deployment/fisher-silo: container silo: env Fisher__Redis: $(REDIS_PASSWORD) is not declared before it",
             "Job/fisher-estimate: pod spec automountServiceAccountToken: expected false",
             "Job/fisher-estimate: container estimate: securityContext.runAsNonRoot (or the pod's): expected true",
+            "Job/fisher-estimate: pod spec serviceAccountName: expected a ServiceAccount of the manifests",
+            "Namespace/fisher: label pod-security.kubernetes.io/enforce: expected restricted",
             "StatefulSet/fisher-redis: container redis: securityContext.readOnlyRootFilesystem: expected true",
             "ConfigMap/fisher-redis-", // ...: redis.conf: appendonly: expected yes in prod
             "PodDisruptionBudget: expected one selecting the silos",

@@ -3,7 +3,9 @@
 // ajv validators, one per type. Those validators check types, enums, formats and required fields but do not reject
 // fields the schema lacks, so this script also reports every field no validator read: each object is validated
 // through a proxy that records which properties the validator looked at (a map such as labels is enumerated whole),
-// and a property nobody looked at is not in the schema (a typo such as readinesProbe).
+// and a property nobody looked at is not in the schema (a typo such as readinesProbe). A property whose schema
+// accepts anything (free-form JSON such as FieldsV1) is not read either and would be reported: the objects here have
+// none.
 //
 // stdin: a JSON array of objects. stdout: one line per problem, "Kind/name: /json/pointer: what was expected".
 // Exit code 0: every object is valid; 1: problems found; 2: the input could not be read.
