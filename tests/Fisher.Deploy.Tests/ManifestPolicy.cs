@@ -326,6 +326,66 @@ public static partial class ManifestPolicy
         if (silo is not null && !policies.Any(p => Selects(p["spec"]?["podSelector"], Labels(silo)) && p["spec"]?["ingress"]?.AsArray().Any(r =>
                 r?["from"]?.AsArray().Any(f => f?["namespaceSelector"] is not null) == true && r["ports"]?.AsArray().Any(x => S(x?["port"]) == "http" || x?["port"]?.ToString() == PortNumber(silo, "http")?.ToString(CultureInfo.InvariantCulture)) == true) == true))
             v.Add("NetworkPolicy: expected one admitting Prometheus (another namespace) to the silos' port http");
+        OnlyNeededFlows(policies, silo, redis, job, v);
+    }
+
+    /// <summary>The flows the app needs: (direction, pods the policy selects, peer, port name or number); nothing else may be admitted.</summary>
+    private static readonly HashSet<(string, string, string, string)> NeededFlows =
+    [
+        ("ingress", "silos", "silos", "silo"), ("ingress", "silos", "clients", "gateway"), ("ingress", "silos", "Prometheus", "http"),
+        ("ingress", "Redis", "silos", "redis"), ("ingress", "Redis", "clients", "redis"),
+        ("egress", "silos", "silos", "silo"), ("egress", "silos", "Redis", "redis"), ("egress", "silos", "DNS", "53"),
+        ("egress", "clients", "Redis", "redis"), ("egress", "clients", "silos", "gateway"), ("egress", "clients", "DNS", "53"),
+    ];
+
+    /// <summary>Every rule of every policy admits only <see cref="NeededFlows"/>: each peer is one of the app's kinds of pod, Prometheus or DNS, each port named.</summary>
+    private static void OnlyNeededFlows(List<JsonObject> policies, JsonObject? silo, JsonObject? redis, JsonObject? job, List<string> v)
+    {
+        var kinds = new[] { ("silos", silo), ("Redis", redis), ("clients", job) }.Where(k => k.Item2 is not null).Select(k => (Name: k.Item1, Template: k.Item2!)).ToList();
+        string Peer(JsonNode? peer)
+        {
+            var pods = peer?["podSelector"];
+            var namespaces = peer?["namespaceSelector"];
+            if (peer?["ipBlock"] is not null || pods is not JsonObject p || (p["matchLabels"] as JsonObject)?.Count is null or 0)
+                return "anything (an address block or every pod)";
+            if (namespaces is null)
+            {
+                var matched = kinds.Where(k => Selects(pods, Labels(k.Template))).Select(k => k.Name).ToList();
+                return matched.Count == 1 ? matched[0] : matched.Count == 0 ? "pods of no kind of this app" : $"several kinds of pod ({string.Join(", ", matched)})";
+            }
+            if (S(pods["matchLabels"]?["k8s-app"]) == "kube-dns")
+                return "DNS";
+            if (S(pods["matchLabels"]?["app.kubernetes.io/name"]) == "prometheus" && (namespaces["matchLabels"] as JsonObject)?.Count > 0)
+                return "Prometheus";
+            return "pods of other namespaces";
+        }
+        string PortName(JsonNode? port, JsonObject? destination) =>
+            S(port?["port"]) ?? (destination is not null && L(port?["port"]) is { } n
+                ? Containers(destination["spec"]!).SelectMany(c => c["ports"]?.AsArray() ?? []).Where(x => L(x?["containerPort"]) == n).Select(x => S(x?["name"])).FirstOrDefault() ?? n.ToString(CultureInfo.InvariantCulture)
+                : port?["port"]?.ToString() ?? "every port");
+        foreach (var policy in policies)
+        {
+            foreach (var selected in kinds.Where(k => Selects(policy["spec"]?["podSelector"], Labels(k.Template))))
+            {
+                foreach (var (direction, peers) in new[] { ("ingress", "from"), ("egress", "to") })
+                {
+                    foreach (var rule in policy["spec"]?[direction]?.AsArray() ?? [])
+                    {
+                        foreach (var peer in rule?[peers]?.AsArray() ?? [])
+                        {
+                            var other = Peer(peer);
+                            var destination = direction == "ingress" ? selected.Template : kinds.FirstOrDefault(k => k.Name == other).Template;
+                            foreach (var port in rule?["ports"]?.AsArray() ?? [])
+                            {
+                                var name = PortName(port, destination);
+                                if (!NeededFlows.Contains((direction, selected.Name, other, name)))
+                                    v.Add($"{Manifests.Describe(policy)}: spec.{direction}: admits {(direction == "ingress" ? $"{other} to {selected.Name}" : $"{selected.Name} to {other}")} on port {name}, which the app does not need");
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     private static List<string> Types(JsonObject policy) => policy["spec"]?["policyTypes"]?.AsArray().Select(t => S(t) ?? "").ToList() ?? ["Ingress"];

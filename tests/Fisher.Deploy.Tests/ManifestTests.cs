@@ -121,6 +121,9 @@ public sealed class ManifestTests
         config["redis.conf"] = config["redis.conf"]!.GetValue<string>().Replace("appendonly yes", "appendonly no", StringComparison.Ordinal);
         prod.Remove(prod.Find("PodDisruptionBudget", "fisher-silo")!);
         prod.Remove(prod.Find("NetworkPolicy", "fisher-redis")!);
+        var siloPolicy = prod.Find("NetworkPolicy", "fisher-silo")!["spec"]!;
+        siloPolicy["ingress"]![1]!["ports"]!.AsArray().Add(JsonNode.Parse("""{"port": 11111}"""));
+        siloPolicy["egress"]!.AsArray().Add(JsonNode.Parse("""{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443}]}"""));
         prod.Add((JsonObject)JsonNode.Parse("""
             {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "fisher-gateway", "namespace": "fisher"},
              "spec": {"selector": {"app.kubernetes.io/name": "fisher-distributed", "app.kubernetes.io/component": "silo"},
@@ -146,6 +149,8 @@ public sealed class ManifestTests
             "PodDisruptionBudget: expected one selecting the silos",
             "NetworkPolicy: expected one admitting ingress from silos to Redis on port redis",
             "StatefulSet/fisher-redis: pod template: expected a NetworkPolicy admitting what it needs to select it",
+            "NetworkPolicy/fisher-silo: spec.ingress: admits clients to silos on port silo, which the app does not need",
+            "NetworkPolicy/fisher-silo: spec.egress: admits silos to anything (an address block or every pod) on port 443, which the app does not need",
             "Service/fisher-gateway: spec.clusterIP: expected None",
             "Service/fisher-gateway: spec.ports gateway: a virtual IP for silo or gateway traffic",
         ];
