@@ -42,16 +42,20 @@ public static partial class YamlDocuments
             c.Key is YamlScalarNode { Value: { } key } ? key : throw new InvalidDataException($"{source}: line {c.Key.Start.Line}: expected a scalar key"),
             ToJson(c.Value, source)))),
         YamlSequenceNode sequence => new JsonArray(sequence.Children.Select(c => ToJson(c, source)).ToArray()),
-        YamlScalarNode scalar => Scalar(scalar),
+        YamlScalarNode scalar => Scalar(scalar, source),
         _ => throw new InvalidDataException($"{source}: line {node.Start.Line}: unsupported YAML node (an alias?)"),
     };
 
-    private static JsonNode? Scalar(YamlScalarNode scalar)
+    private static JsonNode? Scalar(YamlScalarNode scalar, string source)
     {
         var text = scalar.Value ?? "";
         var tag = scalar.Tag.IsEmpty ? "" : scalar.Tag.Value;
         if (tag == "tag:yaml.org,2002:str" || (tag.Length == 0 && scalar.Style != ScalarStyle.Plain))
             return JsonValue.Create(text);
+        // kubectl reads YAML 1.1, where these are booleans and a leading 0 makes an octal number: refuse the ambiguity.
+        if (text is "y" or "Y" or "yes" or "Yes" or "YES" or "n" or "N" or "no" or "No" or "NO" or "on" or "On" or "ON" or "off" or "Off" or "OFF"
+            || (text.Length > 1 && text[0] == '0' && Integer().IsMatch(text)))
+            throw new InvalidDataException($"{source}: line {scalar.Start.Line}: a plain scalar that YAML 1.1 (kubectl) and 1.2 read differently; quote it or write it otherwise");
         if (text is "" or "~" or "null" or "Null" or "NULL")
             return null;
         if (text is "true" or "True" or "TRUE")
