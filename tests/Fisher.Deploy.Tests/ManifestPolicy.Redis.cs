@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace Fisher.Deploy.Tests;
 
@@ -34,7 +35,13 @@ public static partial class ManifestPolicy
         var config = text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))
             .Select(l => l.Split(' ', 2)).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.Last().Length > 1 ? g.Last()[1] : "");
         var c = $"{Manifests.Describe(configMap!)}: redis.conf";
-        var dir = config.GetValueOrDefault("dir");
+        var limit = Quantity(container["resources"]?["limits"]?["memory"]);
+        if (RedisBytes(config.GetValueOrDefault("maxmemory")) is not { } maxmemory || limit is null || maxmemory * 2 > limit)
+            v.Add($"{c}: maxmemory: expected at most half of the container's memory limit ({container["resources"]?["limits"]?["memory"]}; a rewrite forks)");
+        if (config.GetValueOrDefault("maxmemory-policy") != "noeviction")
+            v.Add($"{c}: maxmemory-policy: expected noeviction (membership rows and job state must never be evicted)");
+        var dirAt = args.IndexOf("--dir");
+        var dir = dirAt >= 0 && dirAt + 1 < args.Count ? args[dirAt + 1] : config.GetValueOrDefault("dir");
         var dataMount = dir is null ? null : MountOf(pod, container, dir);
         var claims = redis["spec"]?["volumeClaimTemplates"]?.AsArray() ?? [];
         var onClaim = dataMount is { Volume: null } && claims.Any(t => S(t?["metadata"]?["name"]) == dataMount.Name);
@@ -43,7 +50,7 @@ public static partial class ManifestPolicy
             if (config.GetValueOrDefault("appendonly") != "yes")
                 v.Add($"{c}: appendonly: expected yes in prod");
             if (!onClaim)
-                v.Add($"{w}: the redis.conf dir ({dir}): expected a volumeClaimTemplates volume mounted there in prod");
+                v.Add($"{w}: its data folder (--dir {dir}): expected a volumeClaimTemplates volume mounted there in prod");
         }
         else
         {
@@ -54,6 +61,22 @@ public static partial class ManifestPolicy
         }
     }
 
+
+    /// <summary>A Redis memory size (1k = 1000, 1kb = 1024, m, mb, g, gb), or null.</summary>
+    private static long? RedisBytes(string? text)
+    {
+        var m = text is null ? null : RedisSize().Match(text.ToLowerInvariant());
+        if (m is null || !m.Success)
+            return null;
+        long factor = m.Groups[2].Value switch
+        {
+            "" => 1, "k" => 1000, "kb" => 1024, "m" => 1_000_000, "mb" => 1L << 20, "g" => 1_000_000_000, "gb" => 1L << 30, _ => 0,
+        };
+        return factor == 0 ? null : long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * factor;
+    }
+
+    [GeneratedRegex("^([0-9]+)(k|kb|m|mb|g|gb)?$")]
+    private static partial Regex RedisSize();
 
     private static void Job(IReadOnlyList<JsonObject> objects, List<string> v)
     {

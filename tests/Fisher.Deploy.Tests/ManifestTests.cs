@@ -118,7 +118,8 @@ public sealed class ManifestTests
         var redis = prod.Find("StatefulSet", "fisher-redis")!;
         redis["spec"]!["template"]!["spec"]!["containers"]![0]!["securityContext"]!["readOnlyRootFilesystem"] = false;
         var config = prod.Find("ConfigMap", "fisher-redis")!["data"]!.AsObject();
-        config["redis.conf"] = config["redis.conf"]!.GetValue<string>().Replace("appendonly yes", "appendonly no", StringComparison.Ordinal);
+        config["redis.conf"] = config["redis.conf"]!.GetValue<string>().Replace("appendonly yes", "appendonly no", StringComparison.Ordinal)
+            .Replace("maxmemory 512mb", "maxmemory 1gb", StringComparison.Ordinal);
         prod.Remove(prod.Find("PodDisruptionBudget", "fisher-silo")!);
         prod.Remove(prod.Find("NetworkPolicy", "fisher-redis")!);
         var siloPolicy = prod.Find("NetworkPolicy", "fisher-silo")!["spec"]!;
@@ -157,6 +158,7 @@ public sealed class ManifestTests
         foreach (var e in expected)
             Assert.True(violations.Any(v => v.StartsWith(e, StringComparison.Ordinal)), $"expected a violation starting \"{e}\"; got:\n{string.Join('\n', violations)}");
         Assert.Contains(violations, v => v.EndsWith("redis.conf: appendonly: expected yes in prod", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.EndsWith("redis.conf: maxmemory: expected at most half of the container's memory limit (1Gi; a rewrite forks)", StringComparison.Ordinal));
 
         var dev = WithJob(Manifests.Dev);
         dev.Find("Deployment", "fisher-silo")!["spec"]!["replicas"] = 3;
