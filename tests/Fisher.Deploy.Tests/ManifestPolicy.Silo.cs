@@ -73,8 +73,10 @@ public static partial class ManifestPolicy
             v.Add($"{c}: env Fisher__Grains__DataRoots__0: expected the dataset's mount path");
         else
             ReadOnlyClaim(c, pod, container, root, v);
-        if (Manifests.Env(container, "FISHER_CACHE_DIR") is not { } cache || MountOf(pod, container, cache) is not { Volume: var cacheVolume, ReadOnly: false } || cacheVolume?["emptyDir"] is null)
-            v.Add($"{c}: env FISHER_CACHE_DIR: expected a path with a writable emptyDir mounted");
+        // Inside the volume, not its root: an emptyDir's root is writable by all, and the silo refuses such a cache folder.
+        if (Manifests.Env(container, "FISHER_CACHE_DIR") is not { } cache || MountOf(pod, container, cache) is not { Volume: var cacheVolume, ReadOnly: false, Path: var cacheMount }
+            || cacheVolume?["emptyDir"] is null || cacheMount.TrimEnd('/') == cache.TrimEnd('/'))
+            v.Add($"{c}: env FISHER_CACHE_DIR: expected a folder inside a writable emptyDir (not its root: the silo refuses a folder others can write to)");
         foreach (var (setting, key) in new[] { ("Fisher__Tls__Certificate", "silo.crt"), ("Fisher__Tls__Key", "silo.key"), ("Fisher__Tls__CA", "ca.crt") })
             SecretFile(c, pod, container, setting, key, v);
 

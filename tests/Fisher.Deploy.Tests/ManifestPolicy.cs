@@ -153,7 +153,7 @@ public static partial class ManifestPolicy
         selector is JsonObject s && s["matchExpressions"] is null
         && ((s["matchLabels"] as JsonObject) ?? (s.ContainsKey("matchLabels") ? new JsonObject() : s)).All(p => labels.TryGetValue(p.Key, out var value) && value == S(p.Value));
 
-    private sealed record Mount(string Name, JsonNode? Volume, bool ReadOnly);
+    private sealed record Mount(string Name, JsonNode? Volume, bool ReadOnly, string Path);
 
     /// <summary>The mount of <paramref name="container"/> whose path is <paramref name="path"/> or holds it, and its pod volume (null for a claim template).</summary>
     private static Mount? MountOf(JsonNode pod, JsonNode container, string path)
@@ -164,7 +164,7 @@ public static partial class ManifestPolicy
         if (mount is null)
             return null;
         var name = S(mount["name"]) ?? "";
-        return new Mount(name, pod["volumes"]?.AsArray().FirstOrDefault(x => S(x?["name"]) == name), B(mount["readOnly"]) == true);
+        return new Mount(name, pod["volumes"]?.AsArray().FirstOrDefault(x => S(x?["name"]) == name), B(mount["readOnly"]) == true, S(mount["mountPath"])!);
     }
 
     /// <summary>A Kubernetes memory quantity in bytes (plain, Ki/Mi/Gi/Ti, k/M/G/T), or null.</summary>

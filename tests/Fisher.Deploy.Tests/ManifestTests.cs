@@ -103,6 +103,7 @@ public sealed class ManifestTests
         var container = pod["containers"]![0]!.AsObject();
         silo["spec"]!["replicas"] = 2;
         container["resources"]!["limits"]!["cpu"] = "2";
+        container["env"]!.AsArray().First(e => e!["name"]!.GetValue<string>() == "FISHER_CACHE_DIR")!["value"] = "/var/cache/fisher";
         container.Remove("livenessProbe");
         pod["terminationGracePeriodSeconds"] = 30;
         container["volumeMounts"]!.AsArray().First(m => m!["mountPath"]!.GetValue<string>() == "/data")!["readOnly"] = false;
@@ -138,6 +139,7 @@ public sealed class ManifestTests
             "Deployment/fisher-silo: spec.replicas: expected at least 3 in prod",
             "Deployment/fisher-silo: container silo: resources.limits.cpu: expected no CPU limit",
             "Deployment/fisher-silo: container silo: livenessProbe: expected httpGet /health/live on port http",
+            "Deployment/fisher-silo: container silo: env FISHER_CACHE_DIR: expected a folder inside a writable emptyDir (not its root",
             "Deployment/fisher-silo: terminationGracePeriodSeconds: expected more than the silo's shutdownTimeoutSeconds",
             "Deployment/fisher-silo: container silo: volumeMounts /data: expected the dataset claim mounted readOnly",
             "Deployment/fisher-silo: container silo: env Fisher__Redis: $(REDIS_PASSWORD) is not declared before it",
@@ -172,7 +174,7 @@ public sealed class ManifestTests
     [Fact]
     public void The_silos_and_the_job_run_the_projects_image_at_its_version()
     {
-        // The version the build gives the programs (Directory.Build.props, or MSBuild's default 1.0.0).
+        // The version the build gives the programs: <Version> of Directory.Build.props.
         var built = Path.Combine(Path.GetDirectoryName(TestProcess.SiloPath)!, "Fisher.Silo.dll");
         var version = FileVersionInfo.GetVersionInfo(built).ProductVersion!.Split('+')[0];
         var objects = WithJob(Manifests.Prod);
