@@ -87,6 +87,12 @@ public static partial class ManifestPolicy
         else if (Quantity(container["resources"]?["limits"]?["memory"]) is not { } limit || limit < (tasks * budget) + (512L << 20))
             v.Add($"{c}: resources.limits.memory: expected at least TasksPerSilo x MemoryBudget ({tasks} x {budget}) + 512Mi");
 
+        // Tensor threads follow the CPU request: without a CPU limit .NET counts every core of the node.
+        var cpu = S(container["resources"]?["requests"]?["cpu"]) ?? container["resources"]?["requests"]?["cpu"]?.ToString();
+        var cores = cpu is null ? (double?)null : cpu.EndsWith('m') && double.TryParse(cpu[..^1], CultureInfo.InvariantCulture, out var milli) ? milli / 1000
+            : double.TryParse(cpu, CultureInfo.InvariantCulture, out var whole) ? whole : null;
+        if (!int.TryParse(Manifests.Env(container, "Fisher__Grains__ComputeThreadCount"), CultureInfo.InvariantCulture, out var threads) || cores is null || threads != Math.Max(1, (int)Math.Round(cores.Value)))
+            v.Add($"{c}: env Fisher__Grains__ComputeThreadCount: expected the CPU request in whole cores ({cpu})");
         var annotations = template["metadata"]?["annotations"];
         if (S(annotations?["prometheus.io/scrape"]) != "true" || S(annotations?["prometheus.io/port"]) != http?.ToString(CultureInfo.InvariantCulture) || S(annotations?["prometheus.io/path"]) != "/metrics")
             v.Add($"{w}: pod template annotations prometheus.io/scrape, port, path: expected \"true\", the http port ({http}), /metrics");

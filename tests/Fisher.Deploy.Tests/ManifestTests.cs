@@ -104,6 +104,7 @@ public sealed class ManifestTests
         silo["spec"]!["replicas"] = 2;
         container["resources"]!["limits"]!["cpu"] = "2";
         container["env"]!.AsArray().First(e => e!["name"]!.GetValue<string>() == "FISHER_CACHE_DIR")!["value"] = "/var/cache/fisher";
+        container["env"]!.AsArray().First(e => e!["name"]!.GetValue<string>() == "Fisher__Grains__ComputeThreadCount")!["value"] = "4";
         container.Remove("livenessProbe");
         pod["terminationGracePeriodSeconds"] = 30;
         container["volumeMounts"]!.AsArray().First(m => m!["mountPath"]!.GetValue<string>() == "/data")!["readOnly"] = false;
@@ -140,6 +141,7 @@ public sealed class ManifestTests
             "Deployment/fisher-silo: container silo: resources.limits.cpu: expected no CPU limit",
             "Deployment/fisher-silo: container silo: livenessProbe: expected httpGet /health/live on port http",
             "Deployment/fisher-silo: container silo: env FISHER_CACHE_DIR: expected a folder inside a writable emptyDir (not its root",
+            "Deployment/fisher-silo: container silo: env Fisher__Grains__ComputeThreadCount: expected the CPU request in whole cores (2)",
             "Deployment/fisher-silo: terminationGracePeriodSeconds: expected more than the silo's shutdownTimeoutSeconds",
             "Deployment/fisher-silo: container silo: volumeMounts /data: expected the dataset claim mounted readOnly",
             "Deployment/fisher-silo: container silo: env Fisher__Redis: $(REDIS_PASSWORD) is not declared before it",
