@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The tests, on a Debian 12 machine that has the .NET SDK: installs the Debian packages the tests start or call
 # when they are missing (redis-server, prometheus, python3-torch, python3-numpy; mmdebstrap, umoci, skopeo for the
-# container image), then runs
+# container image; kubectl, nodejs for the manifests), installs the Kubernetes schemas of
+# tests/Fisher.Deploy.Tests/schemas with npm ci when they are missing, then runs
 #   dotnet test Fisher.Distributed.sln -c Release [extra arguments]
 # from the repository root. Extra arguments go to dotnet test (e.g. --filter ..., --logger ...).
 # FISHER_TEST_TIMEOUT_SCALE (default 1) multiplies every wait in the tests (tests/Shared/TestTimeouts.cs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages="redis-server prometheus python3-torch python3-numpy mmdebstrap umoci skopeo"
+packages="redis-server prometheus python3-torch python3-numpy mmdebstrap umoci skopeo kubectl nodejs"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -30,6 +31,14 @@ if [ -n "$missing" ]; then
     exit 1
   fi
   rm -f "$log"
+fi
+
+# The Kubernetes OpenAPI schemas the deployment tests validate against: npm packages at the versions of
+# tests/Fisher.Deploy.Tests/schemas/package-lock.json (npm comes with the nodejs package).
+schemas=tests/Fisher.Deploy.Tests/schemas
+if [ ! -d "$schemas/node_modules" ] || [ "$schemas/package-lock.json" -nt "$schemas/node_modules/.package-lock.json" ]; then
+  command -v npm >/dev/null || { echo "tools/test.sh: the deployment tests need npm (with nodejs) to install $schemas" >&2; exit 1; }
+  (cd "$schemas" && npm ci --no-audit --no-fund --loglevel=error) >&2 || { echo "tools/test.sh: npm ci in $schemas failed" >&2; exit 1; }
 fi
 
 exec dotnet test Fisher.Distributed.sln -c Release "$@"
