@@ -41,7 +41,7 @@ public sealed partial class ImageTests(BuiltImage image) : IClassFixture<BuiltIm
     {
         var config = image.ImageConfig;
         Assert.Equal(User, config.GetProperty("User").GetString());
-        Assert.Equal(["/opt/fisher/Fisher.Silo"], config.GetProperty("Entrypoint").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal([Guide.SiloProgram], config.GetProperty("Entrypoint").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal("/opt/fisher", config.GetProperty("WorkingDir").GetString());
         var env = config.GetProperty("Env").EnumerateArray().Select(e => e.GetString()!).ToDictionary(e => e[..e.IndexOf('=', StringComparison.Ordinal)], e => e[(e.IndexOf('=', StringComparison.Ordinal) + 1)..]);
         Assert.Contains("/opt/fisher", env["PATH"].Split(':'));
@@ -106,7 +106,7 @@ public sealed partial class ImageTests(BuiltImage image) : IClassFixture<BuiltIm
     public void RootFs_EntrypointsAreExecutableByTheUser()
     {
         var entries = image.RootFsEntries.ToDictionary(e => e.Path, StringComparer.Ordinal);
-        foreach (var entrypoint in new[] { RootFsProgram.Entrypoint(image), "/opt/fisher/fisher" })
+        foreach (var entrypoint in new[] { RootFsProgram.Entrypoint(image), Guide.CliProgram })
         {
             var path = entrypoint.TrimStart('/');
             for (int hops = 0; entries.TryGetValue(path, out var link) && link.Type == 'l' && hops < 8; hops++)
@@ -180,9 +180,9 @@ public sealed partial class ImageTests(BuiltImage image) : IClassFixture<BuiltIm
     [Fact]
     public async Task Cli_FromTheRootFs_PrintsHelpAndTheProjectVersion()
     {
-        var help = await RootFsProgram.Run(image, "/opt/fisher/fisher", ["--help"]);
+        var help = await RootFsProgram.Run(image, Guide.CliProgram, ["--help"]);
         Assert.True(help.ExitCode == 0 && help.Stdout.Contains("estimate", StringComparison.Ordinal), help.Describe());
-        var version = await RootFsProgram.Run(image, "/opt/fisher/fisher", ["--version"]);
+        var version = await RootFsProgram.Run(image, Guide.CliProgram, ["--version"]);
         Assert.True(version.ExitCode == 0, version.Describe());
         Assert.StartsWith(BuiltImage.ProjectVersion + "+", version.Stdout.Trim(), StringComparison.Ordinal);
     }
@@ -195,7 +195,7 @@ public sealed partial class ImageTests(BuiltImage image) : IClassFixture<BuiltIm
     public async Task Cli_FromTheRootFs_EstimatesWithTorchSharp()
     {
         var sample = Path.Combine(TestProcess.RepoRoot, "samples", "fashion-mnist");
-        var run = await RootFsProgram.Run(image, "/opt/fisher/fisher",
+        var run = await RootFsProgram.Run(image, Guide.CliProgram,
         [
             "estimate", "--model", "/tmp/data/model.pt", "--architecture", "/tmp/data/model.json",
             "--data", "/tmp/data/t10k-2000-images-idx3-ubyte.gz", "--labels", "/tmp/data/t10k-2000-labels-idx1-ubyte.gz",

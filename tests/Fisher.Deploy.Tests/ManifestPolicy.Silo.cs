@@ -58,15 +58,17 @@ public static partial class ManifestPolicy
                 v.Add($"{c}: {probe}: expected httpGet {path} on port http");
         }
 
-        // Stopping: the .NET host's bound (shutdownTimeoutSeconds) includes the drain delay; the kubelet must wait longer.
+        // Stopping: the silo's bound (Fisher:Health:ShutdownTimeout) includes the drain delay and the hand-back of its
+        // tasks; the kubelet must wait longer.
         var grace = L(pod["terminationGracePeriodSeconds"]) ?? 30;
-        if (!int.TryParse(Manifests.Env(container, "shutdownTimeoutSeconds"), CultureInfo.InvariantCulture, out var shutdown))
-            v.Add($"{c}: env shutdownTimeoutSeconds: expected the silo's bound on stopping, in seconds");
-        else if (grace <= shutdown)
-            v.Add($"{w}: terminationGracePeriodSeconds: expected more than the silo's shutdownTimeoutSeconds ({shutdown}), got {grace}");
+        if (!TimeSpan.TryParse(Manifests.Env(container, "Fisher__Health__ShutdownTimeout"), CultureInfo.InvariantCulture, out var shutdown))
+            v.Add($"{c}: env Fisher__Health__ShutdownTimeout: expected the silo's bound on stopping (hh:mm:ss)");
+        else if (grace <= shutdown.TotalSeconds)
+            v.Add($"{w}: terminationGracePeriodSeconds: expected more than the silo's Fisher__Health__ShutdownTimeout ({shutdown}), got {grace}");
         var drain = TimeSpan.TryParse(Manifests.Env(container, "Fisher__Health__DrainDelay") ?? "00:00:01", CultureInfo.InvariantCulture, out var d) ? d : TimeSpan.MaxValue;
-        if (drain.TotalSeconds >= shutdown)
-            v.Add($"{c}: env Fisher__Health__DrainDelay: expected less than shutdownTimeoutSeconds ({shutdown} s)");
+        var handBack = TimeSpan.TryParse(Manifests.Env(container, "Fisher__Grains__HandBackTimeout") ?? "00:00:10", CultureInfo.InvariantCulture, out var h) ? h : TimeSpan.MaxValue;
+        if (drain + handBack >= shutdown)
+            v.Add($"{c}: env Fisher__Health__DrainDelay + Fisher__Grains__HandBackTimeout: expected less than Fisher__Health__ShutdownTimeout ({shutdown})");
 
         // The dataset: read-only at the data root the silo is given.
         if (Manifests.Env(container, "Fisher__Grains__DataRoots__0") is not { } root)

@@ -142,7 +142,7 @@ public sealed class ManifestTests
             "Deployment/fisher-silo: container silo: livenessProbe: expected httpGet /health/live on port http",
             "Deployment/fisher-silo: container silo: env FISHER_CACHE_DIR: expected a folder inside a writable emptyDir (not its root",
             "Deployment/fisher-silo: container silo: env Fisher__Grains__ComputeThreadCount: expected the CPU request in whole cores (2)",
-            "Deployment/fisher-silo: terminationGracePeriodSeconds: expected more than the silo's shutdownTimeoutSeconds",
+            "Deployment/fisher-silo: terminationGracePeriodSeconds: expected more than the silo's Fisher__Health__ShutdownTimeout",
             "Deployment/fisher-silo: container silo: volumeMounts /data: expected the dataset claim mounted readOnly",
             "Deployment/fisher-silo: container silo: env Fisher__Redis: $(REDIS_PASSWORD) is not declared before it",
             "Job/fisher-estimate: pod spec automountServiceAccountToken: expected false",
@@ -190,7 +190,7 @@ public sealed class ManifestTests
         {
             Assert.True(image == $"fisher-distributed:{version}", $"{where}: image: expected fisher-distributed:{version} (the project's version), got {image}");
             if (where.StartsWith("Job/", StringComparison.Ordinal))
-                Assert.True(container["command"]?[0]?.GetValue<string>() == "/opt/fisher/fisher", $"{where}: command: expected /opt/fisher/fisher (the CLI)");
+                Assert.True(container["command"]?[0]?.GetValue<string>() == Guide.CliProgram, $"{where}: command: expected {Guide.CliProgram} (the CLI)");
             else
                 Assert.True(container["command"] is null, $"{where}: command: expected none (the image's entrypoint is the silo)");
         }

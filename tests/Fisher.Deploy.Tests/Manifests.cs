@@ -78,4 +78,17 @@ public static class Manifests
     /// <summary>The value of environment variable <paramref name="name"/> of <paramref name="container"/> as written (null when absent or not a plain value).</summary>
     public static string? Env(JsonNode container, string name) =>
         container["env"]?.AsArray().FirstOrDefault(e => e?["name"]?.GetValue<string>() == name)?["value"]?.GetValue<string>();
+
+    /// <summary>The pod template's spec of a workload.</summary>
+    public static JsonObject PodSpec(this JsonObject workload) =>
+        workload["spec"]?["template"]?["spec"] as JsonObject ?? throw new InvalidOperationException($"{Describe(workload)} has no spec.template.spec");
+
+    /// <summary>The pod template's labels.</summary>
+    public static IReadOnlyDictionary<string, string> PodLabels(this JsonObject workload) =>
+        (workload["spec"]?["template"]?["metadata"]?["labels"] as JsonObject)?.ToDictionary(p => p.Key, p => p.Value?.GetValue<string>() ?? "") ?? [];
+
+    /// <summary>The container named <paramref name="name"/> of the pod template (the first when null).</summary>
+    public static JsonObject Container(this JsonObject workload, string? name = null) =>
+        workload.PodSpec()["containers"]!.AsArray().OfType<JsonObject>().FirstOrDefault(c => name is null || c["name"]?.GetValue<string>() == name)
+        ?? throw new InvalidOperationException($"{Describe(workload)} has no container named {name}");
 }

@@ -92,7 +92,7 @@ internal sealed partial class PodRuntime(IReadOnlyList<JsonObject> objects, stri
                 else if (from["configMapKeyRef"] is JsonObject ck)
                     value = ConfigMapData((string)ck["name"]!)[(string)ck["key"]!];
                 else
-                    throw new InvalidOperationException($"{Kustomize.Describe(workload)}: env {key}: unsupported valueFrom {from.ToJsonString()}");
+                    throw new InvalidOperationException($"{Manifests.Describe(workload)}: env {key}: unsupported valueFrom {from.ToJsonString()}");
             }
             else
             {
@@ -104,9 +104,9 @@ internal sealed partial class PodRuntime(IReadOnlyList<JsonObject> objects, stri
         var command = (container["command"]?.AsArray() ?? []).Select(a => (string)a!).ToList();
         var args = (container["args"]?.AsArray() ?? []).Select(a => (string)a!).ToList();
         var line = command.Concat(args).Select(a => Rewrite(Expand(a, env), mounts)).ToList();
-        Assert.True(line.Count > 0, $"{Kustomize.Describe(workload)} container {containerName}: no command or args");
+        Assert.True(line.Count > 0, $"{Manifests.Describe(workload)} container {containerName}: no command or args");
         var program = Programs.TryGetValue(line[0], out var local) ? local
-            : throw new InvalidOperationException($"{Kustomize.Describe(workload)} container {containerName} runs {line[0]}, which has no local program (known: {string.Join(", ", Programs.Keys)})");
+            : throw new InvalidOperationException($"{Manifests.Describe(workload)} container {containerName} runs {line[0]}, which has no local program (known: {string.Join(", ", Programs.Keys)})");
 
         // The process gets the container's environment over the test's (minus every Fisher setting the test process may carry).
         var environment = new Dictionary<string, string?>(StringComparer.Ordinal);
@@ -172,11 +172,11 @@ internal sealed partial class PodRuntime(IReadOnlyList<JsonObject> objects, stri
                 else if (volume["configMap"] is JsonObject cm)
                     configMap = cm;
                 else if (volume["emptyDir"] is null)
-                    throw new InvalidOperationException($"{Kustomize.Describe(workload)}: volume {volumeName}: unsupported source {volume.ToJsonString()}");
+                    throw new InvalidOperationException($"{Manifests.Describe(workload)}: volume {volumeName}: unsupported source {volume.ToJsonString()}");
             }
             else if (!templates.Contains(volumeName))
             {
-                throw new InvalidOperationException($"{Kustomize.Describe(workload)}: volumeMount {volumeName} names no volume or claim template");
+                throw new InvalidOperationException($"{Manifests.Describe(workload)}: volumeMount {volumeName} names no volume or claim template");
             }
             Directory.CreateDirectory(folder);
             var local = mount["subPath"] is { } sub ? Path.Combine(folder, (string)sub!) : folder;
@@ -215,7 +215,8 @@ internal sealed partial class PodRuntime(IReadOnlyList<JsonObject> objects, stri
 
     private Dictionary<string, string> ConfigMapData(string name)
     {
-        var map = objects.Find("ConfigMap", name);
+        var map = objects.OfKind("ConfigMap").SingleOrDefault(o => (string?)o["metadata"]?["name"] == name)
+            ?? throw new InvalidOperationException($"no ConfigMap named {name} among the rendered objects");
         return (map["data"] as JsonObject)?.ToDictionary(p => p.Key, p => (string?)p.Value ?? "") ?? [];
     }
 

@@ -25,8 +25,8 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task The_prod_overlay_run_as_processes_gives_the_embedded_result_and_a_sigtermed_silo_hands_its_task_back()
     {
-        var objects = await Kustomize.Render(Guide.ProdOverlay);
-        var jobManifest = Kustomize.Load(Guide.JobManifest).Single(o => (string?)o["kind"] == "Job");
+        var objects = Manifests.Overlay(Manifests.Prod);
+        var jobManifest = Manifests.Job().OfKind("Job").Single();
         using var pods = new PodRuntime(objects, _scratch.FullName);
         pods.Programs["redis-server"] = Requirements.Program("redis-server", "redis-server");
         pods.Programs[Guide.SiloProgram] = TestProcess.SiloPath;
@@ -35,20 +35,20 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
             pods.AddSecret(secret);
 
         // The dataset claim is the volume the silos mount at their data root; here it is the repository's samples/.
-        var silos = objects.Find("Deployment", Guide.SiloDeployment);
-        var siloContainer = silos.Container(Guide.SiloContainer);
+        var silos = objects.Find("Deployment", ManifestPolicy.SiloWorkload) ?? throw new InvalidOperationException($"prod renders no Deployment {ManifestPolicy.SiloWorkload}");
+        var siloContainer = silos.Container(ManifestPolicy.SiloContainer);
         var dataRoot = EnvValue(siloContainer, "Fisher__Grains__DataRoots__0");
         pods.AddClaim(ClaimMountedAt(silos, siloContainer, dataRoot), Path.Combine(TestProcess.RepoRoot, "samples"));
 
         // Redis first (its Service name must resolve when the silos' environment is expanded), on its pod address.
-        var redisWorkload = objects.Single(o => (string?)o["kind"] is "StatefulSet" or "Deployment" && (string?)o["metadata"]!["name"] == Guide.RedisWorkload);
+        var redisWorkload = objects.Find("StatefulSet", ManifestPolicy.RedisWorkload) ?? throw new InvalidOperationException($"prod renders no StatefulSet {ManifestPolicy.RedisWorkload}");
         var redisIp = pods.NextPodIp();
-        var redis = pods.Start(redisWorkload, redisWorkload.PodSpec()["containers"]![0]!["name"]!.GetValue<string>(), 0, redisIp,
+        var redis = pods.Start(redisWorkload, Container(redisWorkload), 0, redisIp,
             ["--bind", redisIp.ToString(), "--daemonize", "no"]); // the pod's own network namespace
 
         int replicas = (int)silos["spec"]!["replicas"]!;
-        Assert.True(replicas >= 3, $"Deployment {Guide.SiloDeployment} of the prod overlay has {replicas} replicas; this test runs 3 and SIGTERMs one");
-        var siloPods = Enumerable.Range(0, 3).Select(i => pods.Start(silos, Guide.SiloContainer, i, pods.NextPodIp())).ToList();
+        Assert.True(replicas >= 3, $"Deployment {ManifestPolicy.SiloWorkload} of the prod overlay has {replicas} replicas; this test runs 3 and SIGTERMs one");
+        var siloPods = Enumerable.Range(0, 3).Select(i => pods.Start(silos, ManifestPolicy.SiloContainer, i, pods.NextPodIp())).ToList();
         foreach (var pod in siloPods)
             await Probe(pod, "readinessProbe", TestTimeouts.Startup, redis, siloPods);
         output.WriteLine($"redis at {redisIp}, silos at {string.Join(", ", siloPods.Select(p => p.Ip))}: ready");
@@ -162,7 +162,7 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private static string Container(JsonObject workload) => (string)workload.PodSpec()["containers"]![0]!["name"]!;
+    private static string Container(JsonObject workload) => (string)workload.Container()["name"]!;
 
     /// <summary>The literal value of a container's environment variable.</summary>
     private static string EnvValue(JsonObject container, string name) =>
