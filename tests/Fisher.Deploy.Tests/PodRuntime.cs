@@ -142,9 +142,6 @@ internal sealed partial class PodRuntime(IReadOnlyList<JsonObject> objects, stri
             return i >= 0 && i + 1 < Args.Count ? Args[i + 1] : throw new InvalidOperationException($"{Name}: no {option} among the arguments {string.Join(' ', Args)}");
         }
 
-        /// <summary>The local path of a container path under one of the pod's mounts.</summary>
-        public string Local(string containerPath) => MapPaths(containerPath, Mounts);
-
         /// <summary>The container port named <paramref name="name"/>.</summary>
         public int Port(string name) =>
             (int?)Container["ports"]?.AsArray().OfType<JsonObject>().SingleOrDefault(p => (string?)p["name"] == name)?["containerPort"]
@@ -259,9 +256,12 @@ internal sealed partial class PodRuntime(IReadOnlyList<JsonObject> objects, stri
     /// <summary>Container paths under one of <paramref name="mounts"/> (mount path to local folder) rewritten to the local folder.</summary>
     public static string MapPaths(string value, IReadOnlyDictionary<string, string> mounts)
     {
-        foreach (var (mountPath, local) in mounts.OrderByDescending(m => m.Key.Length))
-            value = Regex.Replace(value, $@"(?<![\w./-]){Regex.Escape(mountPath.TrimEnd('/'))}(?=/|$|[^\w.-])", local.Replace("$", "$$", StringComparison.Ordinal));
-        return value;
+        if (mounts.Count == 0)
+            return value;
+        // One pass, longest mount path first: a local folder (under /tmp, say) is never rewritten again.
+        var byPath = mounts.ToDictionary(m => m.Key.TrimEnd('/'), m => m.Value, StringComparer.Ordinal);
+        var alternatives = string.Join('|', byPath.Keys.OrderByDescending(k => k.Length).Select(Regex.Escape));
+        return Regex.Replace(value, $@"(?<![\w./-])({alternatives})(?=/|$|[^\w.-])", m => byPath[m.Groups[1].Value]);
     }
 
     public void Dispose()

@@ -60,7 +60,7 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
         Assert.True(run.ExitCode == 0, run.Describe() + Logs(redis, siloPods));
         var referenceRun = await reference;
         Assert.True(referenceRun.ExitCode == 0, referenceRun.Describe());
-        AssertBitIdentical(Path.Combine(_scratch.FullName, "embedded"), first.Local(first.Option("--out")));
+        AssertBitIdentical(Path.Combine(_scratch.FullName, "embedded"), first.Option("--out"));
 
         // The same Job under another name; SIGTERM to a silo that runs one of its tasks.
         var second = jobManifest.DeepClone().AsObject();
@@ -77,7 +77,7 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
 
         run = await sigtermed.Process.WaitForExit(TestTimeouts.Job);
         Assert.True(run.ExitCode == 0, run.Describe() + Logs(redis, siloPods));
-        AssertBitIdentical(Path.Combine(_scratch.FullName, "embedded"), sigtermed.Local(sigtermed.Option("--out")));
+        AssertBitIdentical(Path.Combine(_scratch.FullName, "embedded"), sigtermed.Option("--out"));
 
         var status = await TestProcess.Run(TestProcess.FisherPath, ["status", sigtermed.Option("--job-id"), "--cluster", sigtermed.Option("--cluster")],
             TestTimeouts.Request, environment: sigtermed.Env.ToDictionary(p => p.Key, p => (string?)p.Value));
@@ -121,6 +121,7 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
             catch (HttpRequestException)
             {
             }
+            Assert.False(pod.Process.HasExited, $"{pod.Name} exited before {url} ({probe}) answered 200:{Logs(redis, silos)}");
             if (clock.Elapsed > timeout)
                 throw new TimeoutException($"{TestTimeouts.Exceeded(timeout, $"{url} ({probe}) to answer 200")}{Logs(redis, silos)}");
             await Task.Delay(200);
