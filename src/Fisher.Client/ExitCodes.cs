@@ -24,7 +24,7 @@ internal static class ExitCodes
     /// <summary>Connected, but the cluster did not answer about the job for longer than --patience.</summary>
     public const int NoAnswer = 5;
 
-    /// <summary>Interrupted (Ctrl+C); <c>estimate</c> cancels its job first.</summary>
+    /// <summary>Interrupted (Ctrl+C: <c>estimate</c> cancels its job first; SIGTERM: a cluster job keeps running).</summary>
     public const int Interrupted = 130;
 
     /// <summary>A failure the CLI has no better word for (a bug: please report it with --verbose).</summary>

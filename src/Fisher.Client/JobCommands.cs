@@ -73,6 +73,12 @@ internal sealed class JobCommands
             }
             catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
             {
+                if (Termination.Requested && (result.GetValue(_cluster) is not null || result.GetValue(_gateway) is not null))
+                {
+                    // SIGTERM (a pod deleted or evicted): the job runs on; the same command re-attaches with the saved token.
+                    Console.Error.WriteLine($"terminated: job {id} keeps running on the cluster; run the same command again (or fisher watch {id}) to follow it");
+                    throw;
+                }
                 // The command's token is cancelled already: the cancel call itself must not carry it.
                 await connection.Client.GetGrain<IFisherJobGrain>(id).CancelAsync(token, CancellationToken.None);
                 throw;

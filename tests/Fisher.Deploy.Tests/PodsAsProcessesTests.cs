@@ -15,7 +15,8 @@ namespace Fisher.Deploy.Tests;
 /// job against them and its result is bit for bit the embedded run's. Then a second Job (the same manifest under
 /// another name) runs while one silo gets SIGTERM mid-job: the silo exits by itself within the pod's termination grace
 /// period, the job completes with the same result, and its status shows the task handed back, not re-dispatched after
-/// the lease (the prod lease is far longer than the job).
+/// the lease (the prod lease is far longer than the job). Its Job pod is terminated too (an eviction): the job keeps
+/// running, and the retried pod, running the same command, re-attaches to it with the token on the results volume.
 /// </summary>
 public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
 {
@@ -71,13 +72,22 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
         var grace = TimeSpan.FromSeconds((long)silos.PodSpec()["terminationGracePeriodSeconds"]!);
         var clock = Stopwatch.StartNew();
         victim.Process.Signal(15);
+
+        // The Job's pod is evicted meanwhile: the CLI stops following, the job runs on, and the retried pod re-attaches.
+        sigtermed.Process.Signal(15);
+        var evicted = await sigtermed.Process.WaitForExit(TestTimeouts.Stop);
+        Assert.True(evicted.ExitCode == 130, "the SIGTERMed job pod did not stop as interrupted:\n" + evicted.Describe());
+        Assert.Contains("keeps running on the cluster", evicted.Stderr, StringComparison.Ordinal);
+        var retried = pods.Start(second, Container(second), 1, pods.NextPodIp());
+
         var stopped = await victim.Process.WaitForExit(grace);
         output.WriteLine($"SIGTERM to {victim.Name} ({victim.Ip}): exited with {stopped.ExitCode} after {clock.Elapsed.TotalSeconds:F1} s (grace {grace.TotalSeconds} s)");
         Assert.True(stopped.ExitCode == 0, "the SIGTERMed silo did not exit cleanly:\n" + stopped.Describe());
 
-        run = await sigtermed.Process.WaitForExit(TestTimeouts.Job);
+        run = await retried.Process.WaitForExit(TestTimeouts.Job);
         Assert.True(run.ExitCode == 0, run.Describe() + Logs(redis, siloPods));
-        AssertBitIdentical(Path.Combine(_scratch.FullName, "embedded"), sigtermed.Option("--out"));
+        Assert.Equal(sigtermed.Option("--out"), retried.Option("--out"));
+        AssertBitIdentical(Path.Combine(_scratch.FullName, "embedded"), retried.Option("--out"));
 
         var status = await TestProcess.Run(TestProcess.FisherPath, ["status", sigtermed.Option("--job-id"), "--cluster", sigtermed.Option("--cluster")],
             TestTimeouts.Request, environment: sigtermed.Env.ToDictionary(p => p.Key, p => (string?)p.Value));
