@@ -15,6 +15,7 @@ using Fisher.Silo;
 //   Fisher:SiloPort       silo-to-silo port (default 11111)
 //   Fisher:GatewayPort    client gateway port (default 30000)
 //   Fisher:AdvertisedIP   address other silos and clients use (default 127.0.0.1; on Kubernetes the pod IP)
+//   Fisher:SiloName       the silo's name in the membership and logs (default: Orleans' own; on Kubernetes the pod name)
 //   Fisher:Http:Address   health endpoints (default 127.0.0.1:8080); Fisher:Http:MetricsAddress: /metrics (default: the same)
 //   Fisher:Grains:*       FisherOptions (LeaseDuration, WorkerSlice, TasksPerSilo, ComputeThreadCount, StateExpiry, ...)
 //   Fisher:Otlp           OTLP (gRPC) endpoint for traces (or the standard OTEL_EXPORTER_OTLP_ENDPOINT); absent: no tracing
@@ -62,6 +63,8 @@ builder.UseOrleans(silo =>
     }
     if (tls is not null)
         silo.UseFisherTls(tls);
+    if (config["Fisher:SiloName"] is { Length: > 0 } siloName)
+        silo.Configure<SiloOptions>(o => o.SiloName = siloName);
     silo.UseFisherMessageBounds();
     silo.UseFisherClusterIds();
     silo.AddFisherGrains();

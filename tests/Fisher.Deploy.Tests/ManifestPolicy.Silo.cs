@@ -47,6 +47,8 @@ public static partial class ManifestPolicy
             v.Add($"{c}: env POD_IP: expected valueFrom.fieldRef.fieldPath status.podIP");
         if (S(container["env"]?.AsArray().FirstOrDefault(e => S(e?["name"]) == "POD_NAME")?["valueFrom"]?["fieldRef"]?["fieldPath"]) != "metadata.name")
             v.Add($"{c}: env POD_NAME: expected valueFrom.fieldRef.fieldPath metadata.name");
+        if (Manifests.Env(container, "Fisher__SiloName") != "$(POD_NAME)")
+            v.Add($"{c}: env Fisher__SiloName: expected $(POD_NAME) (the silo named after its pod)");
         if (Manifests.Env(container, "Fisher__Health__LiveFromAnyAddress") != "true")
             v.Add($"{c}: env Fisher__Health__LiveFromAnyAddress: expected \"true\" (the kubelet's liveness probe comes from the node)");
         PasswordFromSecret(c, container, "Fisher__Redis", v);

@@ -192,7 +192,7 @@ public sealed class ManifestTests
             if (where.StartsWith("Job/", StringComparison.Ordinal))
                 Assert.True(container["command"]?[0]?.GetValue<string>() == Guide.CliProgram, $"{where}: command: expected {Guide.CliProgram} (the CLI)");
             else
-                Assert.True(container["command"] is null, $"{where}: command: expected none (the image's entrypoint is the silo)");
+                Assert.True(container["command"]?.AsArray().Select(c => c?.GetValue<string>()).SequenceEqual([Guide.SiloProgram]) == true, $"{where}: command: expected [{Guide.SiloProgram}] (the silo, the image's entrypoint)");
         }
     }
 

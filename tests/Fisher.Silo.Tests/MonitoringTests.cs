@@ -31,6 +31,7 @@ public sealed partial class MonitoringTests(MonitoredSilo silo) : IClassFixture<
             Assert.Fail($"{e.Message}; last value {seen}\n{silo.Logs()}");
         }
         Assert.Equal(0, await silo.Prometheus.Scalar("sum(fisher_job_tasks_redispatched_total)"));
+        Assert.Equal(0, await silo.Prometheus.Scalar("sum(fisher_job_tasks_handed_back_total)")); // exported at zero: the dashboard queries it
         var perGroup = await silo.Prometheus.Query("sum by (group) (fisher_worker_samples_total)");
         var groups = perGroup.EnumerateArray().ToDictionary(
             r => r.GetProperty("metric").GetProperty("group").GetString()!,

@@ -50,6 +50,7 @@ internal static class JobMetrics
     internal static void Initialize()
     {
         Redispatched.Add(0);
+        HandedBack.Add(0);
         Failed.Add(0);
     }
 
