@@ -50,8 +50,9 @@ internal sealed partial class FisherJobGrain
                 // persisted Failed state keeps a restarted cluster from running it again.
                 JobMetrics.TaskFailed();
                 state.State.State = JobState.Failed;
+                int lost = task.Attempt - task.HandedBack;
                 state.State.Error = $"task {task.TaskId} (rows {task.FirstRow}..{task.FirstRow + task.Rows - 1}, group {task.GroupName}) lost its worker "
-                    + $"{task.Attempt} time{(task.Attempt == 1 ? "" : "s")} (the most allowed, Fisher:Grains:MaxTaskAttempts); a task that takes its silo down ends this way";
+                    + $"{lost} time{(lost == 1 ? "" : "s")} (the most allowed, Fisher:Grains:MaxTaskAttempts); a task that takes its silo down ends this way";
                 state.State.FinishedAt = now;
                 StopTimer();
                 await Persist();
@@ -75,6 +76,8 @@ internal sealed partial class FisherJobGrain
     {
         var spec = state.State.Spec!;
         int silos = await ActiveSilos(); // also refreshes where tasks may be placed
+        if (!_placement.CanPlace)
+            return; // every silo is stopping: pending tasks wait for one that is not
         int limit = spec.MaxConcurrentTasks > 0 ? spec.MaxConcurrentTasks : _options.TasksPerSilo * silos;
         // A running task whose rows are all done is only shipping its partial: it holds no compute slot.
         int running = state.State.Tasks.Count(t => t.Phase == TaskPhase.Running && t.RowsDone < t.Rows);

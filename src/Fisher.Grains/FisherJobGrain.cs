@@ -190,8 +190,8 @@ internal sealed partial class FisherJobGrain(
             JobMetrics.ForgedMessage("handback");
             return;
         }
-        if (task.Phase != TaskPhase.Running || task.Attempt != attempt)
-            return; // superseded already (its lease expired and another attempt runs)
+        if (task.Phase != TaskPhase.Running || task.Attempt != attempt || task.RowsDone >= task.Rows)
+            return; // superseded already (its lease expired and another attempt runs), or only shipping: its lease decides
         task.Phase = TaskPhase.Pending;
         task.RowsDone = 0;
         task.HandedBack++;
@@ -199,7 +199,8 @@ internal sealed partial class FisherJobGrain(
         JobMetrics.TaskHandedBack();
         _leases.Remove(taskId);
         _placement.Release(taskId);
-        _placement.Avoid(silo, _options.LeaseDuration); // it stops: place nothing there while it leaves the membership
+        _placement.Stopping(silo, _options.LeaseDuration); // place nothing there while it leaves the membership
+        _silosCheckedAt = DateTimeOffset.MinValue; // and count the silos afresh: one may have joined (a rolling update's new pod)
         Log.TaskHandedBack(logger, JobId, taskId, attempt, silo.ToString());
         await Persist();
         await Dispatch();

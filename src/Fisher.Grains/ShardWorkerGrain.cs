@@ -73,10 +73,10 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
         if (_stopped || _task is not { } task)
             return;
         var coordinator = GrainFactory.GetGrain<IFisherJobGrain>(task.JobId);
-        if (drain.Draining)
+        if (drain.Draining && !(_compute is { } computed && computed.RowsDone >= task.Rows))
         {
-            // Every step starts computing (a task whose rows are done ships and ends within its step): hand it back.
-            await HandBack(task, "silo stopping");
+            // Still computing: hand it back. A task whose rows are done (its shipping failed and is retried) ships instead.
+            await HandBack(task, "silo stopping", CancellationToken.None);
             return;
         }
         try
@@ -162,7 +162,7 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
     /// Gives the task back to its coordinator, which ends this attempt's lease and dispatches the task again on another
     /// silo at once, then stops. If the coordinator cannot be told (it is moving), the lease expires as after a crash.
     /// </summary>
-    private async Task HandBack(TaskAssignment task, string why)
+    private async Task HandBack(TaskAssignment task, string why, CancellationToken cancellation)
     {
         _stopped = true;
         _timer?.Dispose();
@@ -170,14 +170,17 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
         try
         {
             await GrainFactory.GetGrain<IFisherJobGrain>(task.JobId)
-                .TaskHandedBackAsync(task.TaskId, task.Attempt, task.LeaseKey, GrainContext.Address.SiloAddress!, CancellationToken.None);
+                .TaskHandedBackAsync(task.TaskId, task.Attempt, task.LeaseKey, GrainContext.Address.SiloAddress!, cancellation);
             Log.HandedBack(logger, task.TaskId, task.JobId, why);
         }
-        catch (Exception e) when (e is TimeoutException or OrleansException)
+        catch (Exception e) when (e is TimeoutException or OrleansException or OperationCanceledException)
         {
             Log.HandBackFailed(logger, e, task.TaskId, task.JobId);
         }
-        await Stop();
+        finally
+        {
+            await Stop();
+        }
     }
 
     /// <summary>Counts the task out of the silo's drain, once.</summary>
@@ -212,10 +215,11 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        // Deactivated while holding its task (the silo stops before every worker handed back, say): hand it back now.
-        if (!_stopped && _task is { } task)
+        // The silo stops (or is stopping) while this worker still computes its task: hand it back now, within the
+        // deactivation's time. Any other deactivation lets the lease decide, so a task that keeps losing workers counts.
+        if (!_stopped && _task is { } task && (drain.Draining || reason.ReasonCode == DeactivationReasonCode.ShuttingDown))
         {
-            await HandBack(task, $"deactivated: {reason.ReasonCode}");
+            await HandBack(task, $"deactivated: {reason.ReasonCode}", cancellationToken);
             return;
         }
         _timer?.Dispose();

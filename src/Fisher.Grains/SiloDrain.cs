@@ -16,11 +16,11 @@ namespace Fisher.Grains;
 internal sealed partial class SiloDrain(IOptions<FisherOptions> options, ILogger<SiloDrain> logger) : IHostedLifecycleService
 {
     private readonly TaskCompletionSource _empty = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private volatile bool _draining;
+    private int _draining;
     private int _held;
 
     /// <summary>The host is stopping: workers hand their tasks back instead of computing.</summary>
-    public bool Draining => _draining;
+    public bool Draining => Volatile.Read(ref _draining) == 1;
 
     /// <summary>Task attempts this silo's workers hold now.</summary>
     public int Held => Volatile.Read(ref _held);
@@ -31,13 +31,14 @@ internal sealed partial class SiloDrain(IOptions<FisherOptions> options, ILogger
     /// <summary>A worker let go of its task attempt (completed, failed, stopped or handed back).</summary>
     public void Released()
     {
-        if (Interlocked.Decrement(ref _held) == 0 && _draining)
+        // Both sides fence (Interlocked): a release racing the start of the drain is never missed by both.
+        if (Interlocked.Decrement(ref _held) == 0 && Draining)
             _empty.TrySetResult();
     }
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
-        _draining = true;
+        Interlocked.Exchange(ref _draining, 1);
         int held = Held;
         if (held == 0)
             return;

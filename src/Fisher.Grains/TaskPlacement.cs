@@ -11,10 +11,20 @@ internal sealed class TaskPlacement
 {
     private readonly Dictionary<string, SiloAddress> _placed = [];
     private readonly Dictionary<SiloAddress, DateTimeOffset> _suspects = [];
+    private readonly Dictionary<SiloAddress, DateTimeOffset> _stopping = [];
     private IReadOnlyList<SiloAddress> _silos = [];
 
-    /// <summary>Active silos, at least 1 (the count a job's concurrency limit is made of).</summary>
-    public int SiloCount => Math.Max(1, _silos.Count);
+    /// <summary>Active silos that are not stopping, at least 1 (the count a job's concurrency limit is made of).</summary>
+    public int SiloCount => Math.Max(1, Placeable(DateTimeOffset.UtcNow).Count());
+
+    /// <summary>
+    /// False when every known silo is stopping: tasks then wait (Pending) for a silo that is not, instead of being
+    /// handed to a stopping one that would hand them straight back. True when no silo is known (Orleans places).
+    /// </summary>
+    public bool CanPlace => _silos.Count == 0 || Placeable(DateTimeOffset.UtcNow).Any();
+
+    private IEnumerable<SiloAddress> Placeable(DateTimeOffset now) =>
+        _silos.Where(s => !(_stopping.TryGetValue(s, out var until) && until > now));
 
     /// <summary>Replaces the active silos (from the management grain), in a stable order.</summary>
     public void SetSilos(IEnumerable<SiloAddress> silos) =>
@@ -28,8 +38,11 @@ internal sealed class TaskPlacement
             return null;
         var load = _placed.Values.CountBy(s => s).ToDictionary();
         var now = DateTimeOffset.UtcNow;
-        var trusted = _silos.Where(s => !(_suspects.TryGetValue(s, out var until) && until > now)).ToArray();
-        var chosen = (trusted.Length > 0 ? trusted : _silos).MinBy(s => load.GetValueOrDefault(s))!;
+        var placeable = Placeable(now).ToArray();
+        if (placeable.Length == 0)
+            return null;
+        var trusted = placeable.Where(s => !(_suspects.TryGetValue(s, out var until) && until > now)).ToArray();
+        var chosen = (trusted.Length > 0 ? trusted : placeable).MinBy(s => load.GetValueOrDefault(s))!;
         _placed[taskId] = chosen;
         return chosen;
     }
@@ -37,8 +50,8 @@ internal sealed class TaskPlacement
     /// <summary>The task no longer computes (its rows are done, it was merged, or its lease expired).</summary>
     public void Release(string taskId) => _placed.Remove(taskId);
 
-    /// <summary>No task is placed on <paramref name="silo"/> (it is stopping) for <paramref name="avoidFor"/> while another silo is trusted.</summary>
-    public void Avoid(SiloAddress silo, TimeSpan avoidFor) => _suspects[silo] = DateTimeOffset.UtcNow + avoidFor;
+    /// <summary><paramref name="silo"/> is stopping: no task is placed there for <paramref name="avoidFor"/> (by then it has left the membership).</summary>
+    public void Stopping(SiloAddress silo, TimeSpan avoidFor) => _stopping[silo] = DateTimeOffset.UtcNow + avoidFor;
 
     /// <summary>
     /// The task's worker stopped reporting: its silo may be down though the membership has not said so yet (that takes

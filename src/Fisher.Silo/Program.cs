@@ -64,7 +64,7 @@ builder.UseOrleans(silo =>
     if (tls is not null)
         silo.UseFisherTls(tls);
     if (config["Fisher:SiloName"] is { Length: > 0 } siloName)
-        silo.Configure<SiloOptions>(o => o.SiloName = siloName);
+        silo.Configure<Orleans.Configuration.SiloOptions>(o => o.SiloName = siloName);
     silo.UseFisherMessageBounds();
     silo.UseFisherClusterIds();
     silo.AddFisherGrains();

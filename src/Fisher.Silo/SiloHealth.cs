@@ -11,7 +11,7 @@ namespace Fisher.Silo;
 /// loopback callers only (others get 403) unless <c>Fisher:Health:LiveFromAnyAddress</c> is true. With Redis membership,
 /// ready also needs this silo's row in the store to be readable and Active (<see cref="MembershipProbe"/>).
 /// </summary>
-internal sealed class SiloHealth(IServiceProvider services, IOptions<SiloHealthOptions> options) : IHostedLifecycleService
+internal sealed class SiloHealth(IServiceProvider services, IOptions<SiloHealthOptions> options, IHostApplicationLifetime lifetime) : IHostedLifecycleService
 {
     private volatile bool _started;
     private volatile bool _stopping;
@@ -42,7 +42,12 @@ internal sealed class SiloHealth(IServiceProvider services, IOptions<SiloHealthO
     public string Describe() =>
         _stopping ? "stopping" : !_started ? "starting" : $"silo {services.GetService<ISiloStatusOracle>()?.CurrentStatus.ToString() ?? "unknown"}";
 
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        // Not ready from the moment a stop is requested, before any service's stopping work (the workers' hand-back).
+        lifetime.ApplicationStopping.Register(() => _stopping = true);
+        return Task.CompletedTask;
+    }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -85,7 +85,7 @@ public static partial class ManifestPolicy
                 var matched = kinds.Where(k => Selects(pods, Labels(k.Template))).Select(k => k.Name).ToList();
                 return matched.Count == 1 ? matched[0] : matched.Count == 0 ? "pods of no kind of this app" : $"several kinds of pod ({string.Join(", ", matched)})";
             }
-            if (S(pods["matchLabels"]?["k8s-app"]) == "kube-dns")
+            if (S(pods["matchLabels"]?["k8s-app"]) == "kube-dns" && S(namespaces["matchLabels"]?["kubernetes.io/metadata.name"]) == "kube-system")
                 return "DNS";
             if (S(pods["matchLabels"]?["app.kubernetes.io/name"]) == "prometheus" && (namespaces["matchLabels"] as JsonObject)?.Count > 0)
                 return "Prometheus";

@@ -83,6 +83,7 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
         var stopped = await victim.Process.WaitForExit(grace);
         output.WriteLine($"SIGTERM to {victim.Name} ({victim.Ip}): exited with {stopped.ExitCode} after {clock.Elapsed.TotalSeconds:F1} s (grace {grace.TotalSeconds} s)");
         Assert.True(stopped.ExitCode == 0, "the SIGTERMed silo did not exit cleanly:\n" + stopped.Describe());
+        Assert.True(clock.Elapsed < grace, $"the SIGTERMed silo took {clock.Elapsed} to exit, more than the pod's grace period {grace}");
 
         run = await retried.Process.WaitForExit(TestTimeouts.Job);
         Assert.True(run.ExitCode == 0, run.Describe() + Logs(redis, siloPods));
@@ -95,7 +96,10 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
         Assert.True(status.ExitCode == 0, status.Describe());
         var counts = System.Text.RegularExpressions.Regex.Match(status.Stdout, @"(\d+) re-dispatched, (\d+) handed back");
         Assert.True(counts.Success, "fisher status printed no re-dispatch counts:\n" + status.Stdout);
-        Assert.True(int.Parse(counts.Groups[2].Value, CultureInfo.InvariantCulture) >= 1, "the SIGTERMed silo handed no task back:\n" + status.Stdout + Logs(redis, siloPods));
+        int handedBack = int.Parse(counts.Groups[2].Value, CultureInfo.InvariantCulture);
+        Assert.True(handedBack >= 1, "the SIGTERMed silo handed no task back:\n" + status.Stdout + Logs(redis, siloPods));
+        int slots = int.Parse(EnvValue(siloContainer, "Fisher__Grains__TasksPerSilo"), CultureInfo.InvariantCulture);
+        Assert.True(handedBack <= slots, $"{handedBack} hand-backs from one silo of {slots} task slots: tasks went back to the stopping silo\n{status.Stdout}");
         Assert.True(counts.Groups[1].Value == "0", "a task waited for its lease to expire instead of being handed back:\n" + status.Stdout);
     }
 
