@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
-using Fisher.Data;
 using Xunit.Abstractions;
 
 namespace Fisher.Deploy.Tests;
@@ -61,7 +60,7 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
         Assert.True(run.ExitCode == 0, run.Describe() + Logs(redis, siloPods));
         var referenceRun = await reference;
         Assert.True(referenceRun.ExitCode == 0, referenceRun.Describe());
-        AssertBitIdentical(Path.Combine(_scratch.FullName, "embedded"), first.Option("--out"));
+        ResultAssert.BitIdentical(Path.Combine(_scratch.FullName, "embedded"), first.Option("--out"), "embedded run");
 
         // The same Job under another name; SIGTERM to a silo that runs one of its tasks.
         var second = jobManifest.DeepClone().AsObject();
@@ -88,7 +87,7 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
         run = await retried.Process.WaitForExit(TestTimeouts.Job);
         Assert.True(run.ExitCode == 0, run.Describe() + Logs(redis, siloPods));
         Assert.Equal(sigtermed.Option("--out"), retried.Option("--out"));
-        AssertBitIdentical(Path.Combine(_scratch.FullName, "embedded"), retried.Option("--out"));
+        ResultAssert.BitIdentical(Path.Combine(_scratch.FullName, "embedded"), retried.Option("--out"), "embedded run");
 
         var status = await TestProcess.Run(TestProcess.FisherPath, ["status", sigtermed.Option("--job-id"), "--cluster", sigtermed.Option("--cluster")],
             TestTimeouts.Request, environment: sigtermed.Env.ToDictionary(p => p.Key, p => (string?)p.Value));
@@ -194,20 +193,6 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
 
     private static string Logs(PodRuntime.Pod redis, IEnumerable<PodRuntime.Pod> silos) =>
         "\n" + string.Join("\n", new[] { redis }.Concat(silos).Select(p => $"=== {p.Name}\n{TestProcess.Tail(p.Process.Stdout + p.Process.Stderr, 30)}"));
-
-    /// <summary>The same tensor names, shapes and float32 values, bit for bit.</summary>
-    private static void AssertBitIdentical(string expectedFolder, string actualFolder)
-    {
-        var expected = Safetensors.Read(Path.Combine(expectedFolder, "fisher.safetensors")).Tensors;
-        var actual = Safetensors.Read(Path.Combine(actualFolder, "fisher.safetensors")).Tensors;
-        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
-        foreach (var (name, tensor) in expected)
-        {
-            Assert.Equal(tensor.Shape, actual[name].Shape);
-            int differing = tensor.Data.Zip(actual[name].Data).Count(p => BitConverter.SingleToInt32Bits((float)p.First) != BitConverter.SingleToInt32Bits((float)p.Second));
-            Assert.True(differing == 0, $"{name}: {differing} of {tensor.Data.Length} values differ from the embedded run");
-        }
-    }
 
     public void Dispose()
     {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Fisher.Data;
 using Xunit.Abstractions;
 
 namespace Fisher.EndToEnd.Tests;
@@ -68,7 +67,7 @@ public sealed class ThreeSiloFaultTests(ITestOutputHelper output) : IDisposable
             Assert.True(result.ExitCode == 0, result.Describe() + cluster.Logs());
             var undisturbed = await reference;
             Assert.True(undisturbed.ExitCode == 0, undisturbed.Describe());
-            AssertBitIdentical(Path.Combine(_scratch.FullName, "undisturbed"), Path.Combine(_scratch.FullName, "failover"));
+            ResultAssert.BitIdentical(Path.Combine(_scratch.FullName, "undisturbed"), Path.Combine(_scratch.FullName, "failover"), "undisturbed run");
         }
         finally
         {
@@ -213,20 +212,6 @@ public sealed class ThreeSiloFaultTests(ITestOutputHelper output) : IDisposable
             if (clock.Elapsed > timeout)
                 throw new TimeoutException($"{TestTimeouts.Exceeded(timeout, what)}\n{cluster.Logs()}");
             await Task.Delay(200);
-        }
-    }
-
-    /// <summary>The same tensor names, shapes and float32 values, bit for bit.</summary>
-    private static void AssertBitIdentical(string expectedFolder, string actualFolder)
-    {
-        var expected = Safetensors.Read(Path.Combine(expectedFolder, "fisher.safetensors")).Tensors;
-        var actual = Safetensors.Read(Path.Combine(actualFolder, "fisher.safetensors")).Tensors;
-        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
-        foreach (var (name, tensor) in expected)
-        {
-            Assert.Equal(tensor.Shape, actual[name].Shape);
-            int differing = tensor.Data.Zip(actual[name].Data).Count(p => BitConverter.SingleToInt32Bits((float)p.First) != BitConverter.SingleToInt32Bits((float)p.Second));
-            Assert.True(differing == 0, $"{name}: {differing} of {tensor.Data.Length} values differ from the undisturbed run");
         }
     }
 
