@@ -32,6 +32,7 @@ internal static class Guide
         $"kubectl kustomize deploy/k8s/overlays/{Manifests.Prod}",
         $"kubectl apply -k deploy/k8s/overlays/{Manifests.Prod}",
         $"kubectl apply -k deploy/k8s/overlays/{Manifests.Dev}",
+        "kubectl apply -f deploy/k8s/job/data-loader.yaml",
         "kubectl apply -f deploy/k8s/job/estimate.yaml",
     ];
 

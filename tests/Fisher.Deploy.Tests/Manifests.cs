@@ -17,22 +17,24 @@ public static class Manifests
     /// <summary>deploy/k8s in the repository.</summary>
     public static string Root { get; } = Path.Combine(TestProcess.RepoRoot, "deploy", "k8s");
 
-    /// <summary>The job manifest: the Job and its results claim.</summary>
-    public static string JobFile { get; } = Path.Combine(Root, "job", "estimate.yaml");
+    /// <summary>The folder of the manifests applied as they are: the estimate Job with its results claim, and the data loader pod.</summary>
+    public static string JobFolder { get; } = Path.Combine(Root, "job");
 
     /// <summary>The objects overlay <paramref name="overlay"/> renders to.</summary>
     public static IReadOnlyList<JsonObject> Overlay(string overlay) =>
         YamlDocuments.Parse(Kustomize(Path.Combine(Root, "overlays", overlay)), $"deploy/k8s/overlays/{overlay}");
 
-    /// <summary>The objects of the job manifest.</summary>
+    /// <summary>The objects of the manifests in <see cref="JobFolder"/>.</summary>
     public static IReadOnlyList<JsonObject> Job()
     {
         var folder = Directory.CreateTempSubdirectory("fisher-job-kustomize-");
         try
         {
-            File.Copy(JobFile, Path.Combine(folder.FullName, "estimate.yaml"));
-            File.WriteAllText(Path.Combine(folder.FullName, "kustomization.yaml"), "resources:\n  - estimate.yaml\n");
-            return YamlDocuments.Parse(Kustomize(folder.FullName), "deploy/k8s/job/estimate.yaml");
+            var files = Directory.GetFiles(JobFolder, "*.yaml").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+            foreach (var file in files)
+                File.Copy(Path.Combine(JobFolder, file!), Path.Combine(folder.FullName, file!));
+            File.WriteAllText(Path.Combine(folder.FullName, "kustomization.yaml"), "resources:\n" + string.Concat(files.Select(f => $"  - {f}\n")));
+            return YamlDocuments.Parse(Kustomize(folder.FullName), "deploy/k8s/job/*.yaml");
         }
         finally
         {
@@ -67,6 +69,8 @@ public static class Manifests
     /// <summary>Every workload with its pod template (a CronJob's is one level deeper).</summary>
     public static IEnumerable<(JsonObject Workload, JsonObject Template)> PodTemplates(this IEnumerable<JsonObject> objects)
     {
+        foreach (var pod in objects.OfKind("Pod"))
+            yield return (pod, pod); // a bare pod is its own template (metadata and spec)
         foreach (var o in objects.Where(o => WorkloadKinds.Contains(o["kind"]?.GetValue<string>())))
         {
             var template = o["kind"]!.GetValue<string>() == "CronJob" ? o["spec"]?["jobTemplate"]?["spec"]?["template"] : o["spec"]?["template"];
