@@ -20,13 +20,39 @@ internal static class JobRunner
     public static async Task<(JobStatus Status, string Token)> Submit(IClusterClient client, string jobId, JobSpec spec, string? knownToken = null)
     {
         JobOptions.Validate(spec);
-        var ticket = await client.GetGrain<IFisherJobGrain>(jobId).SubmitAsync(spec);
+        var ticket = await SubmitPatiently(client.GetGrain<IFisherJobGrain>(jobId), spec);
         var token = ticket.Token ?? knownToken
             ?? throw new JobFailedException($"job id '{jobId}' is taken: a job was started under it before, and its token went to whoever started it");
         if (ticket.Status.State == JobState.Failed)
             throw new JobFailedException(ticket.Status.Error ?? "the job failed");
         return (ticket.Status, token);
     }
+
+    /// <summary>
+    /// The submit call, sent again while the cluster refuses it unprocessed (its silo is stopping, a rolling update or
+    /// a scale-down; or gone): a refused message changed nothing, so sending it again cannot start a second job. A call
+    /// that times out is not sent again (it may still be planning the job). Gives up after <see cref="SubmitPatience"/>.
+    /// </summary>
+    private static async Task<JobTicket> SubmitPatiently(IFisherJobGrain job, JobSpec spec)
+    {
+        var clock = Stopwatch.StartNew();
+        var delay = TimeSpan.FromMilliseconds(500);
+        while (true)
+        {
+            try
+            {
+                return await job.SubmitAsync(spec);
+            }
+            catch (Exception e) when (e is OrleansMessageRejectionException or SiloUnavailableException && clock.Elapsed < SubmitPatience)
+            {
+                await Task.Delay(delay);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(4).Ticks));
+            }
+        }
+    }
+
+    /// <summary>How long a submit refused by stopping silos is sent again.</summary>
+    private static readonly TimeSpan SubmitPatience = TimeSpan.FromSeconds(60);
 
     /// <summary>Polls until the job finishes, showing a live progress bar (or a line every few seconds when not on a
     /// terminal); follows the job through the loss of its coordinator's silo (<see cref="JobFollower"/>).</summary>
