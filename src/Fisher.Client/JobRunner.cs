@@ -148,6 +148,8 @@ internal static class JobRunner
         foreach (var row in model.Rows)
             table.AddRow(row.Select(Markup.Escape).ToArray());
         AnsiConsole.Write(table);
+        if (model.Uncertainty.Length > 0)
+            AnsiConsole.MarkupLine(Markup.Escape(model.Uncertainty));
         if (status.Spec?.TargetRelativeError is { } epsilon)
         {
             var slowest = status.Precision

@@ -64,19 +64,26 @@ public static class JobResultAssembler
         {
             var streams = parameters.Select(p => group.Streams[quantity.StreamName(p)]).ToArray();
             double mean = streams.Sum(m => m.Mean.Sum()) / streams.Sum(m => (double)m.Length);
-            double rse = double.NaN, needed = double.NaN;
+            double rse = double.NaN, rseGiven = double.NaN, needed = double.NaN;
+            string? basis = null, givenBasis = null;
             if (quantity.IsEstimate)
             {
                 var precision = quantity.PrecisionOf(parameters, group.Stream)!;
                 rse = precision.RelativeStandardError;
                 needed = precision.InputsNeeded(epsilon, delta);
+                rseGiven = quantity.PrecisionOf(parameters, group.Stream, v => v.GivenInputs)?.RelativeStandardError ?? double.NaN;
+                var variance = EstimateVariance.Of(quantity, parameters[0], group.Stream)!;
+                (basis, givenBasis) = (variance.DistributionBasis, variance.GivenInputsBasis);
             }
             quantities[quantity.Key] = new SummaryQuantity
             {
                 Count = streams[0].Count,
                 MeanEstimate = Finite(mean),
                 RelativeStandardError = Finite(rse),
+                RelativeStandardErrorGivenInputs = Finite(rseGiven),
                 InputsNeeded = Finite(needed),
+                Variance = basis,
+                VarianceGivenInputs = givenBasis,
             };
         }
         var decision = DecisionRule.Decide(group, epsilon, delta);
@@ -100,33 +107,31 @@ public static class JobResultAssembler
         {
             var shape = shapes.TryGetValue(parameter, out var s) ? s : [group.Streams.First(x => GroupMoments.SplitKey(x.Key).Parameter == parameter).Value.Length];
             NamedArray Tensor(string suffix, double[] values) => new($"{parameter}.{suffix}", shape, ToFloat32(values));
-            double[]? inputPart = null;
             foreach (var quantity in QuantityCatalog.Written)
             {
                 if (group.Stream(quantity.StreamName(parameter)) is not { } moments)
                     continue;
                 yield return Tensor(quantity.TensorKey, moments.Mean);
-                if (!quantity.IsEstimate)
+                if (!quantity.IsEstimate || EstimateVariance.Of(quantity, parameter, group.Stream) is not { } variance)
                     continue;
-                if (quantity.InputMeanStream != FisherQuantity.None && group.Stream(parameter, quantity.InputMeanStream) is not null)
-                {
-                    // K ≥ 2 draws per input: the variance of the estimate from the per-input means, and its label part (§3.2).
-                    var split = DecisionRule.Split(group, quantity, parameter);
-                    yield return Tensor(quantity.VarianceKey, split.VarianceOfEstimate);
-                    yield return Tensor(quantity.LabelPartKey, split.LabelPart);
-                    inputPart ??= split.InputPart;
-                }
-                else
-                {
-                    yield return Tensor(quantity.VarianceKey, moments.VarianceOfMean());
-                }
+                // The variance for each target and, for Î1 and Î2, the label part it uses and the draws' check (§3.4).
+                yield return Tensor(quantity.VarianceKey, variance.OfDistribution);
+                if (quantity.ConditionalVarianceStream == FisherQuantity.None)
+                    continue;
+                if (variance.GivenInputs is { } given)
+                    yield return Tensor(quantity.GivenInputsVarianceKey, given);
+                if (variance.LabelPart is { } label)
+                    yield return Tensor(quantity.LabelPartKey, label);
+                if (variance.LabelPartFromDraws is { } draws)
+                    yield return Tensor(quantity.LabelPartFromDrawsKey, draws);
             }
             // Var_x I(θ|x): the sample variance of the exact per-input values when computed (no label noise), else the
             // input part of the Î1/Î2 split (K ≥ 2).
             if (group.Stream(parameter, QuantityCatalog.Exact.Stream) is { } exact)
                 yield return Tensor(QuantityCatalog.InputVarianceKey, exact.SampleVariance());
-            else if (inputPart is not null)
-                yield return Tensor(QuantityCatalog.InputVarianceKey, inputPart);
+            else if (QuantityCatalog.Estimates.FirstOrDefault(q => q.InputMeanStream != FisherQuantity.None && group.Stream(parameter, q.Stream) is not null
+                && group.Stream(parameter, q.InputMeanStream) is not null) is { } drawn)
+                yield return Tensor(QuantityCatalog.InputVarianceKey, DecisionRule.Split(group, drawn, parameter).InputPart);
         }
     }
 

@@ -83,26 +83,39 @@ public static class QuantityCatalog
         Estimates.Where(q => quantities.HasFlag(q.Stream)).ToArray();
 
     /// <summary>
-    /// The per-input moments behind an estimate's variance: the per-input means of its K draws when they were streamed
-    /// (the draws of one input are correlated, §3.2), else its per-sample terms. Null when neither stream exists.
+    /// The precision of <paramref name="estimate"/> over <paramref name="parameters"/> as an estimate of the Fisher of the
+    /// input distribution, from each parameter's <see cref="EstimateVariance"/> (Chebyshev sample sizes, §7.1); null
+    /// when no parameter has the estimate.
     /// </summary>
-    public static Moments? PerInput(this QuantityInfo estimate, string parameter, Func<string, Moments?> stream)
+    public static Precision? PrecisionOf(this QuantityInfo estimate, IEnumerable<string> parameters, Func<string, Moments?> stream) =>
+        PrecisionOf(estimate, parameters, stream, v => v.OfDistribution);
+
+    /// <summary>As <see cref="PrecisionOf(QuantityInfo, IEnumerable{string}, Func{string, Moments?})"/>, with the variance <paramref name="variance"/> picks (null: unknown, and so is the precision).</summary>
+    public static Precision? PrecisionOf(this QuantityInfo estimate, IEnumerable<string> parameters, Func<string, Moments?> stream, Func<EstimateVariance, double[]?> variance)
     {
         ArgumentNullException.ThrowIfNull(estimate);
-        ArgumentNullException.ThrowIfNull(stream);
-        return (estimate.InputMeanStream != FisherQuantity.None ? stream(estimate.InputMeanStream.StreamName(parameter)) : null)
-            ?? stream(estimate.StreamName(parameter));
-    }
-
-    /// <summary>
-    /// The precision of <paramref name="estimate"/> over <paramref name="parameters"/> from their per-input moments
-    /// (<see cref="PerInput"/>; Chebyshev sample sizes, §7.1); null when no parameter has the estimate.
-    /// </summary>
-    public static Precision? PrecisionOf(this QuantityInfo estimate, IEnumerable<string> parameters, Func<string, Moments?> stream)
-    {
         ArgumentNullException.ThrowIfNull(parameters);
-        var moments = parameters.Select(p => estimate.PerInput(p, stream)).OfType<Moments>().ToArray();
-        return moments.Length == 0 ? null : Precision.Of(moments);
+        ArgumentNullException.ThrowIfNull(variance);
+        long inputs = -1;
+        double squares = 0, variances = 0;
+        foreach (var parameter in parameters)
+        {
+            if (EstimateVariance.Of(estimate, parameter, stream) is not { } v)
+                continue;
+            if (inputs >= 0 && v.Inputs != inputs)
+                throw new ArgumentException($"the parameters of one group must have the same input count ({inputs} and {v.Inputs})", nameof(stream));
+            inputs = v.Inputs;
+            if (variance(v) is not { } values)
+                return null;
+            var mean = stream(estimate.StreamName(parameter))!.Mean;
+            for (int i = 0; i < mean.Length; i++)
+            {
+                squares += mean[i] * mean[i];
+                if (double.IsFinite(values[i]))
+                    variances += values[i] * v.Inputs; // Precision holds per-input variances: N·Var(Î)
+            }
+        }
+        return inputs < 0 ? null : new Precision(inputs, squares, variances);
     }
 
     private static QuantityInfo Create(QuantityInfo info)

@@ -44,11 +44,17 @@ public sealed record QuantityInfo
     /// <summary>Whether the quantity is written to the result files (input means only serve other results).</summary>
     public bool IsWritten => Role != QuantityRole.InputMean;
 
-    /// <summary>The tensor suffix of the variance of the estimate.</summary>
+    /// <summary>The tensor suffix of the variance of the estimate as an estimate of the input distribution's Fisher (<see cref="EstimateVariance.OfDistribution"/>).</summary>
     public string VarianceKey => TensorKey + "_var";
 
-    /// <summary>The tensor suffix of the label part E_x V of that variance, estimated from K ≥ 2 draws (§3.2).</summary>
+    /// <summary>The tensor suffix of the variance of the estimate as an estimate of the Fisher of the job's N inputs (<see cref="EstimateVariance.GivenInputs"/>; Î1 and Î2 only).</summary>
+    public string GivenInputsVarianceKey => TensorKey + "_var_given_inputs";
+
+    /// <summary>The tensor suffix of the label part E_x V of one term's variance that the uncertainty uses: closed form when computed, else from K ≥ 2 draws (§3.2, §3.4).</summary>
     public string LabelPartKey => TensorKey + "_var_labels";
+
+    /// <summary>The tensor suffix of the label part estimated from K ≥ 2 draws when the closed form is used instead: the check beside it.</summary>
+    public string LabelPartFromDrawsKey => TensorKey + "_var_labels_draws";
 
     /// <summary>The name of the stream of <paramref name="parameter"/> for this quantity.</summary>
     public string StreamName(string parameter) => Stream.StreamName(parameter);

@@ -4,7 +4,8 @@ namespace Fisher.Results;
 internal static class ResultMeaning
 {
     public const string RelativeStandardError =
-        "per group: ||standard errors||_2 / ||estimates||_2 over the group's parameters";
+        "per group: ||standard errors||_2 / ||estimates||_2 over the group's parameters, as an estimate of the Fisher of the input distribution; "
+        + "relativeStandardErrorGivenInputs: of the Fisher of the job's inputs (label noise only); variance, varianceGivenInputs: where each standard error comes from (docs/estimators.md §3.4)";
 
     public const string InputsNeeded =
         "per group and estimate: inputs for relative error epsilon with probability 1 - delta (Chebyshev on the group's diagonal as a vector, docs/estimators.md §7.1)";
@@ -13,7 +14,7 @@ internal static class ResultMeaning
         "per group: the estimator with the lower label variance E_x V (the input part Var_x I is common to both, docs/estimators.md §3.2); basis: which quantities were compared";
 
     public const string TensorFormat =
-        "fisher.safetensors/1: <parameter>.<quantity> is the estimate (mean over inputs and label draws); <parameter>.<quantity>_var the variance of that estimate (sample variance / n)";
+        "fisher.safetensors/1: <parameter>.<quantity> is the estimate (mean over inputs and label draws); <parameter>.<quantity>_var the variance of that estimate for the input distribution's Fisher, <quantity>_var_given_inputs for the Fisher of the job's inputs (docs/estimators.md §3.4)";
 
     public static string Sweep { get; } =
         $"per epoch and group: mean over the group's parameters of each estimate ({Keys(QuantityCatalog.Estimates)}) and of "

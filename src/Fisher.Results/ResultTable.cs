@@ -9,7 +9,8 @@ namespace Fisher.Results;
 /// <param name="Title">What the numbers are.</param>
 /// <param name="Headers">Column headers: group, parameters, one per estimate, and "lower var." when any group decided.</param>
 /// <param name="Rows">One row of cells per group, in group order.</param>
-public sealed record ResultTable(string Title, IReadOnlyList<string> Headers, IReadOnlyList<IReadOnlyList<string>> Rows)
+/// <param name="Uncertainty">What the ± is and which variance it uses (<see cref="UncertaintyOf"/>).</param>
+public sealed record ResultTable(string Title, IReadOnlyList<string> Headers, IReadOnlyList<IReadOnlyList<string>> Rows, string Uncertainty)
 {
     /// <summary>The header of the decision column.</summary>
     public const string DecisionHeader = "lower var.";
@@ -39,6 +40,23 @@ public sealed record ResultTable(string Title, IReadOnlyList<string> Headers, IR
                 cells.Add(DecisionRule.Describe(g.Decision));
             return (IReadOnlyList<string>)cells;
         }).ToArray();
-        return new ResultTable("mean diagonal entry per group ± relative standard error", headers, rows);
+        return new ResultTable("mean diagonal entry per group ± relative standard error", headers, rows, UncertaintyOf(result.Summary));
+    }
+
+    /// <summary>
+    /// One sentence for the CLI and report.md: the ± is the relative standard error for the Fisher of the input
+    /// distribution, and the variance each estimate's comes from (summary.json's <c>variance</c>, <see cref="EstimateVariance"/>).
+    /// </summary>
+    public static string UncertaintyOf(SummaryFile summary)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        var bases = QuantityCatalog.Estimates
+            .Select(q => (q.Symbol, Basis: summary.Groups.Select(g => g.Quantity(q)?.Variance).FirstOrDefault(b => b is not null)))
+            .Where(p => p.Basis is not null)
+            .GroupBy(p => p.Basis, p => p.Symbol)
+            .Select(g => $"{string.Join(", ", g)}: {g.Key}")
+            .ToArray();
+        return bases.Length == 0 ? ""
+            : $"± is the relative standard error for the Fisher of the input distribution (docs/estimators.md §3.4); variances: {string.Join("; ", bases)}.";
     }
 }

@@ -8,7 +8,8 @@ namespace Fisher.EndToEnd.Tests;
 /// <summary>
 /// A default job and a <c>--draws 4 --estimators all</c> job on the bundled sample give the same numbers as the
 /// fixtures in <c>Fixtures/golden-*.json</c>, to a relative <see cref="Tolerance"/> of 1e-5: every number of
-/// <c>summary.json</c> (made by the code before issue 12's refactoring, commit "golden results fixture") and, for every
+/// <c>summary.json</c> (made by the code before issue 12's refactoring, commit "golden results fixture"; the Î1/Î2 variance
+/// tensors and standard errors replaced when they moved to the closed form, docs/estimators.md §3.4) and, for every
 /// tensor of <c>fisher.safetensors</c>, its shape, sum, sum of squares, largest magnitude and eight spread-out values.
 /// Not bit for bit: libtorch's float32 kernels depend on the CPU (AVX2 or AVX-512), and the same code gave results
 /// 1e-8 to 2e-7 apart (relative) on two machines. One shard, so every aggregator merges one partial.

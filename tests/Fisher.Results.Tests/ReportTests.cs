@@ -74,7 +74,7 @@ public sealed class ReportTests
     }
 
     [Fact]
-    public void WithVariances_NoBounds_DrawsStdAndApproximateSplit()
+    public void WithVariances_NoBounds_DrawsStdAndClosedFormSplit()
     {
         using var folder = new TempFolder();
         WriteResult(folder.Path, Variant.WithVariances);
@@ -86,7 +86,7 @@ public sealed class ReportTests
         AssertPlotsAndLinks(folder.Path, expected);
         var report = File.ReadAllText(folder.File("report.md"));
         Assert.Contains("Not drawn: the bounds", report);
-        Assert.Contains("an approximation is shown", report);
+        Assert.Contains("The label part is the closed-form mean V1 or V2", report);
     }
 
     [Fact]

@@ -116,8 +116,9 @@ internal sealed class GroupStatistics
     }
 
     /// <summary>
-    /// The split of each estimate's variance (docs/estimators.md §3.2): from the K ≥ 2 draws when the result has it,
-    /// else the closed-form label part with N·Var(exact) as the input part.
+    /// The split of each estimate's variance (docs/estimators.md §3.2): the result's <c>var_inputs</c> and
+    /// <c>_var_labels</c> (closed form or from K ≥ 2 draws, as summary.json says); for files without them, the mean
+    /// V1 or V2 with N·Var(exact) as the input part.
     /// </summary>
     private static Dictionary<QuantityInfo, VarianceSplitStatistics> SplitsOf(JobResult result,
         Dictionary<QuantityInfo, (EstimateStatistics Statistics, long Size)> estimates, Dictionary<QuantityInfo, double> means, Func<string, double[]?> collect)
@@ -131,8 +132,9 @@ internal sealed class GroupStatistics
             if (QuantityCatalog.VarianceOf(estimate) is not { } variance)
                 continue;
             var labelPart = collect(estimate.LabelPartKey) is { } vl ? FiniteMean(vl) : null;
+            bool closedForm = result.Summary.Groups.Any(g => g.Quantity(estimate)?.VarianceGivenInputs == EstimateVariance.ClosedFormLabelsBasis);
             if (inputPart is { } input && labelPart is { } label)
-                splits[estimate] = new VarianceSplitStatistics(input, label, result.Draws, SplitSource.Draws);
+                splits[estimate] = new VarianceSplitStatistics(input, label, result.Draws, closedForm ? SplitSource.ClosedForm : SplitSource.Draws);
             else if (exactVar is { } ex && n is > 0 && means.TryGetValue(variance, out var closed))
                 splits[estimate] = new VarianceSplitStatistics(ex * n.Value, closed, result.Draws, SplitSource.ClosedForm);
         }

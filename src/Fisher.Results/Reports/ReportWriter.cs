@@ -109,8 +109,9 @@ public static class ReportWriter
             + "the second from sampling the labels. The bars show each part's share, with both parts averaged over the group's parameters. "
             + (source == SplitSource.Draws
                 ? $"Both parts are estimated from the K = {data.Draws} label draws per input ({Keys(Split, q => q.LabelPartKey, QuantityCatalog.InputVarianceKey)}); the input part is an unbiased estimate that can come out negative and then counts as 0."
-                : "This result has no draw-based split (it needs K ≥ 2 and the split tensors), so an approximation is shown: the label part is the closed-form mean V1 or V2, "
-                  + $"and the input part is N·Var(exact) (the exact diagonal has no label noise, so its per-input variance is Var_x I(θ|x)), with K = {data.Draws}.")
+                : "The label part is the closed-form mean V1 or V2 over the inputs, "
+                  + $"and the input part the sample variance of the exact per-input diagonal (it has no label noise, so its variance over inputs is Var_x I(θ|x)), with K = {data.Draws}; "
+                  + "these are the variances the standard errors use (docs/estimators.md §3.4).")
             + SplitTable(groups),
             $"neither the draw-based split ({Keys(Split, q => q.LabelPartKey, QuantityCatalog.InputVarianceKey)}) nor {Keys(Variances, q => q.TensorKey)} with `{QuantityCatalog.Exact.VarianceKey}` and the input count are in this result");
 
@@ -199,6 +200,8 @@ public static class ReportWriter
 
         markdown.Append("## Per group\n\n");
         markdown.Append("Mean diagonal entry ± relative standard error ‖s.e.‖₂/‖Î‖₂ over the group's parameters. ");
+        if (ResultTable.UncertaintyOf(data.Summary) is { Length: > 0 } uncertainty)
+            markdown.Append(uncertainty).Append(' ');
         if (variances.Length > 0)
             markdown.Append("Mean V1, mean V2: the closed-form per-sample label variances of Î1 and Î2 averaged over inputs and parameters. ");
         markdown.Append("Lower variance: the estimator whose label variance is lower, with the ratio lower/higher (summary.json's decision; its basis says which quantities were compared, docs/estimators.md §3.2). ");
