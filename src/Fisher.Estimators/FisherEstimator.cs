@@ -199,11 +199,20 @@ public sealed class FisherEstimator
         AddLabelFreeUnits(units, passes.Batch, forms);
         AddBoundUnits(units, passes, forms);
         var accumulation = _options.DoublePrecisionMoments ? ScalarType.Float64 : _backend.DType;
+        Accumulate(target, units, accumulation, counts, gramBlocks);
+        // The third and fourth powers (and their squares, up to v⁸) leave float32's range for small values: float64 always.
+        var powers = new List<UnitValues>(4);
+        AddPowerUnits(powers, forms);
+        Accumulate(target, powers, ScalarType.Float64, counts, gramBlocks);
+        KeepForMerge(layerScope, gramBlocks, blocksBefore);
+    }
+
+    private static void Accumulate(in MomentTarget target, List<UnitValues> units, ScalarType accumulation, List<StreamCount> counts, List<GramBlock> gramBlocks)
+    {
         if (target.Elements)
             LinearMomentRule.AccumulateElements(counts, gramBlocks, target.Bias!, units, accumulation);
         else
             LinearMomentRule.Accumulate(counts, gramBlocks, target.Weight, target.Bias, units, target.Input!, accumulation);
-        KeepForMerge(layerScope, gramBlocks, blocksBefore);
     }
 
     /// <summary>
@@ -294,10 +303,43 @@ public sealed class FisherEstimator
             units.Add(new UnitValues(FisherQuantity.Exact, forms.Exact!, 2));
         if (forms.Delta is not null)
             units.Add(new UnitValues(FisherQuantity.Empirical, forms.Delta.Sq(), 2));
+
         if (_need.V1)
             units.Add(new UnitValues(FisherQuantity.SquaredScoreVariance, forms.V1!, 4));
         if (_need.V2)
             units.Add(forms.V2 is null ? UnitValues.Zero(FisherQuantity.NegativeHessianVariance, batch) : new UnitValues(FisherQuantity.NegativeHessianVariance, forms.V2, 4));
+    }
+
+    /// <summary>
+    /// The third and fourth powers of the exact and empirical per-input values (§3.5), in float64: a weight's value is
+    /// v = u_j·a_k², so v^m = u_j^m·a_k^(2m), unit values u^m against A∘2m.
+    /// </summary>
+    private void AddPowerUnits(List<UnitValues> units, in LayerForms forms)
+    {
+        void Add(Tensor values, FisherQuantity third, FisherQuantity fourth)
+        {
+            var v = values.to(ScalarType.Float64);
+            var squares = v.Sq();
+            if (third != FisherQuantity.None)
+                units.Add(new UnitValues(third, squares.mul(v), 6));
+            if (fourth != FisherQuantity.None)
+                units.Add(new UnitValues(fourth, squares.Sq(), 8));
+        }
+        FisherQuantity Need(FisherQuantity power) => (_need.Powers & power) != 0 ? power : FisherQuantity.None;
+        if ((_need.Powers & (FisherQuantity.ExactThirdPower | FisherQuantity.ExactFourthPower)) != 0 && _need.Exact)
+            Add(forms.Exact!, Need(FisherQuantity.ExactThirdPower), Need(FisherQuantity.ExactFourthPower));
+        if ((_need.Powers & (FisherQuantity.EmpiricalThirdPower | FisherQuantity.EmpiricalFourthPower)) != 0 && forms.Delta is not null)
+            Add(forms.Delta.Sq(), Need(FisherQuantity.EmpiricalThirdPower), Need(FisherQuantity.EmpiricalFourthPower));
+        // Î1 and Î2: the per-input value is the term with one draw, the mean of the K draws otherwise.
+        static Tensor PerInput(Tensor draws) => draws.shape[1] == 1 ? draws.squeeze(1) : draws.mean([1]);
+        if ((_need.Powers & (FisherQuantity.SquaredScoreThirdPower | FisherQuantity.SquaredScoreFourthPower)) != 0 && forms.DrivenScores is not null)
+            Add(PerInput(forms.DrivenScores.Sq()), Need(FisherQuantity.SquaredScoreThirdPower), Need(FisherQuantity.SquaredScoreFourthPower));
+        if ((_need.Powers & (FisherQuantity.NegativeHessianThirdPower | FisherQuantity.NegativeHessianFourthPower)) != 0 && _need.Gamma && forms.Exact is not null)
+        {
+            // Without residual curvature every Î2 draw equals the exact diagonal (§5.3d).
+            var gamma = forms.DrivenResidual is null ? forms.Exact : PerInput(forms.Exact.unsqueeze(1).Minus(forms.DrivenResidual));
+            Add(gamma, Need(FisherQuantity.NegativeHessianThirdPower), Need(FisherQuantity.NegativeHessianFourthPower));
+        }
     }
 
     /// <summary>The bounds of V1 and V2: the unit norms times the per-input eigenvalue constants.</summary>
@@ -415,6 +457,8 @@ public sealed class FisherEstimator
         public readonly bool V1Lower = quantities.HasFlag(FisherQuantity.V1Lower);
         public readonly bool V2Upper = quantities.HasFlag(FisherQuantity.V2Upper);
         public readonly bool V2Lower = quantities.HasFlag(FisherQuantity.V2Lower);
+        /// <summary>The power streams requested (§3.5); each is computed only with its estimate.</summary>
+        public readonly FisherQuantity Powers = quantities & FisherQuantity.PowerSums;
         public readonly bool V1Bounds = (quantities & (FisherQuantity.V1Upper | FisherQuantity.V1Lower)) != 0;
         public readonly bool V2Bounds = (quantities & (FisherQuantity.V2Upper | FisherQuantity.V2Lower)) != 0;
 

@@ -53,6 +53,30 @@ public enum FisherQuantity
     /// <summary>Lower bound of V2(θ|x): λmin(Σ_f)·‖H_i‖²; softmax: λ+min on 1⊥ times ‖PH_i‖² (§4.1; one value per input).</summary>
     V2Lower = 4096,
 
+    /// <summary>Third power of the exact per-input diagonal, I(θ|x)³: its mean with those of the exact stream gives the skewness of I over inputs (§3.5).</summary>
+    ExactThirdPower = 8192,
+
+    /// <summary>Fourth power of the exact per-input diagonal, I(θ|x)⁴: with the above, its kurtosis over inputs (§3.5).</summary>
+    ExactFourthPower = 16384,
+
+    /// <summary>Third power of the per-input empirical Fisher term (§3.5).</summary>
+    EmpiricalThirdPower = 32768,
+
+    /// <summary>Fourth power of the per-input empirical Fisher term (§3.5).</summary>
+    EmpiricalFourthPower = 65536,
+
+    /// <summary>Third power of Î1's per-input values (the term with K = 1, the mean of the K draws otherwise, §3.5).</summary>
+    SquaredScoreThirdPower = 131072,
+
+    /// <summary>Fourth power of Î1's per-input values (§3.5).</summary>
+    SquaredScoreFourthPower = 262144,
+
+    /// <summary>Third power of Î2's per-input values (§3.5).</summary>
+    NegativeHessianThirdPower = 524288,
+
+    /// <summary>Fourth power of Î2's per-input values (§3.5).</summary>
+    NegativeHessianFourthPower = 1048576,
+
     /// <summary>The six original quantities (Î1, Î2, exact, empirical, V1, V2): what <c>all</c> selects.</summary>
     All = SquaredScore | NegativeHessian | Exact | Empirical | SquaredScoreVariance | NegativeHessianVariance,
 
@@ -62,6 +86,10 @@ public enum FisherQuantity
     /// <summary>The four variance bounds.</summary>
     Bounds = V1Upper | V1Lower | V2Upper | V2Lower,
 
-    /// <summary>Every quantity, including the diagnostics (input means, share of negative Î2 terms, bounds).</summary>
-    Everything = All | InputMeans | NegativeHessianNegative | Bounds,
+    /// <summary>The third and fourth power sums of every estimate's per-input values (the shape of their distribution over inputs, §3.5).</summary>
+    PowerSums = ExactThirdPower | ExactFourthPower | EmpiricalThirdPower | EmpiricalFourthPower
+        | SquaredScoreThirdPower | SquaredScoreFourthPower | NegativeHessianThirdPower | NegativeHessianFourthPower,
+
+    /// <summary>Every quantity, including the diagnostics (input means, share of negative Î2 terms, bounds, power sums).</summary>
+    Everything = All | InputMeans | NegativeHessianNegative | Bounds | PowerSums,
 }

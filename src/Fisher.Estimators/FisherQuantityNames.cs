@@ -3,7 +3,8 @@ namespace Fisher.Estimators;
 /// <summary>
 /// Names of quantities as used in result files (<c>i1</c>, <c>i2</c>, <c>exact</c>, <c>empirical</c>, <c>v1</c>, <c>v2</c>,
 /// and the diagnostics <c>i1_input_mean</c>, <c>i2_input_mean</c>, <c>i2_negative</c>, <c>v1_upper</c>, <c>v1_lower</c>,
-/// <c>v2_upper</c>, <c>v2_lower</c>).
+/// <c>v2_upper</c>, <c>v2_lower</c>, and the power sums <c>exact_p3</c>, <c>exact_p4</c>, <c>empirical_p3</c>, <c>empirical_p4</c>, <c>i1_p3</c>, <c>i1_p4</c>,
+/// <c>i2_p3</c>, <c>i2_p4</c>).
 /// </summary>
 public static class FisherQuantityNames
 {
@@ -14,6 +15,8 @@ public static class FisherQuantityNames
         FisherQuantity.Empirical, FisherQuantity.SquaredScoreVariance, FisherQuantity.NegativeHessianVariance,
         FisherQuantity.SquaredScoreInputMean, FisherQuantity.NegativeHessianInputMean, FisherQuantity.NegativeHessianNegative,
         FisherQuantity.V1Upper, FisherQuantity.V1Lower, FisherQuantity.V2Upper, FisherQuantity.V2Lower,
+        FisherQuantity.ExactThirdPower, FisherQuantity.ExactFourthPower, FisherQuantity.EmpiricalThirdPower, FisherQuantity.EmpiricalFourthPower,
+        FisherQuantity.SquaredScoreThirdPower, FisherQuantity.SquaredScoreFourthPower, FisherQuantity.NegativeHessianThirdPower, FisherQuantity.NegativeHessianFourthPower,
     ];
 
     /// <summary>The file name of one quantity.</summary>
@@ -32,6 +35,14 @@ public static class FisherQuantityNames
         FisherQuantity.V1Lower => "v1_lower",
         FisherQuantity.V2Upper => "v2_upper",
         FisherQuantity.V2Lower => "v2_lower",
+        FisherQuantity.ExactThirdPower => "exact_p3",
+        FisherQuantity.ExactFourthPower => "exact_p4",
+        FisherQuantity.EmpiricalThirdPower => "empirical_p3",
+        FisherQuantity.EmpiricalFourthPower => "empirical_p4",
+        FisherQuantity.SquaredScoreThirdPower => "i1_p3",
+        FisherQuantity.SquaredScoreFourthPower => "i1_p4",
+        FisherQuantity.NegativeHessianThirdPower => "i2_p3",
+        FisherQuantity.NegativeHessianFourthPower => "i2_p4",
         _ => throw new ArgumentOutOfRangeException(nameof(quantity), quantity, "not a single quantity"),
     };
 

@@ -21,7 +21,7 @@ internal readonly record struct UnitValues(FisherQuantity Quantity, Tensor? Valu
 /// <summary>
 /// The Linear-layer rule that turns per-unit values into parameter power sums without per-sample gradients
 /// (estimators.md §9.5): for a weight W_jk the per-sample value is u_j · a_k^p (p = 2 for Î1, Î2, exact and
-/// empirical terms, p = 4 for V1 and V2, §9.4), so with U the per-unit values and A the layer inputs
+/// empirical terms, p = 4 for V1 and V2, p = 6 and 8 for the third and fourth powers of exact and empirical, §9.4), so with U the per-unit values and A the layer inputs
 /// Σ_n v = Uᵀ A∘p and Σ_n v² = (U∘²)ᵀ A∘2p, one matrix product each; biases use a column of ones (Uᵀ·1: the
 /// column sums of U). Values from several label draws of one input share a_k, so they are summed over the draw axis
 /// first. All quantities of a layer that multiply the same power of A are stacked into one product (three products
@@ -148,7 +148,10 @@ internal static class LinearMomentRule
                     NonZeroIndicator => a.ne(TensorMath.C(0, accumulation)).to(accumulation),
                     2 => a2,
                     4 => a4!,
+                    6 => a4!.mul(a2),
                     8 => a4!.Sq(),
+                    12 => a4!.Sq().mul(a4!),
+                    16 => a4!.Sq().Sq(),
                     _ => throw new InvalidOperationException($"power {power}"),
                 };
             }

@@ -26,6 +26,9 @@ internal static class JobPlanner
             foreach (var estimate in QuantityCatalog.EstimatesIn(quantities).Where(q => q.InputMeanStream != FisherQuantity.None))
                 quantities |= estimate.InputMeanStream;
         }
+        // The power sums of every estimate's per-input values give the shape of its interval for the input distribution (§3.5).
+        foreach (var estimate in QuantityCatalog.EstimatesIn(quantities))
+            quantities |= estimate.ShapeStreams;
         return (quantities, spec.Precision.ToScalarType());
     }
 

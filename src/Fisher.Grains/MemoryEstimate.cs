@@ -24,6 +24,9 @@ internal sealed record MemoryEstimate(MemoryEstimate.Part Task, MemoryEstimate.P
     private const long TaskMomentBytes = 4 * 8 + 8 + 2 * 8;
     private const long AggregatorMomentBytes = 2 * 2 * 8;
 
+    // libtorch's float64 matrix products (the power sums, §3.5) add a fixed 48 MiB to a job's peak (measured: docs/security.md).
+    private const long PowerWorkspaceBytes = 48L << 20;
+
     /// <summary>Estimates a spec's job over <paramref name="architecture"/>'s widths.</summary>
     public static MemoryEstimate Of(JobSpec spec, ModelArchitecture architecture)
     {
@@ -71,6 +74,9 @@ internal sealed record MemoryEstimate(MemoryEstimate.Part Task, MemoryEstimate.P
             && (quantities & (FisherQuantity.NegativeHessian | FisherQuantity.NegativeHessianVariance | FisherQuantity.NegativeHessianInputMean
                 | FisherQuantity.NegativeHessianNegative | FisherQuantity.V2Upper | FisherQuantity.V2Lower)) != 0 ? 1 : 0;
         long bounds = (quantities & FisherQuantity.Bounds) != 0 ? 1 : 0;
+        // The power streams of exact and empirical (§3.5) run in float64 whatever the compute dtype: counted apart.
+        long powers = (quantities & FisherQuantity.PowerSums).Split().Count();
+        long unitStreams = streams - powers;
         var parts = new List<(string, Func<long>)>
         {
             // Read as float64 arrays, copied to a float64 tensor, then converted to the compute dtype.
@@ -86,10 +92,16 @@ internal sealed record MemoryEstimate(MemoryEstimate.Part Task, MemoryEstimate.P
             // and the bounds' projected copies); the drawn scores and their squares; the per-unit values of each stream
             // with their temporaries; per input unit, the powers of the layer input; with residuals, the carried
             // second-order factors towards deeper layers. Coefficients fitted to measured peaks (docs/security.md).
-            parts.Add((Text($"layer '{architecture.LayerNames[l - 1]}' per-sample values (batch size {batch} x {units} units x ({classes} classes + {draws} draws) x {streams} streams)"),
-                () => checked(batch * element * (units * (4 + classes * (1 + residual + 6 * bounds) + 2 * draws * (1 + residual) + 6 * streams)
+            parts.Add((Text($"layer '{architecture.LayerNames[l - 1]}' per-sample values (batch size {batch} x {units} units x ({classes} classes + {draws} draws) x {unitStreams} streams)"),
+                () => checked(batch * element * (units * (4 + classes * (1 + residual + 6 * bounds) + 2 * draws * (1 + residual) + 6 * unitStreams)
                     + 3 * below + residual * units * deeper / 2))));
+            // The float64 powers of the layer input (A∘6, A∘8, A∘12, A∘16 and their temporaries) and the power values.
+            if (powers > 0)
+                parts.Add((Text($"layer '{architecture.LayerNames[l - 1]}' float64 power sums (batch size {batch} x ({below} inputs + {units} units x {powers} streams))"),
+                    () => checked(batch * 8 * (6 * below + 6 * units * powers))));
         }
+        if (powers > 0)
+            parts.Add(("float64 product workspace of the power sums", () => PowerWorkspaceBytes));
         return parts;
     }
 

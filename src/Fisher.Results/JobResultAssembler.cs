@@ -51,7 +51,7 @@ public static class JobResultAssembler
             },
             Groups = groups.Select(g => Summarize(g, spec.SampleSizeEpsilon(), spec.Delta)).ToArray(),
         };
-        return new JobResult(summary, groups.SelectMany(g => Tensors(g, shapes)).ToArray());
+        return new JobResult(summary, groups.SelectMany(g => Tensors(g, shapes, 1 - spec.Delta)).ToArray());
     }
 
     /// <summary>One group's row of the summary.</summary>
@@ -101,7 +101,7 @@ public static class JobResultAssembler
     /// The tensors of one group, per parameter in catalog order, rounded to float32 (the precision of the file, so
     /// that a report drawn from this result and one drawn from the file agree).
     /// </summary>
-    private static IEnumerable<NamedArray> Tensors(GroupMoments group, IReadOnlyDictionary<string, long[]> shapes)
+    private static IEnumerable<NamedArray> Tensors(GroupMoments group, IReadOnlyDictionary<string, long[]> shapes, double level)
     {
         foreach (var parameter in group.Parameters)
         {
@@ -114,8 +114,15 @@ public static class JobResultAssembler
                 yield return Tensor(quantity.TensorKey, moments.Mean);
                 if (!quantity.IsEstimate || EstimateVariance.Of(quantity, parameter, group.Stream) is not { } variance)
                     continue;
-                // The variance for each target and, for Î1 and Î2, the label part it uses and the draws' check (§3.4).
+                // The variance for each target, the interval for the input distribution at level 1 − δ (§3.5) and, for Î1
+                // and Î2, the label part the variance uses and the draws' check (§3.4).
                 yield return Tensor(quantity.VarianceKey, variance.OfDistribution);
+                var lower = new double[moments.Length];
+                var upper = new double[moments.Length];
+                for (int i = 0; i < lower.Length; i++)
+                    (lower[i], upper[i]) = variance.IntervalOfDistribution(moments.Mean[i], i, level);
+                yield return Tensor(quantity.LowerKey, lower);
+                yield return Tensor(quantity.UpperKey, upper);
                 if (quantity.ConditionalVarianceStream == FisherQuantity.None)
                     continue;
                 if (variance.GivenInputs is { } given)

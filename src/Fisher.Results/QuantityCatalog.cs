@@ -13,6 +13,7 @@ public static class QuantityCatalog
     {
         Stream = FisherQuantity.SquaredScore, Symbol = "Î1", Label = "Î1 (squared score, sampled labels)", Role = QuantityRole.Estimate,
         InputMeanStream = FisherQuantity.SquaredScoreInputMean, ConditionalVarianceStream = FisherQuantity.SquaredScoreVariance, Colour = 0,
+        ShapeStreams = FisherQuantity.SquaredScoreThirdPower | FisherQuantity.SquaredScoreFourthPower,
     });
 
     /// <summary>Î2: negative Hessian diagonal with labels drawn from the model (§2).</summary>
@@ -20,12 +21,14 @@ public static class QuantityCatalog
     {
         Stream = FisherQuantity.NegativeHessian, Symbol = "Î2", Label = "Î2 (negative Hessian)", Role = QuantityRole.Estimate,
         InputMeanStream = FisherQuantity.NegativeHessianInputMean, ConditionalVarianceStream = FisherQuantity.NegativeHessianVariance, Colour = 1,
+        ShapeStreams = FisherQuantity.NegativeHessianThirdPower | FisherQuantity.NegativeHessianFourthPower,
     });
 
     /// <summary>The exact conditional diagonal averaged over inputs (§1); it has no label noise.</summary>
     public static QuantityInfo Exact { get; } = Create(new QuantityInfo
     {
         Stream = FisherQuantity.Exact, Symbol = "exact", Label = "exact diagonal", Role = QuantityRole.Estimate, Colour = 2,
+        ShapeStreams = FisherQuantity.ExactThirdPower | FisherQuantity.ExactFourthPower,
     });
 
     /// <summary>Every quantity, in file and display order.</summary>
@@ -34,7 +37,11 @@ public static class QuantityCatalog
         SquaredScore,
         NegativeHessian,
         Exact,
-        Create(new QuantityInfo { Stream = FisherQuantity.Empirical, Symbol = "empirical", Label = "empirical Fisher (observed labels)", Role = QuantityRole.Estimate, Colour = 3 }),
+        Create(new QuantityInfo
+        {
+            Stream = FisherQuantity.Empirical, Symbol = "empirical", Label = "empirical Fisher (observed labels)", Role = QuantityRole.Estimate, Colour = 3,
+            ShapeStreams = FisherQuantity.EmpiricalThirdPower | FisherQuantity.EmpiricalFourthPower,
+        }),
         Create(new QuantityInfo { Stream = FisherQuantity.SquaredScoreVariance, Symbol = "V1", Label = "E_x V1 (Î1)", Role = QuantityRole.ConditionalVariance, Colour = 0 }),
         Create(new QuantityInfo { Stream = FisherQuantity.NegativeHessianVariance, Symbol = "V2", Label = "E_x V2 (Î2)", Role = QuantityRole.ConditionalVariance, Colour = 1 }),
         Create(new QuantityInfo { Stream = FisherQuantity.SquaredScoreInputMean, Symbol = "Î1 input means", Label = "per-input means of Î1", Role = QuantityRole.InputMean }),
@@ -44,6 +51,14 @@ public static class QuantityCatalog
         Create(new QuantityInfo { Stream = FisherQuantity.V1Lower, Symbol = "Î1 lower", Label = "lower bound of V1", Role = QuantityRole.Bound, BoundedStream = FisherQuantity.SquaredScoreVariance, Colour = 0 }),
         Create(new QuantityInfo { Stream = FisherQuantity.V2Upper, Symbol = "Î2 upper", Label = "upper bound of V2", Role = QuantityRole.Bound, BoundedStream = FisherQuantity.NegativeHessianVariance, IsUpperBound = true, Colour = 1 }),
         Create(new QuantityInfo { Stream = FisherQuantity.V2Lower, Symbol = "Î2 lower", Label = "lower bound of V2", Role = QuantityRole.Bound, BoundedStream = FisherQuantity.NegativeHessianVariance, Colour = 1 }),
+        Create(new QuantityInfo { Stream = FisherQuantity.ExactThirdPower, Symbol = "exact³", Label = "third power of the exact per-input diagonal", Role = QuantityRole.PowerSum }),
+        Create(new QuantityInfo { Stream = FisherQuantity.ExactFourthPower, Symbol = "exact⁴", Label = "fourth power of the exact per-input diagonal", Role = QuantityRole.PowerSum }),
+        Create(new QuantityInfo { Stream = FisherQuantity.EmpiricalThirdPower, Symbol = "empirical³", Label = "third power of the per-input empirical Fisher", Role = QuantityRole.PowerSum }),
+        Create(new QuantityInfo { Stream = FisherQuantity.EmpiricalFourthPower, Symbol = "empirical⁴", Label = "fourth power of the per-input empirical Fisher", Role = QuantityRole.PowerSum }),
+        Create(new QuantityInfo { Stream = FisherQuantity.SquaredScoreThirdPower, Symbol = "Î1³", Label = "third power of Î1's per-input values", Role = QuantityRole.PowerSum }),
+        Create(new QuantityInfo { Stream = FisherQuantity.SquaredScoreFourthPower, Symbol = "Î1⁴", Label = "fourth power of Î1's per-input values", Role = QuantityRole.PowerSum }),
+        Create(new QuantityInfo { Stream = FisherQuantity.NegativeHessianThirdPower, Symbol = "Î2³", Label = "third power of Î2's per-input values", Role = QuantityRole.PowerSum }),
+        Create(new QuantityInfo { Stream = FisherQuantity.NegativeHessianFourthPower, Symbol = "Î2⁴", Label = "fourth power of Î2's per-input values", Role = QuantityRole.PowerSum }),
     ];
 
     /// <summary>The tensor suffix of Var_x I(θ|x), the input part of every estimate's variance (§3.2).</summary>

@@ -28,6 +28,13 @@ public sealed record QuantityInfo
     /// <summary>Estimates: the stream of per-input means of the K draws (streamed when K ≥ 2), else <see cref="FisherQuantity.None"/>.</summary>
     public FisherQuantity InputMeanStream { get; init; }
 
+    /// <summary>
+    /// Estimates: the streams of the third and fourth powers of its per-input values (the term with K = 1, the mean of
+    /// the K draws otherwise), whose shape (skewness, kurtosis over inputs) the interval for the input distribution uses
+    /// (§3.5); else <see cref="FisherQuantity.None"/>.
+    /// </summary>
+    public FisherQuantity ShapeStreams { get; init; }
+
     /// <summary>Estimates: the closed-form conditional variance of one term (Î1: V1), else <see cref="FisherQuantity.None"/>.</summary>
     public FisherQuantity ConditionalVarianceStream { get; init; }
 
@@ -41,14 +48,20 @@ public sealed record QuantityInfo
 
     public bool IsEstimate => Role == QuantityRole.Estimate;
 
-    /// <summary>Whether the quantity is written to the result files (input means only serve other results).</summary>
-    public bool IsWritten => Role != QuantityRole.InputMean;
+    /// <summary>Whether the quantity is written to the result files (input means and power sums only serve other results).</summary>
+    public bool IsWritten => Role is not (QuantityRole.InputMean or QuantityRole.PowerSum);
 
     /// <summary>The tensor suffix of the variance of the estimate as an estimate of the input distribution's Fisher (<see cref="EstimateVariance.OfDistribution"/>).</summary>
     public string VarianceKey => TensorKey + "_var";
 
     /// <summary>The tensor suffix of the variance of the estimate as an estimate of the Fisher of the job's N inputs (<see cref="EstimateVariance.GivenInputs"/>; Î1 and Î2 only).</summary>
     public string GivenInputsVarianceKey => TensorKey + "_var_given_inputs";
+
+    /// <summary>The tensor suffixes of the interval's ends for the input distribution's Fisher at level 1 − δ (§3.5).</summary>
+    public string LowerKey => TensorKey + "_lower";
+
+    /// <summary>See <see cref="LowerKey"/>.</summary>
+    public string UpperKey => TensorKey + "_upper";
 
     /// <summary>The tensor suffix of the label part E_x V of one term's variance that the uncertainty uses: closed form when computed, else from K ≥ 2 draws (§3.2, §3.4).</summary>
     public string LabelPartKey => TensorKey + "_var_labels";

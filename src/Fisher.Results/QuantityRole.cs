@@ -20,4 +20,7 @@ public enum QuantityRole
 
     /// <summary>Per-input means of an estimate's K draws: only used to derive other results (§3.2), never written.</summary>
     InputMean,
+
+    /// <summary>Third or fourth power of an estimate's per-input values: their means give the shape of the intervals (§3.5); never written.</summary>
+    PowerSum,
 }

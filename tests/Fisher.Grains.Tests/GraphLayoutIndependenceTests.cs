@@ -32,7 +32,7 @@ public sealed class GraphLayoutIndependenceTests(OneSiloCluster one, TwoSiloClus
         Assert.Equal(ResidualCnn.ParameterLayers, c.Groups);
 
         var direct = TestData.Direct(single);
-        Assert.Equal(12 * 8, direct.Count); // 12 tensors x (6 quantities + the per-input means of the 2 draws of i1 and i2)
+        Assert.Equal(12 * 16, direct.Count); // 12 tensors x (6 quantities + the per-input means of the 2 draws of i1 and i2 + the third and fourth powers of the 4 estimates)
         Assert.Contains(direct, s => s.Key.StartsWith("conv1.weight.v2", StringComparison.Ordinal) && s.Value.Mean.Any(v => v != 0));
         TestData.AssertSame(direct, TestData.Flatten(await Submitter.Fetch(one.Cluster.GrainFactory, a)), 1e-10, "1 task vs direct");
         var groupsB = await Submitter.Fetch(two.Cluster.GrainFactory, b);

@@ -32,7 +32,7 @@ public sealed class LayoutIndependenceTests(OneSiloCluster one, ThreeSiloCluster
         var mb = TestData.Flatten(groupsB);
         var direct = TestData.Direct(single);
 
-        Assert.Equal(48, direct.Count); // 6 tensors x (6 quantities + the per-input means of the 2 draws of i1 and i2)
+        Assert.Equal(96, direct.Count); // 6 tensors x (6 quantities + the per-input means of the 2 draws of i1 and i2 + the third and fourth powers of the 4 estimates)
         Assert.True(direct.Count(s => s.Value.Mean.Any(v => v != 0)) >= 46, "only the last layer's V2 may be zero");
         TestData.AssertSame(direct, ma, 1e-10, "1 shard x 1 group vs direct");
         TestData.AssertSame(direct, mb, 1e-10, "7 shards x per-layer groups on 3 silos vs direct");

@@ -201,7 +201,7 @@ public static class ReportWriter
         markdown.Append("## Per group\n\n");
         markdown.Append("Mean diagonal entry ± relative standard error ‖s.e.‖₂/‖Î‖₂ over the group's parameters. ");
         if (ResultTable.UncertaintyOf(data.Summary) is { Length: > 0 } uncertainty)
-            markdown.Append(uncertainty).Append(' ');
+            markdown.Append(uncertainty).Append(' ').Append(IntervalCalibration.Summary).Append(' ');
         if (variances.Length > 0)
             markdown.Append("Mean V1, mean V2: the closed-form per-sample label variances of Î1 and Î2 averaged over inputs and parameters. ");
         markdown.Append("Lower variance: the estimator whose label variance is lower, with the ratio lower/higher (summary.json's decision; its basis says which quantities were compared, docs/estimators.md §3.2). ");

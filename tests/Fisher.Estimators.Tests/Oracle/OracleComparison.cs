@@ -6,7 +6,7 @@ namespace Fisher.Estimators.Tests.Oracle;
 /// <summary>
 /// Acceptance 1 for any network the library and the brute-force oracle both run (an MLP, or a layer graph and its
 /// torch reference): the estimator's batch sums and sums of squares of every quantity (Î1, Î2, exact, empirical, V1,
-/// V2, the per-input label means, the four bounds) equal the oracle's to <see cref="Relative"/>, and the count of
+/// V2, the per-input label means, the four bounds, the third and fourth powers of every estimate's per-input values) equal the oracle's to <see cref="Relative"/>, and the count of
 /// negative Î2 terms lies between the oracle's clearly negative and not-clearly-positive terms.
 /// </summary>
 internal static class OracleComparison
@@ -116,15 +116,25 @@ internal static class OracleComparison
             }
             Add(FisherQuantity.SquaredScoreInputMean, meanSquaredScore);
             Add(FisherQuantity.NegativeHessianInputMean, meanNegativeHessian);
+            // The per-input values of Î1 and Î2 are the means of the draws (Draws ≥ 2).
+            Add(FisherQuantity.SquaredScoreThirdPower, meanSquaredScore.Select(v => v * v * v).ToArray());
+            Add(FisherQuantity.SquaredScoreFourthPower, meanSquaredScore.Select(v => v * v * v * v).ToArray());
+            Add(FisherQuantity.NegativeHessianThirdPower, meanNegativeHessian.Select(v => v * v * v).ToArray());
+            Add(FisherQuantity.NegativeHessianFourthPower, meanNegativeHessian.Select(v => v * v * v * v).ToArray());
             var bounds = OracleBounds.Compute(oracle, f, j, h, likelihood.HasClassLabels);
             Add(FisherQuantity.V1Upper, bounds.V1Upper);
             Add(FisherQuantity.V1Lower, bounds.V1Lower);
             Add(FisherQuantity.V2Upper, bounds.V2Upper);
             Add(FisherQuantity.V2Lower, bounds.V2Lower);
             var (observedScore, _) = Terms(Label(observed.unsqueeze(1), n, 0, likelihood));
-            Add(FisherQuantity.Empirical, observedScore.Select(s => s * s).ToArray());
+            var empirical = observedScore.Select(s => s * s).ToArray();
+            Add(FisherQuantity.Empirical, empirical);
             var exact = oracle.Exact(f, j, h);
             Add(FisherQuantity.Exact, exact.Fisher);
+            Add(FisherQuantity.ExactThirdPower, exact.Fisher.Select(v => v * v * v).ToArray());
+            Add(FisherQuantity.ExactFourthPower, exact.Fisher.Select(v => v * v * v * v).ToArray());
+            Add(FisherQuantity.EmpiricalThirdPower, empirical.Select(v => v * v * v).ToArray());
+            Add(FisherQuantity.EmpiricalFourthPower, empirical.Select(v => v * v * v * v).ToArray());
             Add(FisherQuantity.SquaredScoreVariance, exact.ScoreVariance);
             Add(FisherQuantity.NegativeHessianVariance, exact.HessianVariance);
         }
