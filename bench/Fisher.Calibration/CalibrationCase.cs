@@ -13,7 +13,10 @@ public sealed record CalibrationCase(LikelihoodFamily Family, string Activation,
     public int[] Widths => [4, 8, 6, Outputs];
 
     /// <summary>3 classes, 2 Gaussian outputs or 3 Bernoulli outputs.</summary>
-    public int Outputs => Family == LikelihoodFamily.Gaussian ? 2 : 3;
+    public int Outputs => OutputsOf(Family);
+
+    /// <summary>The outputs of a family's networks in the suite.</summary>
+    public static int OutputsOf(LikelihoodFamily family) => family == LikelihoodFamily.Gaussian ? 2 : 3;
 
     /// <summary>Size of the input pool whose exact Fisher is the distribution target.</summary>
     public const int PoolSize = 20_000;

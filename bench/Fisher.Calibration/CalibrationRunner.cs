@@ -20,23 +20,14 @@ public static class CalibrationRunner
     public static IReadOnlyList<double> Levels { get; } = [0.90, 0.95, 0.99];
 
     private const FisherQuantity Quantities = FisherQuantity.All | FisherQuantity.InputMeans | FisherQuantity.PowerSums;
-    private const int Batch = 500;
 
     public static CaseResult Run(CalibrationCase c, int seed)
     {
         ArgumentNullException.ThrowIfNull(c);
         using var scope = NewDisposeScope();
-        var likelihood = Likelihood.Create(c.Family, c.Outputs);
-        var activation = Activation.Parse(c.Activation);
-        using var network = FeedForwardNetwork.CreateRandom(c.Widths, activation, ScalarType.Float64, seed: 1000 + seed);
-        using var teacher = FeedForwardNetwork.CreateRandom(c.Widths, activation, ScalarType.Float64, seed: 2000 + seed);
-        var generator = new Generator((ulong)(3000 + seed));
-        var pool = randn([CalibrationCase.PoolSize, c.Widths[0]], ScalarType.Float64, generator: generator);
-        var observed = likelihood.SampleLabels(teacher.Forward(pool), rand([CalibrationCase.PoolSize, 1, likelihood.UniformsPerDraw], ScalarType.Float64, generator: generator)).squeeze(1);
-
-        // The distribution's truth: the exact diagonal and the empirical Fisher of the whole pool.
-        var truth = Accumulate(network, likelihood, FisherQuantity.Exact | FisherQuantity.Empirical, 1, 0, pool, observed);
-        var parameters = network.Layout.Parameters.Select(p => p.Name).ToArray();
+        using var problem = CalibrationProblem.Create(c.Family, c.Activation, seed);
+        var truth = problem.Truth;
+        var parameters = problem.Parameters;
         // Each case draws its own input subsets (the network and the pool are shared by the cases of a family and activation).
         var subsets = new Generator((ulong)(4000 + seed) * 1_000_003UL + (ulong)c.Draws * 10_007UL + (ulong)c.Inputs);
 
@@ -47,13 +38,13 @@ public static class CalibrationRunner
         {
             using var repetition = NewDisposeScope();
             var rows = randint(0, CalibrationCase.PoolSize, [c.Inputs], ScalarType.Int64, generator: subsets);
-            var moments = Accumulate(network, likelihood, Quantities, c.Draws, (ulong)(seed * 100_003L + r), pool.index_select(0, rows), observed.index_select(0, rows));
+            var moments = problem.Run(Quantities, c.Draws, (ulong)(seed * 100_003L + r), rows);
             counts.Clear();
             foreach (var estimate in QuantityCatalog.Estimates)
             {
                 foreach (var parameter in parameters)
                 {
-                    var variance = EstimateVariance.Of(estimate, parameter, name => Find(moments, name))!;
+                    var variance = EstimateVariance.Of(estimate, parameter, name => CalibrationProblem.Find(moments, name))!;
                     var values = moments[parameter, estimate.Stream].Mean;
                     foreach (var target in Enum.GetValues<Target>())
                     {
@@ -98,28 +89,5 @@ public static class CalibrationRunner
             }
         }
         return new CaseResult(c, coverages, deterministic, mismatches);
-    }
-
-    private static Moments? Find(FisherMoments moments, string name)
-    {
-        var (parameter, key) = GroupMoments.SplitKey(name);
-        var quantity = FisherQuantityNames.Singles.FirstOrDefault(q => q.Key() == key);
-        return moments.Streams.GetValueOrDefault(new MomentKey(parameter, quantity));
-    }
-
-    private static FisherMoments Accumulate(FeedForwardNetwork network, Likelihood likelihood, FisherQuantity quantities, int draws, ulong seed, Tensor inputs, Tensor labels)
-    {
-        if (draws < 2)
-            quantities &= ~FisherQuantity.InputMeans;
-        var estimator = new FisherEstimator(network, likelihood, new EstimatorOptions { Quantities = quantities, DrawsPerInput = draws, Seed = seed });
-        using var accumulator = new FisherAccumulator();
-        long n = inputs.shape[0];
-        int batch = (int)Math.Max(1, Math.Min(Batch, 64_000 / draws));
-        for (long first = 0; first < n; first += batch)
-        {
-            long size = Math.Min(batch, n - first);
-            estimator.Accumulate(accumulator, inputs.narrow(0, first, size), labels.narrow(0, first, size), first);
-        }
-        return accumulator.ToMoments();
     }
 }

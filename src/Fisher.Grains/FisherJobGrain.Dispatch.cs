@@ -42,8 +42,8 @@ internal sealed partial class FisherJobGrain
             if (_leases.TryGetValue(task.TaskId, out var until) && until > now)
                 continue;
             Log.LeaseExpired(logger, JobId, task.TaskId, task.Attempt);
-            // Only attempts lost while computing count: a worker that only ships its partial sends no heartbeats, and a
-            // slow merge must not pass for a task that takes its silo down.
+            // Only attempts lost while computing count: a worker that only ships its partial heartbeats once per quarter
+            // lease between chunks, and a slow merge must not pass for a task that takes its silo down.
             if (task.Attempt - task.HandedBack >= _options.MaxTaskAttempts && task.RowsDone < task.Rows)
             {
                 // A task that keeps losing its worker may be what takes the silos down: it ends here, and the job's

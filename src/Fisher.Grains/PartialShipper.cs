@@ -40,10 +40,13 @@ internal static class PartialShipper
     /// <summary>
     /// Ships every chunk; true when the last returned Merged or Duplicate, false when the aggregator rejected the partial
     /// (the job no longer holds this attempt's lease: it ended, or the task was merged or skipped). Retries from chunk 0
-    /// when the aggregator restarted.
+    /// when the aggregator restarted. A long shipment keeps its lease: <paramref name="keepAlive"/> (a heartbeat) is called
+    /// whenever <paramref name="keepAliveEvery"/> has passed since the last; when it answers false the shipment stops.
     /// </summary>
-    public static async Task<bool> Ship(IGrainFactory grains, TaskAssignment task, FisherMoments moments, int chunkElements, CancellationToken cancellation)
+    public static async Task<bool> Ship(IGrainFactory grains, TaskAssignment task, FisherMoments moments, int chunkElements, CancellationToken cancellation,
+        Func<Task<bool>>? keepAlive = null, TimeSpan keepAliveEvery = default)
     {
+        var since = System.Diagnostics.Stopwatch.StartNew();
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(task);
         var aggregator = grains.GetGrain<IMomentsAggregatorGrain>(AggregatorKey(task.JobId, task.GroupIndex));
@@ -56,6 +59,12 @@ internal static class PartialShipper
             foreach (var chunk in chunks)
             {
                 cancellation.ThrowIfCancellationRequested();
+                if (keepAlive is not null && since.Elapsed >= keepAliveEvery)
+                {
+                    if (!await keepAlive())
+                        return false;
+                    since.Restart();
+                }
                 outcome = await aggregator.AddChunkAsync(chunk, cancellation);
                 WorkerMetrics.ChunkSent(task.GroupName, chunk);
                 if (outcome is MergeOutcome.Duplicate or MergeOutcome.Incomplete or MergeOutcome.Rejected)

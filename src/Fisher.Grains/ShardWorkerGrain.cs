@@ -100,7 +100,9 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
                 return;
             var moments = await computeThreads.Run(compute.Result, cancellation);
             using var ship = WorkerMetrics.Shipping(_telemetry, task);
-            if (await PartialShipper.Ship(GrainFactory, task, moments, _options.ChunkElements, cancellation))
+            // A shipment that outlasts a quarter of the lease (a large partial on a busy silo) keeps it with heartbeats.
+            if (await PartialShipper.Ship(GrainFactory, task, moments, _options.ChunkElements, cancellation,
+                    () => coordinator.HeartbeatAsync(task.TaskId, task.Attempt, task.LeaseKey, task.Rows, cancellation), _options.LeaseDuration / 4))
                 await coordinator.TaskCompletedAsync(task.TaskId, task.Attempt, task.LeaseKey, cancellation);
             await Stop();
         }

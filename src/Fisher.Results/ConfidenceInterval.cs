@@ -11,7 +11,7 @@ public readonly record struct InputShape(double Skewness, double Kurtosis, long 
 /// mean of N·K independent label terms with a known variance: estimate ± z·√variance. For the input distribution the
 /// estimate is a mean of N per-input values whose variance is itself estimated, and those values are skewed and
 /// heavy-tailed: the interval inverts the Edgeworth expansion of the Studentized mean to second order (Hall, "The
-/// Bootstrap and Edgeworth Expansion", 1992, §2.6) with the skewness γ and kurtosis κ of the per-input values,
+/// Bootstrap and Edgeworth Expansion", 1992, section 2.6) with the skewness γ and kurtosis κ of the per-input values,
 /// P(T ≤ x) = Φ(x) + N^(−1/2)·q1(x)·φ(x) + N^(−1)·q2(x)·φ(x),
 /// q1(x) = γ(2x² + 1)/6,  q2(x) = x·[(κ − 3)(x² − 3)/12 − γ²(x⁴ + 2x² − 3)/18 − (x² + 1)/4]
 /// (Hall's last term is (x² + 3)/4 for a variance with divisor N; the variances here divide by N − 1):

@@ -81,6 +81,8 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
 
         var stopped = await victim.Process.WaitForExit(grace);
         output.WriteLine($"SIGTERM to {victim.Name} ({victim.Ip}): exited with {stopped.ExitCode} after {clock.Elapsed.TotalSeconds:F1} s (grace {grace.TotalSeconds} s)");
+        foreach (var line in (stopped.Stdout + "\n" + stopped.Stderr).Split('\n').Where(l => l.Contains("Stopping", StringComparison.Ordinal) || l.Contains("hand", StringComparison.OrdinalIgnoreCase)))
+            output.WriteLine($"  {victim.Name}: {line.Trim()}");
         Assert.True(stopped.ExitCode == 0, "the SIGTERMed silo did not exit cleanly:\n" + stopped.Describe());
         Assert.True(clock.Elapsed < grace, $"the SIGTERMed silo took {clock.Elapsed} to exit, more than the pod's grace period {grace}");
 
@@ -99,7 +101,7 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
         Assert.True(handedBack >= 1, "the SIGTERMed silo handed no task back:\n" + status.Stdout + Logs(redis, siloPods));
         int slots = int.Parse(EnvValue(siloContainer, "Fisher__Grains__TasksPerSilo"), CultureInfo.InvariantCulture);
         Assert.True(handedBack <= slots, $"{handedBack} hand-backs from one silo of {slots} task slots: tasks went back to the stopping silo\n{status.Stdout}");
-        Assert.True(counts.Groups[1].Value == "0", "a task waited for its lease to expire instead of being handed back:\n" + status.Stdout);
+        Assert.True(counts.Groups[1].Value == "0", "a task waited for its lease to expire instead of being handed back:\n" + status.Stdout + Logs(redis, siloPods));
     }
 
     /// <summary>The embedded run of the Job's estimate: its arguments without the cluster, job id and output folder.</summary>
