@@ -19,6 +19,7 @@ internal static class EstimatorBenchmark
         ("exact diagonal", FisherQuantity.Exact, false),
         ("Î1, Î2, exact, empirical", FisherQuantity.SquaredScore | FisherQuantity.NegativeHessian | FisherQuantity.Exact | FisherQuantity.Empirical, false),
         ("all quantities", FisherQuantity.All, false),
+        ("all quantities + power sums", FisherQuantity.All | FisherQuantity.PowerSums, false),
         ("Î1 (K=1), float64 Gram", FisherQuantity.SquaredScore, true),
         ("Î2, float64 Gram", FisherQuantity.NegativeHessian, true),
         ("exact diagonal, float64 Gram", FisherQuantity.Exact, true),

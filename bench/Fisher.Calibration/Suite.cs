@@ -97,7 +97,7 @@ public static class Suite
         $"""
         # Calibration of the reported intervals
 
-        Made by `dotnet run -c Release --project bench/Fisher.Calibration{(reduced ? " -- --reduced" : "")}` ({(reduced ? "reduced" : "full")} suite: {cases} cases,
+        Made by `dotnet run -c Release --project bench/Fisher.Calibration -- {(reduced ? "--reduced " : "")}--stopping-jobs J` ({(reduced ? "reduced" : "full")} suite: {cases} cases,
         {repetitions} jobs each, seed {seed}); `tests/Fisher.Calibration.Tests` runs the reduced suite in CI. How the intervals are
         built: docs/estimators.md §3.4–3.5.
 
