@@ -9,8 +9,12 @@ public sealed class FisherOptions
     /// <summary>The configuration section Fisher.Silo binds (<c>Fisher:Grains:TasksPerSilo</c>, ...).</summary>
     public const string SectionName = "Fisher:Grains";
 
-    /// <summary>A running task whose worker has not reported for this long is re-dispatched.</summary>
-    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// A running task whose worker has not reported for this long is re-dispatched. It must outlast the longest gap between
+    /// a worker's reports on a busy silo (a batch, a chunk of its partial); 30 s proved too short on a 2-core machine
+    /// running three silos with the float64 power sums of issue 16.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How often the coordinator checks leases and dispatches pending tasks.</summary>
     public TimeSpan DispatchPeriod { get; set; } = TimeSpan.FromMilliseconds(250);
