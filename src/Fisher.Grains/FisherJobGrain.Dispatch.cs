@@ -98,21 +98,41 @@ internal sealed partial class FisherJobGrain
             return;
         // Persist the attempt numbers and lease keys before any worker can report with them.
         await Persist();
+        bool refused = false;
         foreach (var start in starts)
         {
             using var span = JobMetrics.Dispatch(this, start);
             // Each attempt is a new worker grain: the hint places its activation on the chosen silo.
-            if (_placement.Choose(start.TaskId) is { } silo)
+            var silo = _placement.Choose(start.TaskId);
+            if (silo is not null)
                 RequestContext.Set(IPlacementDirector.PlacementHintKey, silo);
             try
             {
                 await GrainFactory.GetGrain<IShardWorkerGrain>(ShardWorkerGrain.Key(start)).StartAsync(start);
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException)
+            {
+                // The silo did not take the task (it is stopping or gone): pending again at once instead of after a lease,
+                // and nothing goes to that silo for a lease's time.
+                Log.StartRefused(logger, e, JobId, start.TaskId, start.Attempt);
+                if (Find(start.TaskId) is { Phase: TaskPhase.Running } task && task.Attempt == start.Attempt)
+                {
+                    task.Phase = TaskPhase.Pending;
+                    task.RowsDone = 0;
+                    _leases.Remove(task.TaskId);
+                    _placement.Release(task.TaskId);
+                    if (silo is not null)
+                        _placement.Stopping(silo, _options.LeaseDuration);
+                    refused = true;
+                }
             }
             finally
             {
                 RequestContext.Remove(IPlacementDirector.PlacementHintKey);
             }
         }
+        if (refused)
+            await Persist();
     }
 
     /// <summary>

@@ -294,6 +294,9 @@ internal sealed partial class FisherJobGrain(
         [LoggerMessage(7, LogLevel.Information, "Job {Job}: task {Task} attempt {Attempt} handed back by stopping silo {Silo}; dispatching it again")]
         public static partial void TaskHandedBack(ILogger logger, string job, string task, int attempt, string silo);
 
+        [LoggerMessage(8, LogLevel.Warning, "Job {Job}: task {Task} attempt {Attempt} was not taken by its silo; dispatching it again")]
+        public static partial void StartRefused(ILogger logger, Exception exception, string job, string task, int attempt);
+
         [LoggerMessage(6, LogLevel.Error, "Job {Job}: the state store no longer holds this job's state as it was read; deactivating")]
         public static partial void StateLost(ILogger logger, Exception exception, string job);
     }
