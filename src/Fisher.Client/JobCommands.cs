@@ -112,7 +112,7 @@ internal sealed class JobCommands
     {
         var s = await Follower(connection, id, token, result).NextAsync(cancellation);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{id}: {s.State}, {100 * s.Fraction:F1}% ({s.TasksCompleted}/{s.TasksTotal} tasks, {s.TasksRunning} running, {s.Redispatches} re-dispatched, {s.HandedBack} handed back){(s.Error is null ? "" : ": " + s.Error)}"));
+            $"{id}: {s.State}, {100 * s.Fraction:F1}% ({s.TasksCompleted}/{s.TasksTotal} tasks, {s.TasksRunning} running, {s.Redispatches} re-dispatched, {s.HandedBack} handed back, {s.StartsLost} starts lost){(s.Error is null ? "" : ": " + s.Error)}"));
         return ExitCodes.Success;
     });
 

@@ -24,6 +24,9 @@ public sealed record JobStatus
     /// <summary>Tasks handed back by workers of stopping silos and dispatched again at once (not counted in <see cref="Redispatches"/>).</summary>
     [Id(17)] public int HandedBack { get; init; }
 
+    /// <summary>Starts no worker confirmed within <c>Fisher:Grains:StartTimeout</c> (sent to a stopping silo, say), dispatched again then (not counted in <see cref="Redispatches"/>).</summary>
+    [Id(18)] public int StartsLost { get; init; }
+
     [Id(10)] public string? Error { get; init; }
 
     /// <summary>Parameter groups in order (the aggregator of group i has key <c>jobId/i</c>).</summary>

@@ -39,18 +39,30 @@ internal sealed partial class FisherJobGrain
         bool changed = false;
         foreach (var task in state.State.Tasks.Where(t => t.Phase == TaskPhase.Running))
         {
-            if (_leases.TryGetValue(task.TaskId, out var until) && until > now)
+            bool known = _leases.TryGetValue(task.TaskId, out var lease);
+            if (known && lease.Until > now)
                 continue;
-            Log.LeaseExpired(logger, JobId, task.TaskId, task.Attempt);
+            string silo = lease.Silo?.ToString() ?? "a silo Orleans chose";
+            if (known && !lease.Confirmed)
+            {
+                // No worker adopted the start (a one-way call: it may have reached a silo that was stopping). No worker ran
+                // it, so it does not count against MaxTaskAttempts, and that silo gets nothing for a lease's time.
+                Log.StartLost(logger, JobId, task.TaskId, task.Attempt, lease.Until - lease.Reported, silo);
+                StartLost(task);
+                _placement.Lost(task.TaskId, _options.LeaseDuration);
+                changed = true;
+                continue;
+            }
+            Log.LeaseExpired(logger, JobId, task.TaskId, task.Attempt, known ? now - lease.Reported : _options.LeaseDuration, silo);
             // Only attempts lost while computing count: a worker that only ships its partial heartbeats once per quarter
             // lease between chunks, and a slow merge must not pass for a task that takes its silo down.
-            if (task.Attempt - task.HandedBack >= _options.MaxTaskAttempts && task.RowsDone < task.Rows)
+            if (task.AttemptsLost >= _options.MaxTaskAttempts && task.RowsDone < task.Rows)
             {
                 // A task that keeps losing its worker may be what takes the silos down: it ends here, and the job's
                 // persisted Failed state keeps a restarted cluster from running it again.
                 JobMetrics.TaskFailed();
                 state.State.State = JobState.Failed;
-                int lost = task.Attempt - task.HandedBack;
+                int lost = task.AttemptsLost;
                 state.State.Error = $"task {task.TaskId} (rows {task.FirstRow}..{task.FirstRow + task.Rows - 1}, group {task.GroupName}) lost its worker "
                     + $"{lost} time{(lost == 1 ? "" : "s")} (the most allowed, Fisher:Grains:MaxTaskAttempts); a task that takes its silo down ends this way";
                 state.State.FinishedAt = now;
@@ -90,7 +102,10 @@ internal sealed partial class FisherJobGrain
             task.Phase = TaskPhase.Running;
             task.Attempt++;
             task.RowsDone = 0;
-            _leases[task.TaskId] = DateTimeOffset.UtcNow + _options.LeaseDuration;
+            // Until its worker confirms the start (its first report), the attempt holds the task only for the start timeout.
+            var now = DateTimeOffset.UtcNow;
+            var confirmWithin = _options.StartTimeout < _options.LeaseDuration ? _options.StartTimeout : _options.LeaseDuration;
+            _leases[task.TaskId] = new AttemptLease(now + confirmWithin, Confirmed: false, now, Silo: null);
             starts.Add(new TaskAssignment(JobId, task.TaskId, task.Attempt, spec, task.FirstRow, task.Rows, task.GroupIndex, task.GroupName, task.Parameters.ToArray(), IssueLeaseKey(task)));
             running++;
         }
@@ -105,7 +120,11 @@ internal sealed partial class FisherJobGrain
             // Each attempt is a new worker grain: the hint places its activation on the chosen silo.
             var silo = _placement.Choose(start.TaskId);
             if (silo is not null)
+            {
                 RequestContext.Set(IPlacementDirector.PlacementHintKey, silo);
+                if (_leases.TryGetValue(start.TaskId, out var lease) && !lease.Confirmed)
+                    _leases[start.TaskId] = lease with { Silo = silo };
+            }
             try
             {
                 await GrainFactory.GetGrain<IShardWorkerGrain>(ShardWorkerGrain.Key(start)).StartAsync(start);
@@ -117,9 +136,7 @@ internal sealed partial class FisherJobGrain
                 Log.StartRefused(logger, e, JobId, start.TaskId, start.Attempt);
                 if (Find(start.TaskId) is { Phase: TaskPhase.Running } task && task.Attempt == start.Attempt)
                 {
-                    task.Phase = TaskPhase.Pending;
-                    task.RowsDone = 0;
-                    _leases.Remove(task.TaskId);
+                    StartLost(task);
                     _placement.Release(task.TaskId);
                     if (silo is not null)
                         _placement.Stopping(silo, _options.LeaseDuration);
@@ -133,6 +150,17 @@ internal sealed partial class FisherJobGrain
         }
         if (refused)
             await Persist();
+    }
+
+    /// <summary>The attempt's start reached no worker: the task is pending again, counted in <see cref="JobGrainState.StartsLost"/>.</summary>
+    private void StartLost(TaskRecord task)
+    {
+        task.Phase = TaskPhase.Pending;
+        task.RowsDone = 0;
+        task.StartsLost++;
+        state.State.StartsLost++;
+        JobMetrics.StartLost();
+        _leases.Remove(task.TaskId);
     }
 
     /// <summary>

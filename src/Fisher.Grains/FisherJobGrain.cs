@@ -22,7 +22,7 @@ internal sealed partial class FisherJobGrain(
     ILogger<FisherJobGrain> logger) : Grain, IFisherJobGrain
 {
     private readonly FisherOptions _options = options.Value;
-    private readonly Dictionary<string, DateTimeOffset> _leases = [];
+    private readonly Dictionary<string, AttemptLease> _leases = [];
     private IGrainTimer? _timer;
     private readonly TaskPlacement _placement = new();
     private DateTimeOffset _silosCheckedAt = DateTimeOffset.MinValue;
@@ -33,10 +33,11 @@ internal sealed partial class FisherJobGrain(
     {
         if (state.RecordExists && state.State.State == JobState.Running)
         {
-            // Leases are not persisted: give every running worker a full lease to report to this activation.
-            var until = DateTimeOffset.UtcNow + _options.LeaseDuration;
+            // Leases are not persisted: give every running worker a full lease to report to this activation (whether
+            // its start was confirmed is not known here, so it counts as confirmed: a lost one waits for the lease).
+            var now = DateTimeOffset.UtcNow;
             foreach (var task in state.State.Tasks.Where(t => t.Phase == TaskPhase.Running))
-                _leases[task.TaskId] = until;
+                _leases[task.TaskId] = new AttemptLease(now + _options.LeaseDuration, Confirmed: true, now, Silo: null);
             StartTimer();
         }
         return Task.CompletedTask;
@@ -107,7 +108,8 @@ internal sealed partial class FisherJobGrain(
             return false;
         bool computing = task.RowsDone < task.Rows;
         task.RowsDone = Math.Min(rowsDone, task.Rows);
-        _leases[taskId] = DateTimeOffset.UtcNow + _options.LeaseDuration;
+        var reported = DateTimeOffset.UtcNow;
+        _leases[taskId] = new AttemptLease(reported + _options.LeaseDuration, Confirmed: true, reported, _leases.GetValueOrDefault(taskId).Silo);
         // Its rows are done: the worker only copies out and ships its partial now, so its compute slot takes the next
         // task at once instead of after the aggregator has merged (that tail was 0.1 s of every round of a 4 s job).
         if (computing && task.RowsDone == task.Rows)
@@ -263,6 +265,7 @@ internal sealed partial class FisherJobGrain(
             TasksRunning = s.Tasks.Count(t => t.Phase == TaskPhase.Running),
             Redispatches = s.Redispatches,
             HandedBack = s.HandedBack,
+            StartsLost = s.StartsLost,
             Error = s.Error,
             Groups = s.Groups.ToArray(),
             StartedAt = s.StartedAt,
@@ -285,8 +288,11 @@ internal sealed partial class FisherJobGrain(
         [LoggerMessage(3, LogLevel.Information, "Job {Job}: target relative error reached after {Rounds} shards")]
         public static partial void TargetReached(ILogger logger, string job, int rounds);
 
-        [LoggerMessage(4, LogLevel.Warning, "Job {Job}: task {Task} attempt {Attempt} lost its lease; re-dispatching")]
-        public static partial void LeaseExpired(ILogger logger, string job, string task, int attempt);
+        [LoggerMessage(4, LogLevel.Warning, "Job {Job}: task {Task} attempt {Attempt} lost its lease (last report {Silent} ago, started on {Silo}); re-dispatching")]
+        public static partial void LeaseExpired(ILogger logger, string job, string task, int attempt, TimeSpan silent, string silo);
+
+        [LoggerMessage(9, LogLevel.Warning, "Job {Job}: task {Task} attempt {Attempt} was not confirmed by a worker within {Timeout} (sent to {Silo}); dispatching it again")]
+        public static partial void StartLost(ILogger logger, string job, string task, int attempt, TimeSpan timeout, string silo);
 
         [LoggerMessage(5, LogLevel.Information, "Job {Job}: could not count silos; keeping {Silos}")]
         public static partial void SilosNotCounted(ILogger logger, Exception exception, string job, int silos);
@@ -301,3 +307,10 @@ internal sealed partial class FisherJobGrain(
         public static partial void StateLost(ILogger logger, Exception exception, string job);
     }
 }
+
+/// <summary>
+/// A running attempt as one coordinator activation sees it (in memory; not persisted): held until <paramref name="Until"/>;
+/// <paramref name="Confirmed"/> once its worker reported (it adopts the task with a report of no rows); its last report
+/// (or its start) at <paramref name="Reported"/>; started on <paramref name="Silo"/> (null: Orleans placed it, or unknown).
+/// </summary>
+internal readonly record struct AttemptLease(DateTimeOffset Until, bool Confirmed, DateTimeOffset Reported, SiloAddress? Silo);

@@ -16,6 +16,14 @@ public sealed class FisherOptions
     /// </summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// A started task whose worker has not confirmed the start (its first report, sent as it adopts the task) within this
+    /// long, or within <see cref="LeaseDuration"/> if that is shorter, goes back to pending: its start was lost (the
+    /// one-way start reached a silo that was stopping, say). A worker confirms before it reads anything, so the default
+    /// leaves a loaded silo ample room; a confirmation that comes later only finds its attempt superseded.
+    /// </summary>
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How often the coordinator checks leases and dispatches pending tasks.</summary>
     public TimeSpan DispatchPeriod { get; set; } = TimeSpan.FromMilliseconds(250);
 

@@ -24,6 +24,7 @@ internal sealed class FisherOptionsValidator : IValidateOptions<FisherOptions>
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
         Positive(failures, nameof(FisherOptions.LeaseDuration), options.LeaseDuration);
+        Positive(failures, nameof(FisherOptions.StartTimeout), options.StartTimeout);
         Positive(failures, nameof(FisherOptions.DispatchPeriod), options.DispatchPeriod);
         Positive(failures, nameof(FisherOptions.WorkerSlice), options.WorkerSlice);
         Positive(failures, nameof(FisherOptions.StateExpiry), options.StateExpiry);

@@ -27,4 +27,7 @@ internal sealed class JobGrainState
 
     /// <summary>Tasks handed back by workers of stopping silos (<see cref="SiloDrain"/>).</summary>
     [Id(14)] public int HandedBack { get; set; }
+
+    /// <summary>Starts whose worker never confirmed them (<see cref="FisherOptions.StartTimeout"/>), or that their silo refused.</summary>
+    [Id(15)] public int StartsLost { get; set; }
 }

@@ -23,4 +23,10 @@ internal sealed class TaskRecord
 
     /// <summary>Attempts handed back by a stopping silo's worker: they were not lost, so they do not count against <c>MaxTaskAttempts</c>.</summary>
     [Id(12)] public int HandedBack { get; set; }
+
+    /// <summary>Attempts whose start never reached a worker (<see cref="FisherOptions.StartTimeout"/>): no worker ran them, so they do not count against <c>MaxTaskAttempts</c>.</summary>
+    [Id(13)] public int StartsLost { get; set; }
+
+    /// <summary>Attempts lost while a worker held them (its silo died, say): what <c>MaxTaskAttempts</c> bounds.</summary>
+    public int AttemptsLost => Attempt - HandedBack - StartsLost;
 }

@@ -95,18 +95,23 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
             TestTimeouts.Request, environment: sigtermed.Env.ToDictionary(p => p.Key, p => (string?)p.Value));
         output.WriteLine(status.Stdout);
         Assert.True(status.ExitCode == 0, status.Describe());
-        var counts = System.Text.RegularExpressions.Regex.Match(status.Stdout, @"(\d+) re-dispatched, (\d+) handed back");
+        var counts = System.Text.RegularExpressions.Regex.Match(status.Stdout, @"(\d+) re-dispatched, (\d+) handed back, (\d+) starts lost");
         Assert.True(counts.Success, "fisher status printed no re-dispatch counts:\n" + status.Stdout);
         int handedBack = int.Parse(counts.Groups[2].Value, CultureInfo.InvariantCulture);
         Assert.True(handedBack >= 1, "the SIGTERMed silo handed no task back:\n" + status.Stdout + Logs(redis, siloPods));
         int slots = int.Parse(EnvValue(siloContainer, "Fisher__Grains__TasksPerSilo"), CultureInfo.InvariantCulture);
         Assert.True(handedBack <= slots, $"{handedBack} hand-backs from one silo of {slots} task slots: tasks went back to the stopping silo\n{status.Stdout}");
-        // Known open problem (issue 15 left open): since issue 16's heavier jobs, one task not held by the stopping silo is
-        // sometimes re-dispatched after its lease; the stopping silo's own tasks are handed back (asserted above). Until it
-        // is explained, at most one such re-dispatch is allowed here and printed.
+        // No task waited for its lease. A start that reached the stopping silo as it left (a one-way call no worker took)
+        // comes back after Fisher:Grains:StartTimeout instead: printed, and counted apart.
+        foreach (var pod in siloPods)
+        {
+            foreach (var line in (pod.Process.Stdout + "\n" + pod.Process.Stderr).Split('\n').Where(l =>
+                         l.Contains("lost its lease", StringComparison.Ordinal) || l.Contains("not confirmed", StringComparison.Ordinal) || l.Contains("not taken", StringComparison.Ordinal)))
+                output.WriteLine($"  {pod.Name}: {line.Trim()}");
+        }
         int redispatched = int.Parse(counts.Groups[1].Value, CultureInfo.InvariantCulture);
-        output.WriteLine($"re-dispatched: {redispatched}");
-        Assert.True(redispatched <= 1, "tasks waited for their leases to expire instead of being handed back:\n" + status.Stdout + Logs(redis, siloPods));
+        output.WriteLine($"re-dispatched: {redispatched}, starts lost: {counts.Groups[3].Value}");
+        Assert.True(redispatched == 0, "tasks waited for their leases to expire instead of being handed back:\n" + status.Stdout + Logs(redis, siloPods));
     }
 
     /// <summary>The embedded run of the Job's estimate: its arguments without the cluster, job id and output folder.</summary>

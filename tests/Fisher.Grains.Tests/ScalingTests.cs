@@ -47,15 +47,37 @@ public sealed class ScalingTests
         await using var cluster = await Deploy<FastCountConfigurator>(silos: 1); // the new silo is counted within half a second
         var id = "scale-up-" + Guid.NewGuid().ToString("N")[..8];
         var job = cluster.GrainFactory.GetGrain<IFisherJobGrain>(id);
-        var status = await job.StartAsync(Spec);
+        // 8 shards x 3 layers = 24 tasks through the one silo's 2 slots: tasks still wait when the new silo is counted,
+        // however warm the process is (with the 6 tasks of Spec, a warm run finished before the silo had joined).
+        var spec = Spec with { Shards = 8 };
+        var status = await job.StartAsync(spec);
         Assert.True(status.State == JobState.Running, status.Error);
 
         var added = await cluster.StartAdditionalSiloAsync();
         await WaitForWorkerOn(cluster, job, [added.SiloAddress]);
 
+        status = await TestData.RunToEnd(cluster.GrainFactory, id, spec, TestTimeouts.Job);
+        Assert.True(status.State == JobState.Completed, status.Error);
+        TestData.AssertSame(TestData.Direct(spec), TestData.Flatten(await Submitter.Fetch(cluster.GrainFactory, status)), 1e-10, "after a silo joined mid-job vs direct run");
+    }
+
+    [Fact]
+    public async Task A_start_no_worker_confirms_is_dispatched_again_after_the_start_timeout_not_the_lease()
+    {
+        // Every task's first start is dropped on arrival, as a one-way start that reached a stopping silo is: with a lease
+        // far longer than the test's patience, only the start timeout can bring the job to an end.
+        await using var cluster = await Deploy<LostStartConfigurator>(silos: 1);
+        var id = LostStartConfigurator.Prefix + Guid.NewGuid().ToString("N")[..8];
+        var status = await cluster.GrainFactory.GetGrain<IFisherJobGrain>(id).StartAsync(Spec);
+        Assert.True(status.State == JobState.Running, status.Error);
+
         status = await TestData.RunToEnd(cluster.GrainFactory, id, Spec, TestTimeouts.Job);
         Assert.True(status.State == JobState.Completed, status.Error);
-        TestData.AssertSame(TestData.Direct(Spec), TestData.Flatten(await Submitter.Fetch(cluster.GrainFactory, status)), 1e-10, "after a silo joined mid-job vs direct run");
+        Assert.Equal(status.TasksTotal, LostStartConfigurator.Dropped(id));
+        Assert.Equal(status.TasksTotal, status.StartsLost); // each dropped start counted once, as a lost start
+        Assert.Equal(0, status.Redispatches); // none waited for its lease
+        Assert.Equal(0, status.HandedBack);
+        TestData.AssertSame(TestData.Direct(Spec), TestData.Flatten(await Submitter.Fetch(cluster.GrainFactory, status)), 1e-10, "after lost starts vs direct run");
     }
 
     private static readonly TimeSpan LongLease = TimeSpan.FromMinutes(10);
@@ -102,6 +124,31 @@ public sealed class ScalingTests
             {
                 o.LeaseDuration = LongLease;
                 o.SiloCountPeriod = SiloCountPeriod;
+            });
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="ScalingConfigurator"/>, with a start timeout of 2 s, and the first start of every task of a job whose
+    /// id starts with <see cref="Prefix"/> dropped before its worker sees it.
+    /// </summary>
+    private sealed class LostStartConfigurator : ScalingConfigurator, ISiloConfigurator
+    {
+        public const string Prefix = "lost-start-";
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Job, string Task), bool> DroppedStarts = new();
+
+        public static int Dropped(string jobId) => DroppedStarts.Keys.Count(k => k.Job == jobId);
+
+        void ISiloConfigurator.Configure(ISiloBuilder siloBuilder)
+        {
+            Configure(siloBuilder);
+            siloBuilder.Services.Configure<FisherOptions>(o => o.StartTimeout = TimeSpan.FromSeconds(2));
+            siloBuilder.AddIncomingGrainCallFilter(async context =>
+            {
+                if (context.Request.GetArgumentCount() > 0 && context.Request.GetArgument(0) is TaskAssignment { Attempt: 1 } a
+                    && a.JobId.StartsWith(Prefix, StringComparison.Ordinal) && DroppedStarts.TryAdd((a.JobId, a.TaskId), true))
+                    return; // lost on the way: the worker never sees it
+                await context.Invoke();
             });
         }
     }

@@ -32,6 +32,7 @@ public sealed partial class MonitoringTests(MonitoredSilo silo) : IClassFixture<
         }
         Assert.Equal(0, await silo.Prometheus.Scalar("sum(fisher_job_tasks_redispatched_total)"));
         Assert.Equal(0, await silo.Prometheus.Scalar("sum(fisher_job_tasks_handed_back_total)")); // exported at zero: the dashboard queries it
+        Assert.Equal(0, await silo.Prometheus.Scalar("sum(fisher_job_tasks_starts_lost_total)")); // likewise
         var perGroup = await silo.Prometheus.Query("sum by (group) (fisher_worker_samples_total)");
         var groups = perGroup.EnumerateArray().ToDictionary(
             r => r.GetProperty("metric").GetProperty("group").GetString()!,

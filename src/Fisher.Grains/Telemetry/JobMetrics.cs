@@ -29,6 +29,9 @@ internal static class JobMetrics
     private static readonly Counter<long> HandedBack = Meter.CreateCounter<long>("fisher.job.tasks.handed_back", "{task}",
         "Running tasks a stopping silo's worker handed back, dispatched again at once (no lease wait).");
 
+    private static readonly Counter<long> StartsLost = Meter.CreateCounter<long>("fisher.job.tasks.starts_lost", "{task}",
+        "Task starts no worker confirmed within the start timeout (or that their silo refused), dispatched again then.");
+
     private static readonly Counter<long> Failed = Meter.CreateCounter<long>("fisher.job.tasks.failed", "{task}",
         "Tasks that failed their job (bad input, or repeated unexpected errors).");
 
@@ -51,6 +54,7 @@ internal static class JobMetrics
     {
         Redispatched.Add(0);
         HandedBack.Add(0);
+        StartsLost.Add(0);
         Failed.Add(0);
     }
 
@@ -104,6 +108,8 @@ internal static class JobMetrics
     public static void TaskRedispatched() => Redispatched.Add(1);
 
     public static void TaskHandedBack() => HandedBack.Add(1);
+
+    public static void StartLost() => StartsLost.Add(1);
 
     public static void TaskFailed() => Failed.Add(1);
 
