@@ -103,15 +103,15 @@ public sealed class PodsAsProcessesTests(ITestOutputHelper output) : IDisposable
         Assert.True(handedBack <= slots, $"{handedBack} hand-backs from one silo of {slots} task slots: tasks went back to the stopping silo\n{status.Stdout}");
         // No task waited for its lease. A start that reached the stopping silo as it left (a one-way call no worker took)
         // comes back after Fisher:Grains:StartTimeout instead: printed, and counted apart.
-        foreach (var pod in siloPods)
-        {
-            foreach (var line in (pod.Process.Stdout + "\n" + pod.Process.Stderr).Split('\n').Where(l =>
-                         l.Contains("lost its lease", StringComparison.Ordinal) || l.Contains("not confirmed", StringComparison.Ordinal) || l.Contains("not taken", StringComparison.Ordinal)))
-                output.WriteLine($"  {pod.Name}: {line.Trim()}");
-        }
+        // The coordinators' own account of every attempt that did not end normally, from every silo (the stopped one too).
+        var coordinatorLines = string.Join("\n", siloPods.SelectMany(pod => (pod.Process.Stdout + "\n" + pod.Process.Stderr).Split('\n')
+            .Where(l => l.Contains("lost its lease", StringComparison.Ordinal) || l.Contains("not confirmed", StringComparison.Ordinal)
+                || l.Contains("not taken", StringComparison.Ordinal) || l.Contains("handed back by", StringComparison.Ordinal))
+            .Select(l => $"  {pod.Name}: {l.Trim()}")));
+        output.WriteLine(coordinatorLines);
         int redispatched = int.Parse(counts.Groups[1].Value, CultureInfo.InvariantCulture);
         output.WriteLine($"re-dispatched: {redispatched}, starts lost: {counts.Groups[3].Value}");
-        Assert.True(redispatched == 0, "tasks waited for their leases to expire instead of being handed back:\n" + status.Stdout + Logs(redis, siloPods));
+        Assert.True(redispatched == 0, "tasks waited for their leases to expire instead of being handed back:\n" + status.Stdout + "\n" + coordinatorLines + Logs(redis, siloPods));
     }
 
     /// <summary>The embedded run of the Job's estimate: its arguments without the cluster, job id and output folder.</summary>
