@@ -62,9 +62,11 @@ public interface IFisherJobGrain : IGrainWithStringKey
     Task TaskFailedAsync(string taskId, int attempt, string leaseKey, string message, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// A worker on a stopping silo (<paramref name="silo"/>) gives its task back: the attempt's lease ends now, and the
-    /// task is dispatched again at once, elsewhere (only the current attempt, under its key; it does not count as lost).
+    /// A worker gives its task back: its silo is stopping (<paramref name="stoppingSilo"/>, which then gets no task for a
+    /// while), or Orleans deactivates it on a silo that stays (null: a grain directory partition left with a stopping
+    /// silo, say). The attempt's lease ends now and the task is dispatched again at once (only the current attempt,
+    /// under its key; it does not count as lost).
     /// </summary>
     [Alias("TaskHandedBackWithLease")]
-    Task TaskHandedBackAsync(string taskId, int attempt, string leaseKey, SiloAddress silo, CancellationToken cancellationToken = default);
+    Task TaskHandedBackAsync(string taskId, int attempt, string leaseKey, SiloAddress? stoppingSilo, CancellationToken cancellationToken = default);
 }

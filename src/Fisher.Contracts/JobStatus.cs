@@ -21,7 +21,11 @@ public sealed record JobStatus
     /// <summary>Re-dispatches after a lost lease, summed over tasks.</summary>
     [Id(9)] public int Redispatches { get; init; }
 
-    /// <summary>Tasks handed back by workers of stopping silos and dispatched again at once (not counted in <see cref="Redispatches"/>).</summary>
+    /// <summary>
+    /// Tasks handed back by their workers and dispatched again at once (not counted in <see cref="Redispatches"/>): workers
+    /// of stopping silos, and workers Orleans deactivated on a silo that stays (their directory partition left with a
+    /// stopping silo).
+    /// </summary>
     [Id(17)] public int HandedBack { get; init; }
 
     /// <summary>Starts no worker confirmed within <c>Fisher:Grains:StartTimeout</c> (sent to a stopping silo, say), dispatched again then (not counted in <see cref="Redispatches"/>).</summary>

@@ -183,7 +183,7 @@ internal sealed partial class FisherJobGrain(
         await Persist();
     }
 
-    public async Task TaskHandedBackAsync(string taskId, int attempt, string leaseKey, SiloAddress silo, CancellationToken cancellationToken = default)
+    public async Task TaskHandedBackAsync(string taskId, int attempt, string leaseKey, SiloAddress? stoppingSilo, CancellationToken cancellationToken = default)
     {
         if (state.State.State != JobState.Running || Find(taskId) is not { } task)
             return;
@@ -192,8 +192,10 @@ internal sealed partial class FisherJobGrain(
             JobMetrics.ForgedMessage("handback");
             return;
         }
-        if (task.Phase != TaskPhase.Running || task.Attempt != attempt || task.RowsDone >= task.Rows)
-            return; // superseded already (its lease expired and another attempt runs), or only shipping: its lease decides
+        // A worker that only ships hands back too when Orleans takes it away: it will not complete, and if its partial was
+        // merged already, the next attempt's is a duplicate that completes the task.
+        if (task.Phase != TaskPhase.Running || task.Attempt != attempt)
+            return; // superseded already (its lease expired and another attempt runs)
         task.Phase = TaskPhase.Pending;
         task.RowsDone = 0;
         task.HandedBack++;
@@ -201,9 +203,16 @@ internal sealed partial class FisherJobGrain(
         JobMetrics.TaskHandedBack();
         _leases.Remove(taskId);
         _placement.Release(taskId);
-        _placement.Stopping(silo, _options.LeaseDuration); // place nothing there while it leaves the membership
-        _silosCheckedAt = DateTimeOffset.MinValue; // and count the silos afresh: one may have joined (a rolling update's new pod)
-        Log.TaskHandedBack(logger, JobId, taskId, attempt, silo.ToString());
+        if (stoppingSilo is not null)
+        {
+            _placement.Stopping(stoppingSilo, _options.LeaseDuration); // place nothing there while it leaves the membership
+            _silosCheckedAt = DateTimeOffset.MinValue; // and count the silos afresh: one may have joined (a rolling update's new pod)
+            Log.TaskHandedBack(logger, JobId, taskId, attempt, stoppingSilo.ToString());
+        }
+        else
+        {
+            Log.TaskHandedBackDeactivated(logger, JobId, taskId, attempt);
+        }
         await Persist();
         await Dispatch();
     }
@@ -299,6 +308,9 @@ internal sealed partial class FisherJobGrain(
 
         [LoggerMessage(7, LogLevel.Information, "Job {Job}: task {Task} attempt {Attempt} handed back by stopping silo {Silo}; dispatching it again")]
         public static partial void TaskHandedBack(ILogger logger, string job, string task, int attempt, string silo);
+
+        [LoggerMessage(10, LogLevel.Information, "Job {Job}: task {Task} attempt {Attempt} handed back by its worker, which Orleans deactivated; dispatching it again")]
+        public static partial void TaskHandedBackDeactivated(ILogger logger, string job, string task, int attempt);
 
         [LoggerMessage(8, LogLevel.Warning, "Job {Job}: task {Task} attempt {Attempt} was not taken by its silo; dispatching it again")]
         public static partial void StartRefused(ILogger logger, Exception exception, string job, string task, int attempt);

@@ -76,7 +76,7 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
         if (drain.Draining && !(_compute is { } computed && computed.RowsDone >= task.Rows))
         {
             // Still computing: hand it back. A task whose rows are done (its shipping failed and is retried) ships instead.
-            await HandBack(task, "silo stopping", CancellationToken.None);
+            await HandBack(task, "silo stopping", siloStopping: true, CancellationToken.None);
             return;
         }
         try
@@ -164,7 +164,7 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
     /// Gives the task back to its coordinator, which ends this attempt's lease and dispatches the task again on another
     /// silo at once, then stops. If the coordinator cannot be told (it is moving), the lease expires as after a crash.
     /// </summary>
-    private async Task HandBack(TaskAssignment task, string why, CancellationToken cancellation)
+    private async Task HandBack(TaskAssignment task, string why, bool siloStopping, CancellationToken cancellation)
     {
         _stopped = true;
         _timer?.Dispose();
@@ -172,7 +172,7 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
         try
         {
             await GrainFactory.GetGrain<IFisherJobGrain>(task.JobId)
-                .TaskHandedBackAsync(task.TaskId, task.Attempt, task.LeaseKey, GrainContext.Address.SiloAddress!, cancellation);
+                .TaskHandedBackAsync(task.TaskId, task.Attempt, task.LeaseKey, siloStopping ? GrainContext.Address.SiloAddress : null, cancellation);
             Log.HandedBack(logger, task.TaskId, task.JobId, why);
         }
         catch (Exception e) when (e is TimeoutException or OrleansException or OperationCanceledException)
@@ -217,11 +217,14 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        // The silo stops (or is stopping) while this worker still computes its task: hand it back now, within the
-        // deactivation's time. Any other deactivation lets the lease decide, so a task that keeps losing workers counts.
-        if (!_stopped && _task is { } task && (drain.Draining || reason.ReasonCode == DeactivationReasonCode.ShuttingDown))
+        // Orleans takes this worker away while it holds its task: its silo stops, or (on a silo that stays) the grain
+        // directory partition that held its registration left with a stopping silo, which deactivates it. Hand the task
+        // back now, within the deactivation's time, instead of leaving it to wait for its lease. A deactivation for a
+        // failure of the activation itself lets the lease decide, so a task that keeps losing workers counts.
+        if (!_stopped && _task is { } task && !IsFailure(reason.ReasonCode))
         {
-            await HandBack(task, $"deactivated: {reason.ReasonCode}", cancellationToken);
+            bool stopping = drain.Draining || reason.ReasonCode == DeactivationReasonCode.ShuttingDown;
+            await HandBack(task, $"deactivated: {reason.ReasonCode}", stopping, cancellationToken);
             return;
         }
         _timer?.Dispose();
@@ -229,6 +232,10 @@ internal sealed partial class ShardWorkerGrain(IOptions<FisherOptions> options, 
         _telemetry?.Dispose();
         Release();
     }
+
+    /// <summary>Deactivations for a failure of the activation itself (as opposed to the cluster moving it).</summary>
+    private static bool IsFailure(DeactivationReasonCode code) => code is DeactivationReasonCode.ActivationFailed
+        or DeactivationReasonCode.ActivationUnresponsive or DeactivationReasonCode.ApplicationError;
 
     /// <summary>The worker's log events (source-generated).</summary>
     private static partial class Log

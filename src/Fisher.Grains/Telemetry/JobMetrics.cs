@@ -27,7 +27,7 @@ internal static class JobMetrics
         "Running tasks whose worker stopped reporting within the lease and were dispatched again.");
 
     private static readonly Counter<long> HandedBack = Meter.CreateCounter<long>("fisher.job.tasks.handed_back", "{task}",
-        "Running tasks a stopping silo's worker handed back, dispatched again at once (no lease wait).");
+        "Running tasks handed back by their worker (its silo stopping, or Orleans deactivating it), dispatched again at once (no lease wait).");
 
     private static readonly Counter<long> StartsLost = Meter.CreateCounter<long>("fisher.job.tasks.starts_lost", "{task}",
         "Task starts no worker confirmed within the start timeout (or that their silo refused), dispatched again then.");
