@@ -12,28 +12,6 @@ namespace Fisher.Estimators;
 /// </remarks>
 public sealed record Precision(long Inputs, double SumOfSquaredEstimates, double SumOfPerInputVariances)
 {
-    /// <summary>Precision of an estimate whose per-input values are the streams given (one per parameter tensor).</summary>
-    /// <param name="streams">Moments over inputs (when draws per input K ≥ 2, the moments of the per-input means).</param>
-    public static Precision Of(IEnumerable<Moments> streams)
-    {
-        ArgumentNullException.ThrowIfNull(streams);
-        long n = -1;
-        double squares = 0, variances = 0;
-        foreach (var s in streams)
-        {
-            if (n >= 0 && s.Count != n)
-                throw new ArgumentException($"streams of one group must have the same count ({n} and {s.Count})", nameof(streams));
-            n = s.Count;
-            for (int i = 0; i < s.Length; i++)
-            {
-                squares += s.Mean[i] * s.Mean[i];
-                if (s.Count > 1)
-                    variances += s.M2[i] / (s.Count - 1);
-            }
-        }
-        return new Precision(Math.Max(n, 0), squares, variances);
-    }
-
     /// <summary>‖s.e.‖₂/‖Î‖₂ (NaN with fewer than 2 inputs or a zero estimate).</summary>
     public double RelativeStandardError =>
         Inputs < 2 || SumOfSquaredEstimates <= 0 ? double.NaN : Math.Sqrt(SumOfPerInputVariances / Inputs / SumOfSquaredEstimates);

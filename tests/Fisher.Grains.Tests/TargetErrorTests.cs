@@ -1,5 +1,6 @@
 using Fisher.Contracts;
 using Fisher.Estimators;
+using Fisher.Results;
 
 namespace Fisher.Grains.Tests;
 
@@ -17,7 +18,7 @@ public sealed class TargetErrorTests(ThreeSiloCluster fixture) : IClassFixture<T
         var pilot = await TestData.RunToEnd(grains, "pilot-" + Guid.NewGuid().ToString("N")[..8], pilotSpec, TestTimeouts.Job);
         Assert.True(pilot.State == JobState.Completed, pilot.Error);
         var predicted = (await Submitter.Fetch(grains, pilot))
-            .SelectMany(g => new[] { "i1", "exact" }.Select(q => Precision.Of(g.Streams.Where(s => s.Key.EndsWith("." + q, StringComparison.Ordinal)).Select(s => s.Value))))
+            .SelectMany(g => new[] { "i1", "exact" }.Select(q => PrecisionOf(g, q)))
             .Max(p => p.InputsNeeded(Epsilon, Delta));
         Assert.InRange(predicted, 200, 1000); // the test is only meaningful if the target falls inside the data
 
@@ -35,11 +36,16 @@ public sealed class TargetErrorTests(ThreeSiloCluster fixture) : IClassFixture<T
             Assert.Equal(status.InputsMerged, group.Inputs);
             foreach (var q in new[] { "i1", "exact" })
             {
-                var p = Precision.Of(group.Streams.Where(s => s.Key.EndsWith("." + q, StringComparison.Ordinal)).Select(s => s.Value));
+                var p = PrecisionOf(group, q);
                 Assert.Equal(status.InputsMerged, p.Inputs);
                 double radius = p.RelativeStandardError / Math.Sqrt(Delta);
                 Assert.True(radius <= Epsilon, $"{group.Group} {q}: relative error bound {radius:F3} > {Epsilon}");
             }
         }
     }
+
+    /// <summary>The group's precision of one estimate by the rule the job's stopping check uses (QuantityCatalog.PrecisionOf).</summary>
+    private static Precision PrecisionOf(GroupMoments group, string quantity) =>
+        QuantityCatalog.Find(quantity)!.PrecisionOf(group.Parameters, group.Stream)
+        ?? throw new InvalidOperationException($"{group.Group}: no precision of {quantity}");
 }
