@@ -93,7 +93,8 @@ internal sealed partial class FisherJobGrain
         int limit = spec.MaxConcurrentTasks > 0 ? spec.MaxConcurrentTasks : _options.TasksPerSilo * silos;
         // A running task whose rows are all done is only shipping its partial: it holds no compute slot.
         int running = state.State.Tasks.Count(t => t.Phase == TaskPhase.Running && t.RowsDone < t.Rows);
-        var starts = new List<TaskAssignment>();
+        var starts = new List<(TaskAssignment Assignment, SiloAddress? Silo)>();
+        var now = DateTimeOffset.UtcNow;
         int roundEnd = spec.TargetRelativeError is null ? int.MaxValue : state.State.RoundEnd;
         foreach (var task in state.State.Tasks.Where(t => t.Phase == TaskPhase.Pending && t.Shard < roundEnd))
         {
@@ -102,55 +103,36 @@ internal sealed partial class FisherJobGrain
             task.Phase = TaskPhase.Running;
             task.Attempt++;
             task.RowsDone = 0;
-            // Until its worker confirms the start (its first report), the attempt holds the task only for the start timeout.
-            var now = DateTimeOffset.UtcNow;
-            var confirmWithin = _options.StartTimeout < _options.LeaseDuration ? _options.StartTimeout : _options.LeaseDuration;
-            _leases[task.TaskId] = new AttemptLease(now + confirmWithin, Confirmed: false, now, Silo: null);
-            starts.Add(new TaskAssignment(JobId, task.TaskId, task.Attempt, spec, task.FirstRow, task.Rows, task.GroupIndex, task.GroupName, task.Parameters.ToArray(), IssueLeaseKey(task)));
+            // Each attempt is a new worker grain, placed on the chosen silo by a hint (null: Orleans places it). Until the
+            // worker confirms the start (its first report), the attempt holds the task only for the start timeout: a one-way
+            // start can be lost without an error (it reached a stopping silo), and Tick then takes it back.
+            var silo = _placement.Choose(task.TaskId);
+            _leases[task.TaskId] = new AttemptLease(now + ConfirmWithin, Confirmed: false, now, silo);
+            starts.Add((new TaskAssignment(JobId, task.TaskId, task.Attempt, spec, task.FirstRow, task.Rows, task.GroupIndex, task.GroupName, task.Parameters.ToArray(), IssueLeaseKey(task)), silo));
             running++;
         }
         if (starts.Count == 0)
             return;
         // Persist the attempt numbers and lease keys before any worker can report with them.
         await Persist();
-        bool refused = false;
-        foreach (var start in starts)
+        foreach (var (start, silo) in starts)
         {
             using var span = JobMetrics.Dispatch(this, start);
-            // Each attempt is a new worker grain: the hint places its activation on the chosen silo.
-            var silo = _placement.Choose(start.TaskId);
             if (silo is not null)
-            {
                 RequestContext.Set(IPlacementDirector.PlacementHintKey, silo);
-                if (_leases.TryGetValue(start.TaskId, out var lease) && !lease.Confirmed)
-                    _leases[start.TaskId] = lease with { Silo = silo };
-            }
             try
             {
-                await GrainFactory.GetGrain<IShardWorkerGrain>(ShardWorkerGrain.Key(start)).StartAsync(start);
-            }
-            catch (Exception e) when (e is OrleansException or TimeoutException)
-            {
-                // The silo did not take the task (it is stopping or gone): pending again at once instead of after a lease,
-                // and nothing goes to that silo for a lease's time.
-                Log.StartRefused(logger, e, JobId, start.TaskId, start.Attempt);
-                if (Find(start.TaskId) is { Phase: TaskPhase.Running } task && task.Attempt == start.Attempt)
-                {
-                    StartLost(task);
-                    _placement.Release(task.TaskId);
-                    if (silo is not null)
-                        _placement.Stopping(silo, _options.LeaseDuration);
-                    refused = true;
-                }
+                await GrainFactory.GetGrain<IShardWorkerGrain>(ShardWorkerGrain.Key(start)).StartAsync(start); // one-way
             }
             finally
             {
                 RequestContext.Remove(IPlacementDirector.PlacementHintKey);
             }
         }
-        if (refused)
-            await Persist();
     }
+
+    /// <summary>How long a started attempt waits for its worker's confirmation: the start timeout, or the lease if shorter.</summary>
+    private TimeSpan ConfirmWithin => _options.StartTimeout < _options.LeaseDuration ? _options.StartTimeout : _options.LeaseDuration;
 
     /// <summary>The attempt's start reached no worker: the task is pending again, counted in <see cref="JobGrainState.StartsLost"/>.</summary>
     private void StartLost(TaskRecord task)

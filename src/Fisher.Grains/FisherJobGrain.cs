@@ -312,9 +312,6 @@ internal sealed partial class FisherJobGrain(
         [LoggerMessage(10, LogLevel.Information, "Job {Job}: task {Task} attempt {Attempt} handed back by its worker, which Orleans deactivated; dispatching it again")]
         public static partial void TaskHandedBackDeactivated(ILogger logger, string job, string task, int attempt);
 
-        [LoggerMessage(8, LogLevel.Warning, "Job {Job}: task {Task} attempt {Attempt} was not taken by its silo; dispatching it again")]
-        public static partial void StartRefused(ILogger logger, Exception exception, string job, string task, int attempt);
-
         [LoggerMessage(6, LogLevel.Error, "Job {Job}: the state store no longer holds this job's state as it was read; deactivating")]
         public static partial void StateLost(ILogger logger, Exception exception, string job);
     }

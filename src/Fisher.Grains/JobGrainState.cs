@@ -25,9 +25,9 @@ internal sealed class JobGrainState
     /// <summary>SHA-256 of the job's access token (null in states persisted before tokens: nobody can read such a job).</summary>
     [Id(13)] public byte[]? TokenHash { get; set; }
 
-    /// <summary>Tasks handed back by workers of stopping silos (<see cref="SiloDrain"/>).</summary>
+    /// <summary>Tasks handed back by their workers: of stopping silos (<see cref="SiloDrain"/>), or deactivated by Orleans.</summary>
     [Id(14)] public int HandedBack { get; set; }
 
-    /// <summary>Starts whose worker never confirmed them (<see cref="FisherOptions.StartTimeout"/>), or that their silo refused.</summary>
+    /// <summary>Starts whose worker never confirmed them within <see cref="FisherOptions.StartTimeout"/>.</summary>
     [Id(15)] public int StartsLost { get; set; }
 }

@@ -46,9 +46,9 @@ internal static class PartialShipper
     public static async Task<bool> Ship(IGrainFactory grains, TaskAssignment task, FisherMoments moments, int chunkElements, CancellationToken cancellation,
         Func<Task<bool>>? keepAlive = null, TimeSpan keepAliveEvery = default)
     {
-        var since = System.Diagnostics.Stopwatch.StartNew();
         ArgumentNullException.ThrowIfNull(grains);
         ArgumentNullException.ThrowIfNull(task);
+        var since = System.Diagnostics.Stopwatch.StartNew();
         var aggregator = grains.GetGrain<IMomentsAggregatorGrain>(AggregatorKey(task.JobId, task.GroupIndex));
         var chunks = Chunks(task, moments, chunkElements);
         for (int round = 0; round < 5; round++)

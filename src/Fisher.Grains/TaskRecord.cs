@@ -21,7 +21,7 @@ internal sealed class TaskRecord
     /// <summary>SHA-256 of the lease key of each attempt dispatched, attempt n at index n - 1 (empty: none issued).</summary>
     [Id(11)] public List<byte[]> LeaseKeyHashes { get; set; } = [];
 
-    /// <summary>Attempts handed back by a stopping silo's worker: they were not lost, so they do not count against <c>MaxTaskAttempts</c>.</summary>
+    /// <summary>Attempts handed back by their worker (its silo stopping, or Orleans deactivating it): they were not lost, so they do not count against <c>MaxTaskAttempts</c>.</summary>
     [Id(12)] public int HandedBack { get; set; }
 
     /// <summary>Attempts whose start never reached a worker (<see cref="FisherOptions.StartTimeout"/>): no worker ran them, so they do not count against <c>MaxTaskAttempts</c>.</summary>

@@ -30,7 +30,7 @@ internal static class JobMetrics
         "Running tasks handed back by their worker (its silo stopping, or Orleans deactivating it), dispatched again at once (no lease wait).");
 
     private static readonly Counter<long> StartsLost = Meter.CreateCounter<long>("fisher.job.tasks.starts_lost", "{task}",
-        "Task starts no worker confirmed within the start timeout (or that their silo refused), dispatched again then.");
+        "Task starts no worker confirmed within the start timeout, dispatched again then.");
 
     private static readonly Counter<long> Failed = Meter.CreateCounter<long>("fisher.job.tasks.failed", "{task}",
         "Tasks that failed their job (bad input, or repeated unexpected errors).");
